@@ -1,0 +1,257 @@
+// The run loop (see docs/ARCHITECTURE.md, "Execution").
+//
+// RIP always holds the address of the instruction being executed: a handler
+// that returns Ok leaves it there and the loop adds the length; a handler that
+// branches sets it; a fault leaves it on the faulting instruction, which is
+// what exception delivery pushes (SDM Vol. 3 §6.5: faults are restartable).
+#include "interp/interpreter.h"
+
+#include <fmt/format.h>
+
+#include "interp/handlers.h"
+#include "machine/cpu_model.h"
+#include "machine/exceptions.h"
+#include "machine/flags.h"
+#include "machine/interrupts.h"
+#include "machine/memory.h"
+#include "machine/segments.h"
+
+namespace kestrel::interp {
+
+using namespace machine;
+using frontend::DecodedInsn;
+using frontend::DecodeStatus;
+using frontend::InsnId;
+
+namespace {
+constexpr unsigned kMaxBlockInsns = 64;
+}
+
+Interpreter::Interpreter(Machine& m) : m_(m), c_(m.cpu()) { m_.bus().set_code_listener(this); }
+
+Interpreter::~Interpreter() { m_.bus().set_code_listener(nullptr); }
+
+void Interpreter::code_page_written(uint64_t page_addr) {
+  cache_.invalidate_page(page_addr);
+  m_.bus().clear_code_page(page_addr);
+  if (running_ && !running_->valid) c_.event_pending |= kEventCodeChanged;
+}
+
+uint32_t Interpreter::mode_key() const {
+  return static_cast<uint32_t>(c_.mode) | (c_.cpl << 3) | ((c_.cr0 & kCr0PG) ? 0x20 : 0) |
+         (c_.a20_enabled ? 0x40 : 0);
+}
+
+Block* Interpreter::find_block() {
+  const SegmentCache& cs = c_.seg[CS];
+  uint64_t lin;
+  if (c_.mode == CpuMode::Long64) {
+    lin = c_.rip;
+    if (static_cast<uint64_t>((static_cast<int64_t>(lin) >> 47) + 1) > 1) return raise_gp(c_, 0), nullptr;
+  } else {
+    if (c_.rip > cs.limit) return raise_gp(c_, 0), nullptr;
+    lin = (cs.base + c_.rip) & 0xFFFFFFFFull;
+  }
+  uint64_t phys;
+  if (!translate_linear(c_, lin, Access::Exec, user_access(c_), phys)) return nullptr;
+  uint64_t key = BlockCache::make_key(phys, mode_key());
+  Block* b = cache_.find(key);
+  if (b) {
+    bool ok = true;
+    if (b->phys_page2 != ~0ull) {
+      uint64_t lin2 = (lin & kPageMask) + 0x1000, phys2;
+      if (c_.mode != CpuMode::Long64) lin2 &= 0xFFFFFFFFull;
+      ok = translate_linear(c_, lin2, Access::Exec, user_access(c_), phys2) && (phys2 & kPageMask) == b->phys_page2;
+      if (!ok && c_.exc.vector == kPF) c_.exc = PendingException{};  // re-decode will fault if it must
+    }
+    if (ok) return b;
+  }
+  return decode_block(lin, phys, key);
+}
+
+Block* Interpreter::decode_block(uint64_t lin, uint64_t phys, uint64_t key) {
+  auto b = std::make_unique<Block>();
+  b->key = key;
+  b->lin = lin;
+  b->phys_page2 = ~0ull;
+  const SegmentCache& cs = c_.seg[CS];
+  const bool long64 = c_.mode == CpuMode::Long64;
+  uint64_t page_left = 0x1000 - (lin & 0xFFF);
+  uint64_t off = 0;
+  while (b->insns.size() < kMaxBlockInsns) {
+    bool first = b->insns.empty();
+    uint64_t ip = c_.rip + off;
+    uint64_t limit_left = long64 ? 15 : (ip > cs.limit ? 0 : cs.limit - ip + 1);
+    if (limit_left == 0) {
+      if (first) return raise_gp(c_, 0), nullptr;
+      break;
+    }
+    uint64_t cur = lin + off;
+    if (!long64) cur &= 0xFFFFFFFFull;
+    uint8_t buf[16];
+    // Fetch within the page first, so no fault is raised for bytes the instruction does not need.
+    unsigned want = static_cast<unsigned>(std::min<uint64_t>({15, limit_left, page_left - off}));
+    unsigned n = fetch_code(c_, cur, buf, want);
+    DecodedInsn d;
+    DecodeStatus st = decoder_.decode(c_.mode, m_.cpu_model(), buf, n, d);
+    if (st == DecodeStatus::NeedMore && n == want && want < std::min<uint64_t>(15, limit_left)) {
+      // The instruction continues on the next page.
+      unsigned want2 = static_cast<unsigned>(std::min<uint64_t>(15, limit_left));
+      unsigned n2 = fetch_code(c_, cur, buf, want2);
+      if (n2 < want2 && n2 == n) {
+        if (first) return nullptr;  // #PF on the second page is pending
+        c_.exc = PendingException{};
+        break;
+      }
+      n = n2;
+      st = decoder_.decode(c_.mode, m_.cpu_model(), buf, n, d);
+      if (st == DecodeStatus::NeedMore && n < want2) {
+        if (first) return nullptr;
+        c_.exc = PendingException{};
+        break;
+      }
+    }
+    if (st == DecodeStatus::NeedMore) {
+      // Ran into the CS limit inside the instruction: #GP(0) (SDM Vol. 3 §5.3).
+      if (first) return raise_gp(c_, 0), nullptr;
+      break;
+    }
+    if (st == DecodeStatus::TooLong) {
+      if (first) return raise_gp(c_, 0), nullptr;
+      break;
+    }
+    d.fn = handler_for(d.id);
+    bool crosses = off + d.len > page_left;
+    if (crosses) {
+      uint64_t lin2 = (lin & kPageMask) + 0x1000, phys2;
+      if (!long64) lin2 &= 0xFFFFFFFFull;
+      if (!translate_linear(c_, lin2, Access::Exec, user_access(c_), phys2)) {
+        if (first) return nullptr;
+        c_.exc = PendingException{};
+        break;
+      }
+      b->phys_page2 = phys2 & kPageMask;
+    }
+    b->insns.push_back(d);
+    off += d.len;
+    if ((frontend::insn_info(d.id).attrs & frontend::kEnd) || crosses || off >= page_left) break;
+  }
+  uint64_t page1 = phys & kPageMask;
+  m_.bus().mark_code_page(page1);
+  tlb_protect_code_page(c_, page1);
+  if (b->phys_page2 != ~0ull) {
+    m_.bus().mark_code_page(b->phys_page2);
+    tlb_protect_code_page(c_, b->phys_page2);
+  }
+  uint64_t p2 = b->phys_page2;
+  return cache_.insert(std::move(b), page1, p2);
+}
+
+void Interpreter::deliver(bool) {
+  if (tracer_) tracer_->exception(c_, c_.exc);
+  deliver_exception(c_);
+}
+
+void Interpreter::execute(Block* b, bool single_step) {
+  running_ = b;
+  const size_t n = single_step ? 1 : b->insns.size();
+  ++b->exec_count;
+  for (size_t i = 0; i < n; ++i) {
+    const DecodedInsn& d = b->insns[i];
+    const bool tf = (c_.rflags & kTF) != 0;
+    if (tracer_) {
+      uint8_t bytes[16] = {};
+      uint64_t lin = c_.mode == CpuMode::Long64 ? c_.rip : (c_.seg[CS].base + c_.rip) & 0xFFFFFFFFull;
+      PendingException saved = c_.exc;
+      uint64_t cr2 = c_.cr2;
+      fetch_code(c_, lin, bytes, d.len);
+      c_.exc = saved;
+      c_.cr2 = cr2;
+      tracer_->instruction(c_, d, bytes);
+    }
+    if (c_.interrupt_shadow) c_.interrupt_shadow = 0;
+    ExecStatus st = d.fn(c_, d);
+    switch (st) {
+      case ExecStatus::Ok:
+        c_.rip = c_.mode == CpuMode::Long64 ? c_.rip + d.len : (c_.rip + d.len) & 0xFFFFFFFFull;
+        ++c_.icount;
+        break;
+      case ExecStatus::Branch:
+        ++c_.icount;
+        i = n;
+        break;
+      case ExecStatus::Fault:
+        if (c_.exc.is_software) ++c_.icount;
+        deliver(false);
+        running_ = nullptr;
+        return;
+      case ExecStatus::Halt:
+        ++c_.icount;
+        c_.halted = 1;
+        i = n;
+        break;
+      case ExecStatus::Stop:
+        running_ = nullptr;
+        return;
+    }
+    if (tf) {
+      // Single-step trap after the instruction (SDM Vol. 3 §17.3.1.4).
+      c_.dr[6] |= 1u << 14;
+      c_.exc = PendingException{kDB, false, false, 0, 0};
+      deliver(false);
+      break;
+    }
+    if (c_.event_pending && i < n) {
+      if (!b->valid || (c_.event_pending & ~kEventCodeChanged)) break;
+    }
+  }
+  running_ = nullptr;
+}
+
+StopReason Interpreter::run(uint64_t max_insns) {
+  const uint64_t end = max_insns == ~0ull ? ~0ull : c_.icount + max_insns;
+  for (;;) {
+    if (c_.event_pending) {
+      if (m_.stop_requested()) return StopReason::Stopped;
+      c_.event_pending &= ~kEventCodeChanged;
+      cache_.collect();
+    }
+    if (c_.halted) {
+      // Nothing can raise an interrupt on this board yet: HLT ends the run.
+      return StopReason::HaltedNoInterrupts;
+    }
+    if (c_.icount >= end) return StopReason::InstructionLimit;
+    Block* b = find_block();
+    if (!b) {
+      deliver(false);
+      continue;
+    }
+    bool single = (c_.rflags & kTF) || c_.interrupt_shadow || tracer_;
+    execute(b, single || (end != ~0ull && end - c_.icount < b->insns.size()));
+  }
+}
+
+std::string Interpreter::format_state(const CpuState& c) {
+  CpuState copy = c;
+  uint64_t fl = materialize_flags(copy);
+  static const char* kNames[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                   "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+  std::string s;
+  bool wide = c.mode == CpuMode::Long64;
+  for (int i = 0; i < (wide ? 16 : 8); ++i) {
+    if (wide) s += fmt::format("{}={:016x}{}", kNames[i], c.gpr[i], i % 4 == 3 ? "\n" : " ");
+    else s += fmt::format("e{}={:08x}{}", kNames[i] + 1, static_cast<uint32_t>(c.gpr[i]), i % 4 == 3 ? "\n" : " ");
+  }
+  s += fmt::format("rip={:08x} rflags={:08x} [{}{}{}{}{}{}{}{}{}]\n", c.rip, fl, fl & kOF ? 'O' : '-',
+                   fl & kDF ? 'D' : '-', fl & kIF ? 'I' : '-', fl & kTF ? 'T' : '-', fl & kSF ? 'S' : '-',
+                   fl & kZF ? 'Z' : '-', fl & kAF ? 'A' : '-', fl & kPF ? 'P' : '-', fl & kCF ? 'C' : '-');
+  static const char* kSeg[6] = {"es", "cs", "ss", "ds", "fs", "gs"};
+  for (int i = 0; i < 6; ++i)
+    s += fmt::format("{}={:04x}[{:08x},{:x}]{}", kSeg[i], c.seg[i].selector, c.seg[i].base, c.seg[i].limit,
+                     i == 2 || i == 5 ? "\n" : " ");
+  s += fmt::format("cr0={:08x} cr2={:x} cr3={:x} cr4={:x} efer={:x} cpl={} icount={}", c.cr0, c.cr2, c.cr3, c.cr4,
+                   c.efer, c.cpl, c.icount);
+  return s;
+}
+
+}  // namespace kestrel::interp

@@ -1,0 +1,62 @@
+// The tier-0 interpreter: finds (or decodes) the block at CS:RIP and runs its
+// handlers, delivering exceptions and interrupts between instructions.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "frontend-x86/decoder.h"
+#include "interp/block_cache.h"
+#include "machine/machine.h"
+#include "machine/phys_bus.h"
+
+namespace kestrel::interp {
+
+// Receives one call per executed instruction and per delivered exception (--trace).
+class Tracer {
+ public:
+  virtual ~Tracer() = default;
+  virtual void instruction(const machine::CpuState& c, const frontend::DecodedInsn& d, const uint8_t* bytes) = 0;
+  virtual void exception(const machine::CpuState& c, const machine::PendingException& e) = 0;
+};
+
+enum class StopReason { Stopped, HaltedNoInterrupts, InstructionLimit };
+
+// Bits of CpuState::event_pending.
+enum : uint32_t { kEventStop = 1, kEventCodeChanged = 2, kEventInterrupt = 4 };
+
+class Interpreter : public machine::CodeWriteListener {
+ public:
+  explicit Interpreter(machine::Machine& m);
+  ~Interpreter() override;
+
+  // Runs until the machine stops, the CPU halts for good, or `max_insns` retire.
+  StopReason run(uint64_t max_insns = ~0ull);
+
+  void set_tracer(Tracer* t) { tracer_ = t; }
+  const frontend::Decoder& decoder() const { return decoder_; }
+  BlockCache& cache() { return cache_; }
+
+  void code_page_written(uint64_t page_addr) override;
+
+  // Human-readable register dump (used at exit and by traces).
+  static std::string format_state(const machine::CpuState& c);
+
+ private:
+  Block* find_block();
+  Block* decode_block(uint64_t lin, uint64_t phys, uint64_t key);
+  // Runs the instructions of a block (or just one); false when the run must stop.
+  void execute(Block* b, bool single_step);
+  void deliver(bool software_trap_done);
+  uint32_t mode_key() const;
+
+  machine::Machine& m_;
+  machine::CpuState& c_;
+  frontend::Decoder decoder_;
+  BlockCache cache_;
+  Tracer* tracer_ = nullptr;
+  Block* running_ = nullptr;
+};
+
+}  // namespace kestrel::interp

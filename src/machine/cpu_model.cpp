@@ -1,0 +1,110 @@
+#include "machine/cpu_model.h"
+
+#include <cstring>
+
+namespace kestrel::machine {
+
+namespace {
+
+struct CpuidBit {
+  Feature f;
+  uint32_t leaf;
+  int reg;  // 0 eax, 1 ebx, 2 ecx, 3 edx
+  int bit;
+};
+
+// SDM Vol. 2A, CPUID, Tables 3-10/3-11 and the extended leaves.
+constexpr CpuidBit kBits[] = {
+    {Feature::Fpu, 1, 3, 0},     {Feature::Vme, 1, 3, 1},      {Feature::De, 1, 3, 2},
+    {Feature::Pse, 1, 3, 3},     {Feature::Tsc, 1, 3, 4},      {Feature::Msr, 1, 3, 5},
+    {Feature::Pae, 1, 3, 6},     {Feature::Mce, 1, 3, 7},      {Feature::Cx8, 1, 3, 8},
+    {Feature::Apic, 1, 3, 9},    {Feature::Sep, 1, 3, 11},     {Feature::Mtrr, 1, 3, 12},
+    {Feature::Pge, 1, 3, 13},    {Feature::Mca, 1, 3, 14},     {Feature::Cmov, 1, 3, 15},
+    {Feature::Pat, 1, 3, 16},    {Feature::Pse36, 1, 3, 17},   {Feature::Clfsh, 1, 3, 19},
+    {Feature::Mmx, 1, 3, 23},    {Feature::Fxsr, 1, 3, 24},    {Feature::Sse, 1, 3, 25},
+    {Feature::Sse2, 1, 3, 26},   {Feature::Sse3, 1, 2, 0},     {Feature::Pclmul, 1, 2, 1},
+    {Feature::Ssse3, 1, 2, 9},   {Feature::Cx16, 1, 2, 13},    {Feature::Sse41, 1, 2, 19},
+    {Feature::Sse42, 1, 2, 20},  {Feature::Movbe, 1, 2, 22},   {Feature::Popcnt, 1, 2, 23},
+    {Feature::Xsave, 1, 2, 26},  {Feature::Syscall, 0x80000001, 3, 11},
+    {Feature::Nx, 0x80000001, 3, 20}, {Feature::Rdtscp, 0x80000001, 3, 27},
+    {Feature::Lm, 0x80000001, 3, 29}, {Feature::Lahf64, 0x80000001, 2, 0},
+};
+
+std::vector<CpuModel> make_models() {
+  std::vector<CpuModel> m;
+  // The default grows as the implementation does: it advertises only what runs.
+  m.push_back(CpuModel{"default", "Pentium Pro-class integer core (x86-64 model in progress)", 6, 1, 9,
+                       "GenuineIntel", "Kestrel virtual CPU",
+                       {Feature::I386, Feature::I486, Feature::Cpuid, Feature::Tsc, Feature::Cx8,
+                        Feature::Cmov}});
+  m.push_back(CpuModel{"486", "Intel 486DX-class integer core", 4, 8, 0, "GenuineIntel", "",
+                       {Feature::I386, Feature::I486, Feature::Cpuid}});
+  for (auto& x : m) x.finalize();
+  return m;
+}
+
+}  // namespace
+
+void CpuModel::finalize() {
+  feature_bits = 0;
+  for (Feature f : features) feature_bits |= 1ull << static_cast<unsigned>(f);
+}
+
+bool CpuModel::has(Feature f) const {
+  return f == Feature::None || (feature_bits >> static_cast<unsigned>(f)) & 1;
+}
+
+uint32_t CpuModel::signature() const {
+  uint32_t fam = family > 15 ? 15 : family, ext_fam = family > 15 ? family - 15 : 0;
+  return (ext_fam << 20) | ((model >> 4) << 16) | (fam << 8) | ((model & 15) << 4) | stepping;
+}
+
+void CpuModel::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const {
+  (void)subleaf;
+  out[0] = out[1] = out[2] = out[3] = 0;
+  uint32_t max_basic = 1;
+  uint32_t max_ext = has(Feature::Lm) || !brand.empty() ? 0x80000004 : 0;
+  if (leaf >= 0x80000000 && max_ext == 0) leaf = max_basic;  // out of range: highest basic leaf
+  else if (leaf >= 0x80000000 && leaf > max_ext) leaf = max_basic;
+  else if (leaf < 0x80000000 && leaf > max_basic) leaf = max_basic;
+  for (const auto& b : kBits)
+    if (b.leaf == leaf && has(b.f)) out[b.reg] |= 1u << b.bit;
+  switch (leaf) {
+    case 0: {
+      out[0] = max_basic;
+      std::memcpy(&out[1], vendor.data() + 0, 4);
+      std::memcpy(&out[3], vendor.data() + 4, 4);
+      std::memcpy(&out[2], vendor.data() + 8, 4);
+      break;
+    }
+    case 1:
+      out[0] = signature();
+      break;
+    case 0x80000000:
+      out[0] = max_ext;
+      break;
+    case 0x80000002:
+    case 0x80000003:
+    case 0x80000004: {
+      char buf[48] = {};
+      std::memcpy(buf, brand.data(), brand.size() < 47 ? brand.size() : 47);
+      std::memcpy(out, buf + (leaf - 0x80000002) * 16, 16);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+const std::vector<CpuModel>& cpu_models() {
+  static const std::vector<CpuModel> models = make_models();
+  return models;
+}
+
+const CpuModel* find_cpu_model(const std::string& name) {
+  for (const auto& m : cpu_models())
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+}  // namespace kestrel::machine

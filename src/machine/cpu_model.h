@@ -1,0 +1,49 @@
+// CPU models: one coherent description per --cpu choice. CPUID is generated from
+// the model's feature set, and the instruction table gates instructions on the
+// same features, so CPUID advertises exactly what is implemented.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kestrel::machine {
+
+// Features as CPUID bits: (leaf register << 5 | bit) grouped by leaf.
+enum class Feature : uint16_t {
+  None = 0,
+  // CPUID.1:EDX
+  Fpu, Vme, De, Pse, Tsc, Msr, Pae, Mce, Cx8, Apic, Sep, Mtrr, Pge, Mca, Cmov, Pat, Pse36, Clfsh,
+  Mmx, Fxsr, Sse, Sse2,
+  // CPUID.1:ECX
+  Sse3, Pclmul, Ssse3, Cx16, Sse41, Sse42, Movbe, Popcnt, Xsave, Osxsave,
+  // CPUID.80000001
+  Syscall, Nx, Lm, Lahf64, Rdtscp,
+  // implementation-level (no CPUID bit)
+  I386,  // 32-bit operand/address sizes, 0F-map 386 instructions
+  I486,  // BSWAP, XADD, CMPXCHG, INVLPG
+  Cpuid, // CPUID instruction itself
+  Count,
+};
+
+struct CpuModel {
+  std::string name;
+  std::string description;
+  uint32_t family, model, stepping;
+  std::string vendor;  // 12 characters
+  std::string brand;   // up to 48 characters
+  std::vector<Feature> features;
+
+  bool has(Feature f) const;
+  void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const;
+  uint32_t signature() const;  // CPUID.1:EAX, also EDX after reset
+
+  uint64_t feature_bits = 0;   // filled by finalize()
+  void finalize();
+};
+
+// The models --cpu accepts, default first.
+const std::vector<CpuModel>& cpu_models();
+const CpuModel* find_cpu_model(const std::string& name);
+
+}  // namespace kestrel::machine

@@ -1,0 +1,147 @@
+// CpuState: the architectural state of one x86 CPU, laid out for both tiers.
+//
+// Standard layout, no virtuals. Hot fields come first (GPRs, RIP, lazy flags,
+// segment caches) so the JIT reaches them with short displacements from the one
+// host register that pins the state; it addresses fields through offsetof and
+// the static_asserts at the bottom keep those offsets honest.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+
+#include "machine/tlb.h"
+
+static_assert(std::endian::native == std::endian::little,
+              "Kestrel keeps guest registers and memory in host byte order; a little-endian host is required");
+
+namespace kestrel::machine {
+
+class Machine;
+
+enum Gpr : uint8_t { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
+enum SegReg : uint8_t { ES, CS, SS, DS, FS, GS, kSegCount, kNoSeg = 0xFF };
+
+// RFLAGS bits (SDM Vol. 1 §3.4.3).
+enum : uint64_t {
+  kCF = 1u << 0, kPF = 1u << 2, kAF = 1u << 4, kZF = 1u << 6, kSF = 1u << 7, kTF = 1u << 8,
+  kIF = 1u << 9, kDF = 1u << 10, kOF = 1u << 11, kIOPL = 3u << 12, kNT = 1u << 14,
+  kRF = 1u << 16, kVM = 1u << 17, kAC = 1u << 18, kVIF = 1u << 19, kVIP = 1u << 20, kID = 1u << 21,
+  kArithFlags = kCF | kPF | kAF | kZF | kSF | kOF,
+  kFlagsFixed1 = 1u << 1,
+};
+
+// CR0 / CR4 / EFER bits used across the tree.
+enum : uint64_t {
+  kCr0PE = 1u << 0, kCr0MP = 1u << 1, kCr0EM = 1u << 2, kCr0TS = 1u << 3, kCr0ET = 1u << 4,
+  kCr0NE = 1u << 5, kCr0WP = 1u << 16, kCr0AM = 1u << 18, kCr0NW = 1u << 29, kCr0CD = 1u << 30,
+  kCr0PG = 1ull << 31,
+};
+
+// A segment register with its hidden descriptor cache (SDM Vol. 3 §3.4.3).
+struct SegmentCache {
+  uint64_t base;
+  uint32_t limit;    // byte-granular effective limit
+  uint32_t lo;       // lowest valid offset (limit+1 for expand-down data segments)
+  uint32_t hi;       // highest valid offset
+  uint16_t selector;
+  uint16_t attr;     // descriptor bits 40..47 and 52..55 packed as (type|S|DPL|P) | (AVL|L|D|G)<<8
+  uint8_t rights;    // kSegReadable | kSegWritable | kSegUsable, derived by refresh_segment()
+  uint8_t pad[7];
+};
+static_assert(sizeof(SegmentCache) == 32);
+
+enum : uint8_t { kSegReadable = 1, kSegWritable = 2, kSegUsable = 4 };
+
+enum : uint16_t {
+  kSegAttrType = 0x0F, kSegAttrS = 0x10, kSegAttrDpl = 0x60, kSegAttrP = 0x80,
+  kSegAttrAvl = 0x100, kSegAttrL = 0x200, kSegAttrD = 0x400, kSegAttrG = 0x800,
+};
+
+struct DescriptorTable {
+  uint64_t base;
+  uint32_t limit;
+};
+
+// Lazy flags: the last flag-setting ALU operation is recorded instead of
+// computing all six arithmetic flags at once. kind<<2 | size-code.
+enum class FlagKind : uint8_t {
+  None = 0,  // rflags holds the arithmetic flags
+  Add,       // res = src1 + src2 (+ CF): carry/overflow derived from operands and result
+  Sub,       // res = src1 - src2 (- CF)
+  Logic,     // CF=OF=0, AF=0
+  Inc,       // like Add with src2=1, CF preserved in lf_aux
+  Dec,       // like Sub with src2=1, CF preserved in lf_aux
+};
+
+// Pending guest exception, set by a handler that returns ExecStatus::Fault.
+struct PendingException {
+  uint8_t vector;
+  bool has_error;
+  bool is_software;   // INT n / INT3 / INTO: pushes the next RIP, checks DPL in protected mode
+  uint8_t pad;
+  uint32_t error;
+};
+
+// CPU operating mode: decides decoder mode and addressing rules.
+enum class CpuMode : uint8_t { Real, Protected16, Protected32, Virtual8086, Long64, Compat16, Compat32 };
+
+struct CpuState {
+  // ---- hot: GPRs, RIP, lazy flags -------------------------------------------------------
+  uint64_t gpr[16];
+  uint64_t rip;
+  uint64_t rflags;     // authoritative for every bit except the arithmetic ones while lf_kind != None
+  uint64_t lf_res;
+  uint64_t lf_src1;
+  uint64_t lf_src2;
+  uint8_t lf_kind;     // FlagKind
+  uint8_t lf_size;     // 0..3 = 8,16,32,64 bits
+  uint8_t lf_aux;      // preserved CF for Inc/Dec
+  uint8_t cpl;
+  CpuMode mode;
+  uint8_t a20_enabled; // mirrors the board's A20 gate, used to mask physical addresses
+  uint8_t interrupt_shadow; // STI / MOV SS / POP SS: interrupts held for one instruction
+  uint8_t halted;
+
+  // Set by devices or the run loop when something needs attention at the next
+  // instruction boundary (interrupt request, timer event, stop request).
+  uint32_t event_pending;
+  uint32_t pad0;
+
+  SegmentCache seg[kSegCount];
+  SegmentCache ldtr;
+  SegmentCache tr;
+  DescriptorTable gdtr;
+  DescriptorTable idtr;
+
+  // ---- control ----------------------------------------------------------------------------
+  uint64_t cr0, cr2, cr3, cr4, cr8;
+  uint64_t dr[8];
+  uint64_t efer;
+  uint64_t tsc_offset;
+  uint64_t msr_star, msr_lstar, msr_cstar, msr_sfmask, msr_kernel_gs_base;
+  uint64_t msr_sysenter_cs, msr_sysenter_esp, msr_sysenter_eip;
+  uint64_t msr_apic_base, msr_pat, msr_misc_enable;
+
+  PendingException exc;
+
+  // Instruction counter: retired guest instructions (the virtual clock can follow it).
+  uint64_t icount;
+
+  Machine* machine;    // owning board: buses, devices, clock (cold)
+
+  // ---- the soft TLB (cold for the interpreter, hot for the JIT's inline path) -----------
+  Tlb tlb;
+};
+
+// Offsets the JIT depends on.
+static_assert(offsetof(CpuState, gpr) == 0);
+static_assert(offsetof(CpuState, rip) == 128);
+static_assert(offsetof(CpuState, rflags) == 136);
+
+// Operand-size helpers.
+inline constexpr uint64_t size_mask(unsigned bytes) {
+  return bytes >= 8 ? ~0ull : ((1ull << (bytes * 8)) - 1);
+}
+
+}  // namespace kestrel::machine

@@ -1,0 +1,78 @@
+#include "machine/machine.h"
+
+#include <fmt/format.h>
+
+#include "machine/cpu_model.h"
+#include "machine/memory.h"
+#include "machine/segments.h"
+
+namespace kestrel::machine {
+
+Machine::Machine(const MachineConfig& cfg) : cfg_(cfg), clock_(cfg.clock), cpu_(std::make_unique<CpuState>()) {
+  model_ = find_cpu_model(cfg.cpu_model);
+  if (!model_) model_ = &cpu_models().front();
+  *cpu_ = CpuState{};
+  cpu_->machine = this;
+}
+
+Machine::~Machine() = default;
+
+bool Machine::init(std::string& error) {
+  if (!find_cpu_model(cfg_.cpu_model)) {
+    std::string names;
+    for (const auto& m : cpu_models()) names += (names.empty() ? "" : ", ") + m.name;
+    error = fmt::format("unknown CPU model '{}' (choose one of: {})", cfg_.cpu_model, names);
+    return false;
+  }
+  if (!bus_.init_ram(cfg_.ram_bytes, error)) return false;
+  reset();
+  return true;
+}
+
+void Machine::reset() {
+  // Power-on state, SDM Vol. 3 §9.1.1, Table 9-1.
+  CpuState& c = *cpu_;
+  Machine* self = c.machine;
+  c = CpuState{};
+  c.machine = self;
+  c.rflags = kFlagsFixed1;
+  c.rip = 0xFFF0;
+  c.cr0 = 0x60000010;
+  c.gpr[RDX] = model_->signature();
+  for (auto& s : c.seg) {
+    s.selector = 0;
+    s.base = 0;
+    s.limit = 0xFFFF;
+    s.attr = 0x93;  // present, read/write, accessed
+  }
+  c.seg[CS].selector = 0xF000;
+  c.seg[CS].base = 0xFFFF0000;
+  c.gdtr = {0, 0xFFFF};
+  c.idtr = {0, 0xFFFF};
+  c.ldtr = SegmentCache{0, 0xFFFF, 0, 0xFFFF, 0, 0x82, 0, {}};
+  c.tr = SegmentCache{0, 0xFFFF, 0, 0xFFFF, 0, 0x8B, 0, {}};
+  c.dr[6] = 0xFFFF0FF0;
+  c.dr[7] = 0x400;
+  c.msr_pat = 0x0007040600070406ull;
+  c.msr_apic_base = 0xFEE00900;
+  c.mode = CpuMode::Real;
+  c.a20_enabled = bus_.a20();
+  refresh_all_segments(c);
+  c.tlb.flush();
+  for (auto& d : devices_) d->reset();
+  stop_requested_ = false;
+}
+
+void Machine::request_stop(int exit_status, std::string reason) {
+  if (stop_requested_) return;
+  stop_requested_ = true;
+  exit_status_ = exit_status;
+  stop_reason_ = std::move(reason);
+  cpu_->event_pending = 1;
+}
+
+void Machine::report_once(const std::string& key, const std::string& message) {
+  if (reported_.insert(key).second) fmt::print(stderr, "kestrel: {}\n", message);
+}
+
+}  // namespace kestrel::machine

@@ -1,0 +1,87 @@
+// Machine: one emulated PC board. Owns the CPU state, the buses, the clock and
+// every device; nothing in Kestrel is global, so one process may run several.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "machine/clock.h"
+#include "machine/cpu_state.h"
+#include "machine/device.h"
+#include "machine/phys_bus.h"
+#include "machine/port_bus.h"
+
+namespace kestrel::machine {
+
+struct CpuModel;
+
+struct MachineConfig {
+  uint64_t ram_bytes = 256ull << 20;
+  std::string cpu_model = "default";
+  Clock::Source clock = Clock::Source::Icount;
+};
+
+class Machine {
+ public:
+  explicit Machine(const MachineConfig& cfg);
+  ~Machine();
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  // Reserves RAM and builds the board; false with a message on failure.
+  bool init(std::string& error);
+
+  CpuState& cpu() { return *cpu_; }
+  PhysBus& bus() { return bus_; }
+  PortBus& ports() { return ports_; }
+  Clock& clock() { return clock_; }
+  const MachineConfig& config() const { return cfg_; }
+  const CpuModel& cpu_model() const { return *model_; }
+
+  // Devices are owned by the machine; returns the raw pointer for wiring.
+  template <class D, class... Args>
+  D* add_device(Args&&... args) {
+    auto d = std::make_unique<D>(std::forward<Args>(args)...);
+    D* raw = d.get();
+    devices_.push_back(std::move(d));
+    return raw;
+  }
+  const std::vector<std::unique_ptr<Device>>& devices() const { return devices_; }
+
+  // Full reset: CPU to its power-on state (SDM Vol. 3 §9.1.1), devices reset.
+  void reset();
+
+  // A device or instruction asks the run loop to stop with this exit status.
+  void request_stop(int exit_status, std::string reason);
+  bool stop_requested() const { return stop_requested_; }
+  int exit_status() const { return exit_status_; }
+  const std::string& stop_reason() const { return stop_reason_; }
+  void clear_stop() { stop_requested_ = false; }
+
+  // Reports a problem (unimplemented instruction, unhandled MSR...) once per key on stderr.
+  void report_once(const std::string& key, const std::string& message);
+
+  // Where guest console output goes (debug port, UART); stdout by default.
+  std::FILE* console() const { return console_; }
+  void set_console(std::FILE* f) { console_ = f; }
+
+ private:
+  MachineConfig cfg_;
+  const CpuModel* model_;
+  PhysBus bus_;
+  PortBus ports_;
+  Clock clock_;
+  std::unique_ptr<CpuState> cpu_;
+  std::vector<std::unique_ptr<Device>> devices_;
+  std::set<std::string> reported_;
+  std::FILE* console_ = stdout;
+  bool stop_requested_ = false;
+  int exit_status_ = 0;
+  std::string stop_reason_;
+};
+
+}  // namespace kestrel::machine

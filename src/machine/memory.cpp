@@ -1,0 +1,137 @@
+#include "machine/memory.h"
+
+#include "machine/machine.h"
+#include "machine/paging.h"
+
+namespace kestrel::machine {
+
+bool segment_access_fault(CpuState& c, uint8_t seg, uint64_t off, unsigned size, Access kind) {
+  // SDM Vol. 3 §6.15: limit or type violations raise #SS(0) for stack-segment
+  // references and #GP(0) for the others; a non-canonical address does the same
+  // in 64-bit mode (Vol. 3 §3.3.7.1).
+  (void)off; (void)size; (void)kind;
+  if (seg == SS) return raise_ss(c, 0), false;
+  return raise_gp(c, 0), false;
+}
+
+bool translate_linear(CpuState& c, uint64_t lin, Access kind, bool user, uint64_t& phys) {
+  if (c.cr0 & kCr0PG) return page_walk(c, lin, kind, user, phys);
+  phys = lin & 0xFFFFFFFFull;
+  if (!c.a20_enabled) phys &= ~(1ull << 20);
+  return true;
+}
+
+// Fills the TLB entry for one page after a successful translation.
+static void tlb_fill(CpuState& c, uint64_t lin, uint64_t phys, Access kind, bool user) {
+  PhysBus& bus = c.machine->bus();
+  uint64_t lpage = lin & kPageMask, ppage = phys & kPageMask;
+  TlbEntry& e = c.tlb.entry[user][Tlb::index(lin)];
+  // An entry for a different page starts over; the same page gains a permission.
+  bool same = ((e.tag_read & kPageMask) == lpage && !(e.tag_read & kTlbInvalid)) ||
+              ((e.tag_write & kPageMask) == lpage && !(e.tag_write & kTlbInvalid));
+  if (!same) e = TlbEntry{kTlbInvalid, kTlbInvalid, kTlbInvalid, 0};
+  uint8_t* rp = bus.page_for_read(ppage);
+  if (kind == Access::Write) {
+    uint8_t* wp = bus.page_for_write(ppage);
+    if (!wp || bus.is_code_page(ppage)) {
+      e.tag_write = lpage | kTlbSlow;
+    } else {
+      e.tag_write = lpage;
+      e.addend = reinterpret_cast<uintptr_t>(wp) - lpage;
+    }
+    return;
+  }
+  if (!rp) {
+    if (kind == Access::Read) e.tag_read = lpage | kTlbSlow;
+    else e.tag_code = lpage | kTlbSlow;
+    return;
+  }
+  // A RAM page and a ROM page can both be readable; the addend must match the
+  // one used for writes when both are set, which only RAM pages allow.
+  uintptr_t addend = reinterpret_cast<uintptr_t>(rp) - lpage;
+  if (!(e.tag_write & (kTlbInvalid | kTlbSlow)) && e.addend != addend) e.tag_write = kTlbInvalid;
+  e.addend = addend;
+  if (kind == Access::Read) e.tag_read = lpage;
+  else e.tag_code = lpage;
+}
+
+// One piece of an access that does not cross a page.
+static bool access_page(CpuState& c, uint64_t lin, uint8_t* buf, unsigned n, Access kind, bool user,
+                        uint64_t& phys) {
+  if (!translate_linear(c, lin, kind, user, phys)) return false;
+  tlb_fill(c, lin, phys, kind, user);
+  return true;
+}
+
+bool read_linear_slow(CpuState& c, uint64_t lin, void* out, unsigned size, bool user) {
+  if (c.mode != CpuMode::Long64) lin &= 0xFFFFFFFFull;
+  auto* dst = static_cast<uint8_t*>(out);
+  unsigned first = static_cast<unsigned>(std::min<uint64_t>(size, 4096 - (lin & 0xFFF)));
+  uint64_t p0, p1 = 0;
+  if (!access_page(c, lin, dst, first, Access::Read, user, p0)) return false;
+  uint64_t lin2 = lin + first;
+  if (c.mode != CpuMode::Long64) lin2 &= 0xFFFFFFFFull;
+  if (first < size && !access_page(c, lin2, dst + first, size - first, Access::Read, user, p1)) return false;
+  PhysBus& bus = c.machine->bus();
+  bus.read(p0, dst, first);
+  if (first < size) bus.read(p1, dst + first, size - first);
+  return true;
+}
+
+bool write_linear_slow(CpuState& c, uint64_t lin, const void* in, unsigned size, bool user) {
+  if (c.mode != CpuMode::Long64) lin &= 0xFFFFFFFFull;
+  const auto* src = static_cast<const uint8_t*>(in);
+  unsigned first = static_cast<unsigned>(std::min<uint64_t>(size, 4096 - (lin & 0xFFF)));
+  uint64_t p0, p1 = 0;
+  // Both pages are checked before either is written (no partial writes on a fault).
+  if (!translate_linear(c, lin, Access::Write, user, p0)) return false;
+  uint64_t lin2 = lin + first;
+  if (c.mode != CpuMode::Long64) lin2 &= 0xFFFFFFFFull;
+  if (first < size && !translate_linear(c, lin2, Access::Write, user, p1)) return false;
+  PhysBus& bus = c.machine->bus();
+  bus.write(p0, src, first);  // invalidates code on the page, if any
+  if (first < size) bus.write(p1, src + first, size - first);
+  tlb_fill(c, lin, p0, Access::Write, user);
+  if (first < size) tlb_fill(c, lin2, p1, Access::Write, user);
+  return true;
+}
+
+bool probe_write(CpuState& c, uint8_t seg, uint64_t off, unsigned size) {
+  uint64_t lin, phys;
+  if (!segment_to_linear(c, seg, off, size, Access::Write, lin)) return false;
+  bool user = user_access(c);
+  if (!translate_linear(c, lin, Access::Write, user, phys)) return false;
+  uint64_t last = lin + size - 1;
+  if (c.mode != CpuMode::Long64) last &= 0xFFFFFFFFull;
+  if ((last & kPageMask) != (lin & kPageMask) && !translate_linear(c, last, Access::Write, user, phys)) return false;
+  return true;
+}
+
+unsigned fetch_code(CpuState& c, uint64_t lin, uint8_t* out, unsigned want) {
+  unsigned got = 0;
+  bool user = user_access(c);
+  while (got < want) {
+    uint64_t a = lin + got;
+    if (c.mode != CpuMode::Long64) a &= 0xFFFFFFFFull;
+    uint64_t phys;
+    if (!translate_linear(c, a, Access::Exec, user, phys)) return got;
+    unsigned n = static_cast<unsigned>(std::min<uint64_t>(want - got, 4096 - (a & 0xFFF)));
+    c.machine->bus().read(phys, out + got, n);
+    got += n;
+  }
+  return got;
+}
+
+void tlb_protect_code_page(CpuState& c, uint64_t phys_page) {
+  PhysBus& bus = c.machine->bus();
+  uint64_t off = bus.ram_offset(phys_page);
+  if (off == ~0ull) return;
+  uintptr_t host = reinterpret_cast<uintptr_t>(bus.ram() + off);
+  for (auto& cls : c.tlb.entry)
+    for (auto& e : cls)
+      if (!(e.tag_write & (kTlbInvalid | kTlbSlow)) && e.tag_write + e.addend == host) e.tag_write |= kTlbSlow;
+}
+
+void tlb_flush(CpuState& c) { c.tlb.flush(); }
+
+}  // namespace kestrel::machine

@@ -1,0 +1,133 @@
+// The page walk (SDM Vol. 3 §4.3 32-bit paging, §4.4 PAE, §4.5 4-level), with
+// permission checks (§4.6), accessed/dirty updates (§4.8) and #PF error codes (§4.7).
+#include "machine/paging.h"
+
+#include "machine/exceptions.h"
+#include "machine/machine.h"
+#include "machine/memory.h"
+
+namespace kestrel::machine {
+
+namespace {
+
+enum : uint64_t {
+  kPteP = 1, kPteRW = 2, kPteUS = 4, kPteA = 0x20, kPteD = 0x40, kPtePS = 0x80, kPteNX = 1ull << 63,
+};
+enum : uint64_t { kCr4PSE = 1u << 4, kCr4PAE = 1u << 5, kCr4SMEP = 1u << 20, kCr4SMAP = 1u << 21 };
+enum : uint64_t { kEferNXE = 1u << 11, kEferLMA = 1u << 10 };
+enum : uint32_t { kPfP = 1, kPfW = 2, kPfU = 4, kPfRsvd = 8, kPfI = 16 };
+
+bool page_fault(CpuState& c, uint64_t lin, uint32_t error) {
+  c.cr2 = lin;
+  raise_exception(c, kPF, error);
+  return false;
+}
+
+}  // namespace
+
+bool page_walk(CpuState& c, uint64_t lin, Access kind, bool user, uint64_t& phys) {
+  PhysBus& bus = c.machine->bus();
+  const bool write = kind == Access::Write, fetch = kind == Access::Exec;
+  const bool nxe = (c.efer & kEferNXE) != 0;
+  uint32_t err_base = (write ? kPfW : 0) | (user ? kPfU : 0);
+
+  // Walk state: up to four levels of entries, each (physical address, value).
+  uint64_t entry_addr[4];
+  uint64_t entry_val[4];
+  unsigned levels = 0;
+  uint64_t page_base, page_mask;
+  bool pae = (c.cr4 & kCr4PAE) != 0;
+  const uint64_t maxphys_mask = 0x000FFFFFFFFFF000ull;  // 52-bit physical addresses
+  uint64_t rsvd_nx = nxe ? 0 : kPteNX;
+
+  auto read_entry = [&](uint64_t addr, bool wide) -> uint64_t {
+    return bus.read_uint(addr, wide ? 8 : 4);
+  };
+
+  if (!pae) {
+    uint64_t pde_addr = (c.cr3 & 0xFFFFF000ull) + ((lin >> 22) & 0x3FF) * 4;
+    uint64_t pde = read_entry(pde_addr, false);
+    entry_addr[levels] = pde_addr; entry_val[levels++] = pde;
+    if (!(pde & kPteP)) return page_fault(c, lin, err_base | (fetch && (c.cr4 & kCr4SMEP) ? kPfI : 0));
+    if ((pde & kPtePS) && (c.cr4 & kCr4PSE)) {
+      // 4 MiB page; bits 20:13 give physical bits 39:32 (PSE-36), bit 21 is reserved.
+      if (pde & (1u << 21)) return page_fault(c, lin, err_base | kPfP | kPfRsvd);
+      page_base = (pde & 0xFFC00000ull) | (((pde >> 13) & 0xFF) << 32);
+      page_mask = 0x3FFFFF;
+    } else {
+      uint64_t pte_addr = (pde & 0xFFFFF000ull) + ((lin >> 12) & 0x3FF) * 4;
+      uint64_t pte = read_entry(pte_addr, false);
+      entry_addr[levels] = pte_addr; entry_val[levels++] = pte;
+      if (!(pte & kPteP)) return page_fault(c, lin, err_base);
+      page_base = pte & 0xFFFFF000ull;
+      page_mask = 0xFFF;
+    }
+  } else {
+    bool long_mode = (c.efer & kEferLMA) != 0;
+    uint64_t table;
+    int top;
+    if (long_mode) {
+      table = c.cr3 & maxphys_mask;
+      top = 3;
+    } else {
+      uint64_t pdpte_addr = (c.cr3 & 0xFFFFFFE0ull) + ((lin >> 30) & 3) * 8;
+      uint64_t pdpte = read_entry(pdpte_addr, true);
+      if (!(pdpte & kPteP)) return page_fault(c, lin, err_base | (fetch && nxe ? kPfI : 0));
+      // PAE PDPTEs have no R/W, U/S or NX bits (SDM Vol. 3 §4.4.1): bits 1,2,5-8,63 reserved.
+      if (pdpte & (0x1E6ull | ~maxphys_mask & ~0xFFFull))
+        return page_fault(c, lin, err_base | kPfP | kPfRsvd | (fetch && nxe ? kPfI : 0));
+      table = pdpte & maxphys_mask;
+      top = 1;
+    }
+    page_base = 0;
+    page_mask = 0xFFF;
+    for (int level = top; level >= 0; --level) {
+      uint64_t addr = table + ((lin >> (12 + 9 * level)) & 0x1FF) * 8;
+      uint64_t e = read_entry(addr, true);
+      entry_addr[levels] = addr; entry_val[levels++] = e;
+      uint32_t ifetch = fetch && nxe ? kPfI : 0;
+      if (!(e & kPteP)) return page_fault(c, lin, err_base | ifetch);
+      uint64_t rsvd = (e & ~maxphys_mask & 0x7FF0000000000000ull & ~kPteNX) | (e & rsvd_nx);
+      // PS is reserved in the PML4E, and in the PDPTE unless 1 GiB pages are advertised.
+      bool large = level > 0 && (e & kPtePS);
+      if (level == 3 && (e & kPtePS)) rsvd |= kPtePS;
+      if (level == 2 && large && true) {
+        // 1 GiB page: bits 29:13 reserved
+        rsvd |= e & 0x3FFFE000ull;
+      }
+      if (level == 1 && large) rsvd |= e & 0x1FE000ull;
+      if (rsvd) return page_fault(c, lin, err_base | kPfP | kPfRsvd | ifetch);
+      if (level == 0 || large) {
+        if (level == 0) { page_base = e & maxphys_mask; page_mask = 0xFFF; }
+        else if (level == 1) { page_base = e & maxphys_mask & ~0x1FFFFFull; page_mask = 0x1FFFFF; }
+        else { page_base = e & maxphys_mask & ~0x3FFFFFFFull; page_mask = 0x3FFFFFFF; }
+        break;
+      }
+      table = e & maxphys_mask;
+    }
+  }
+
+  // Permissions combine over every level (SDM Vol. 3 §4.6.1).
+  bool all_rw = true, all_us = true, any_nx = false;
+  for (unsigned i = 0; i < levels; ++i) {
+    all_rw &= (entry_val[i] & kPteRW) != 0;
+    all_us &= (entry_val[i] & kPteUS) != 0;
+    any_nx |= pae && nxe && (entry_val[i] & kPteNX);
+  }
+  uint32_t perr = err_base | kPfP | (fetch && pae && nxe ? kPfI : 0);
+  if (user && !all_us) return page_fault(c, lin, perr);
+  if (write && !all_rw && (user || (c.cr0 & kCr0WP))) return page_fault(c, lin, perr);
+  if (fetch && any_nx) return page_fault(c, lin, perr);
+  if (fetch && !user && all_us && (c.cr4 & kCr4SMEP)) return page_fault(c, lin, perr);
+
+  // Accessed on every level; dirty on the final entry for a write.
+  for (unsigned i = 0; i < levels; ++i) {
+    uint64_t want = entry_val[i] | kPteA;
+    if (i == levels - 1 && write) want |= kPteD;
+    if (want != entry_val[i]) bus.write_uint(entry_addr[i], want, pae ? 8 : 4);
+  }
+  phys = page_base | (lin & page_mask);
+  return true;
+}
+
+}  // namespace kestrel::machine

@@ -1,0 +1,155 @@
+#include "machine/phys_bus.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace kestrel::machine {
+
+PhysBus::~PhysBus() {
+  if (ram_) munmap(ram_, map_size_);
+}
+
+bool PhysBus::init_ram(uint64_t bytes, std::string& error) {
+  if (bytes < (1u << 20) || (bytes & 0xFFF)) {
+    error = fmt::format("RAM size {} is not a whole number of 4 KiB pages of at least 1 MiB", bytes);
+    return false;
+  }
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    error = fmt::format("cannot reserve {} MiB of guest RAM: {}", bytes >> 20, std::strerror(errno));
+    return false;
+  }
+  ram_ = static_cast<uint8_t*>(p);
+  ram_size_ = map_size_ = bytes;
+  code_pages_.assign(bytes >> 12, 0);
+  return true;
+}
+
+void PhysBus::map_rom(uint64_t base, const std::vector<uint8_t>& data, std::string name) {
+  rom_images_.push_back(data);
+  regions_.insert(regions_.begin(), Region{base, data.size(), rom_images_.back().data(), nullptr, std::move(name)});
+  // rom_images_ may have reallocated: refresh the pointers of every ROM region.
+  size_t i = rom_images_.size();
+  for (auto& r : regions_)
+    if (r.rom) r.rom = rom_images_[--i].data();
+}
+
+void PhysBus::map_mmio(uint64_t base, uint64_t size, MmioDevice* device, std::string name) {
+  regions_.insert(regions_.begin(), Region{base, size, nullptr, device, std::move(name)});
+}
+
+const PhysBus::Region* PhysBus::find_region(uint64_t addr) const {
+  for (const auto& r : regions_)
+    if (addr - r.base < r.size) return &r;
+  return nullptr;
+}
+
+uint64_t PhysBus::ram_offset(uint64_t addr) const {
+  if (addr < low_ram_size()) return addr;
+  if (addr >= kHighRamBase && ram_size_ > kLowRamLimit && addr - kHighRamBase < ram_size_ - kLowRamLimit)
+    return addr - kHighRamBase + kLowRamLimit;
+  return ~0ull;
+}
+
+static bool overlaps_page(uint64_t base, uint64_t size, uint64_t page) {
+  return base < page + 4096 && page < base + size;
+}
+
+uint8_t* PhysBus::page_for_read(uint64_t page_addr) {
+  for (const auto& r : regions_) {
+    if (!overlaps_page(r.base, r.size, page_addr)) continue;
+    if (r.rom && r.base <= page_addr && page_addr + 4096 <= r.base + r.size)
+      return const_cast<uint8_t*>(r.rom) + (page_addr - r.base);
+    return nullptr;  // MMIO, or a page only partly covered
+  }
+  uint64_t off = ram_offset(page_addr);
+  return off == ~0ull ? nullptr : ram_ + off;
+}
+
+uint8_t* PhysBus::page_for_write(uint64_t page_addr) {
+  for (const auto& r : regions_)
+    if (overlaps_page(r.base, r.size, page_addr)) return nullptr;
+  uint64_t off = ram_offset(page_addr);
+  return off == ~0ull ? nullptr : ram_ + off;
+}
+
+void PhysBus::read(uint64_t addr, void* out, size_t size) {
+  auto* dst = static_cast<uint8_t*>(out);
+  while (size) {
+    const Region* r = find_region(addr);
+    if (r && r->device) {
+      // Split MMIO accesses into naturally sized pieces within the region.
+      unsigned n = size >= 8 && !(addr & 7) ? 8 : size >= 4 && !(addr & 3) ? 4 : size >= 2 && !(addr & 1) ? 2 : 1;
+      if (addr - r->base + n > r->size) n = 1;
+      uint64_t v = r->device->mmio_read(addr - r->base, n);
+      std::memcpy(dst, &v, n);
+      dst += n; addr += n; size -= n;
+      continue;
+    }
+    if (r && r->rom) {
+      size_t n = std::min<uint64_t>(size, r->base + r->size - addr);
+      std::memcpy(dst, r->rom + (addr - r->base), n);
+      dst += n; addr += n; size -= n;
+      continue;
+    }
+    uint64_t off = ram_offset(addr);
+    *dst = off == ~0ull ? 0xFF : ram_[off];
+    ++dst; ++addr; --size;
+  }
+}
+
+void PhysBus::write(uint64_t addr, const void* in, size_t size) {
+  const auto* src = static_cast<const uint8_t*>(in);
+  while (size) {
+    const Region* r = find_region(addr);
+    if (r && r->device) {
+      unsigned n = size >= 8 && !(addr & 7) ? 8 : size >= 4 && !(addr & 3) ? 4 : size >= 2 && !(addr & 1) ? 2 : 1;
+      if (addr - r->base + n > r->size) n = 1;
+      uint64_t v = 0;
+      std::memcpy(&v, src, n);
+      r->device->mmio_write(addr - r->base, v, n);
+      src += n; addr += n; size -= n;
+      continue;
+    }
+    if (r && r->rom) {  // writes to ROM are ignored
+      size_t n = std::min<uint64_t>(size, r->base + r->size - addr);
+      src += n; addr += n; size -= n;
+      continue;
+    }
+    uint64_t off = ram_offset(addr);
+    if (off != ~0ull) {
+      if (code_pages_[off >> 12] && code_listener_) code_listener_->code_page_written(addr & ~0xFFFull);
+      ram_[off] = *src;
+    }
+    ++src; ++addr; --size;
+  }
+}
+
+uint64_t PhysBus::read_uint(uint64_t addr, unsigned size) {
+  uint64_t v = 0;
+  read(addr, &v, size);
+  return v;
+}
+
+void PhysBus::write_uint(uint64_t addr, uint64_t value, unsigned size) { write(addr, &value, size); }
+
+void PhysBus::mark_code_page(uint64_t page_addr) {
+  uint64_t off = ram_offset(page_addr);
+  if (off != ~0ull) code_pages_[off >> 12] = 1;
+}
+
+void PhysBus::clear_code_page(uint64_t page_addr) {
+  uint64_t off = ram_offset(page_addr);
+  if (off != ~0ull) code_pages_[off >> 12] = 0;
+}
+
+bool PhysBus::is_code_page(uint64_t page_addr) const {
+  uint64_t off = ram_offset(page_addr);
+  return off != ~0ull && code_pages_[off >> 12];
+}
+
+}  // namespace kestrel::machine

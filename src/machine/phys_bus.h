@@ -1,0 +1,98 @@
+// PhysBus: the guest physical address space (RAM, ROM, MMIO) and the A20 gate.
+//
+// RAM is one anonymous mmap, so a large guest costs nothing until it touches
+// its memory. RAM sits below kLowRamLimit and the rest above 4 GiB, as on a PC.
+// ROM and MMIO regions overlay RAM. Every access is bounds-checked here: a guest
+// address that maps nothing reads as all-ones and ignores writes, and no guest
+// action reaches host memory outside RAM.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kestrel::machine {
+
+// A device mapped into physical memory. Offsets are relative to the region base.
+class MmioDevice {
+ public:
+  virtual ~MmioDevice() = default;
+  virtual uint64_t mmio_read(uint64_t offset, unsigned size) = 0;
+  virtual void mmio_write(uint64_t offset, uint64_t value, unsigned size) = 0;
+};
+
+// Told when a physical page that holds decoded or translated code is written.
+class CodeWriteListener {
+ public:
+  virtual ~CodeWriteListener() = default;
+  virtual void code_page_written(uint64_t page_addr) = 0;
+};
+
+class PhysBus {
+ public:
+  static constexpr uint64_t kLowRamLimit = 0xE0000000ull;  // PCI hole above, as QEMU's pc
+  static constexpr uint64_t kHighRamBase = 0x100000000ull;
+
+  PhysBus() = default;
+  ~PhysBus();
+  PhysBus(const PhysBus&) = delete;
+  PhysBus& operator=(const PhysBus&) = delete;
+
+  // Reserves guest RAM; returns false with a message on failure.
+  bool init_ram(uint64_t bytes, std::string& error);
+  uint64_t ram_size() const { return ram_size_; }
+  uint64_t low_ram_size() const { return ram_size_ < kLowRamLimit ? ram_size_ : kLowRamLimit; }
+
+  // Maps a read-only image; writes to it are ignored. Later maps win over earlier ones.
+  void map_rom(uint64_t base, const std::vector<uint8_t>& data, std::string name);
+  void map_mmio(uint64_t base, uint64_t size, MmioDevice* device, std::string name);
+
+  // Host pointer to a whole RAM page for reading / writing, or nullptr when the
+  // page is not plain RAM (ROM reads do return a pointer; ROM writes do not).
+  uint8_t* page_for_read(uint64_t page_addr);
+  uint8_t* page_for_write(uint64_t page_addr);
+
+  // Byte-granular access for slow paths and devices; crosses region borders.
+  void read(uint64_t addr, void* out, size_t size);
+  void write(uint64_t addr, const void* in, size_t size);      // a CPU write
+  void dma_write(uint64_t addr, const void* in, size_t size) { write(addr, in, size); }
+  uint64_t read_uint(uint64_t addr, unsigned size);
+  void write_uint(uint64_t addr, uint64_t value, unsigned size);
+
+  // RAM offset of a physical address, or ~0 when it is not RAM.
+  uint64_t ram_offset(uint64_t addr) const;
+  uint8_t* ram() { return ram_; }
+
+  // Code tracking: pages (by physical page number) that hold decoded code.
+  void set_code_listener(CodeWriteListener* l) { code_listener_ = l; }
+  void mark_code_page(uint64_t page_addr);
+  void clear_code_page(uint64_t page_addr);
+  bool is_code_page(uint64_t page_addr) const;
+
+  // A20 gate (port 0x92, i8042): when off, physical address bit 20 is forced to 0.
+  bool a20() const { return a20_; }
+  void set_a20(bool on) { a20_ = on; }
+  uint64_t a20_mask() const { return a20_ ? ~0ull : ~(1ull << 20); }
+
+ private:
+  struct Region {
+    uint64_t base;
+    uint64_t size;
+    const uint8_t* rom;   // non-null for ROM
+    MmioDevice* device;   // non-null for MMIO
+    std::string name;
+  };
+  const Region* find_region(uint64_t addr) const;
+  void write_ram_byte_range(uint64_t off, const uint8_t* in, size_t n, uint64_t addr);
+
+  uint8_t* ram_ = nullptr;
+  uint64_t ram_size_ = 0;
+  uint64_t map_size_ = 0;
+  std::vector<Region> regions_;
+  std::vector<std::vector<uint8_t>> rom_images_;
+  std::vector<uint8_t> code_pages_;  // one byte per RAM page
+  CodeWriteListener* code_listener_ = nullptr;
+  bool a20_ = true;
+};
+
+}  // namespace kestrel::machine
