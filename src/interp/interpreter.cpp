@@ -6,6 +6,8 @@
 // what exception delivery pushes (SDM Vol. 3 §6.5: faults are restartable).
 #include "interp/interpreter.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "interp/handlers.h"
@@ -62,7 +64,7 @@ Block* Interpreter::find_block() {
       uint64_t lin2 = (lin & kPageMask) + 0x1000, phys2;
       if (c_.mode != CpuMode::Long64) lin2 &= 0xFFFFFFFFull;
       ok = translate_linear(c_, lin2, Access::Exec, user_access(c_), phys2) && (phys2 & kPageMask) == b->phys_page2;
-      if (!ok && c_.exc.vector == kPF) c_.exc = PendingException{};  // re-decode will fault if it must
+      if (!ok && c_.exc.vector == kVecPF) c_.exc = PendingException{};  // re-decode will fault if it must
     }
     if (ok) return b;
   }
@@ -197,7 +199,7 @@ void Interpreter::execute(Block* b, bool single_step) {
     if (tf) {
       // Single-step trap after the instruction (SDM Vol. 3 §17.3.1.4).
       c_.dr[6] |= 1u << 14;
-      c_.exc = PendingException{kDB, false, false, 0, 0};
+      c_.exc = PendingException{kVecDB, false, false, 0, 0};
       deliver(false);
       break;
     }

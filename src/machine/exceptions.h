@@ -11,8 +11,9 @@ namespace kestrel::machine {
 
 // Exception and interrupt vectors (SDM Vol. 3 §6.3.1).
 enum Vector : uint8_t {
-  kDE = 0, kDB = 1, kNMI = 2, kBP = 3, kOF = 4, kBR = 5, kUD = 6, kNM = 7, kDF = 8,
-  kTS = 10, kNP = 11, kSS = 12, kGP = 13, kPF = 14, kMF = 16, kAC = 17, kMC = 18, kXM = 19,
+  kVecDE = 0, kVecDB = 1, kVecNMI = 2, kVecBP = 3, kVecOF = 4, kVecBR = 5, kVecUD = 6, kVecNM = 7,
+  kVecDF = 8, kVecTS = 10, kVecNP = 11, kVecSS = 12, kVecGP = 13, kVecPF = 14, kVecMF = 16,
+  kVecAC = 17, kVecMC = 18, kVecXM = 19,
 };
 
 enum class ExecStatus : uint8_t {
@@ -33,9 +34,9 @@ inline ExecStatus raise_exception(CpuState& c, uint8_t vector, uint32_t error) {
   return ExecStatus::Fault;
 }
 
-inline ExecStatus raise_ud(CpuState& c) { return raise_exception(c, kUD); }
-inline ExecStatus raise_gp(CpuState& c, uint32_t error = 0) { return raise_exception(c, kGP, error); }
-inline ExecStatus raise_ss(CpuState& c, uint32_t error = 0) { return raise_exception(c, kSS, error); }
+inline ExecStatus raise_ud(CpuState& c) { return raise_exception(c, kVecUD); }
+inline ExecStatus raise_gp(CpuState& c, uint32_t error = 0) { return raise_exception(c, kVecGP, error); }
+inline ExecStatus raise_ss(CpuState& c, uint32_t error = 0) { return raise_exception(c, kVecSS, error); }
 
 // Memory helpers return bool (false = exception pending); TRY turns that into a Fault.
 #define KESTREL_TRY(expr)                                              \

@@ -17,8 +17,8 @@ enum class Class { Benign, Contributory, PageFault };
 
 Class classify(uint8_t v) {
   switch (v) {
-    case kDE: case kTS: case kNP: case kSS: case kGP: return Class::Contributory;
-    case kPF: return Class::PageFault;
+    case kVecDE: case kVecTS: case kVecNP: case kVecSS: case kVecGP: return Class::Contributory;
+    case kVecPF: return Class::PageFault;
     default: return Class::Benign;
   }
 }
@@ -75,13 +75,13 @@ bool deliver_exception(CpuState& c) {
   Class a = classify(first.vector), b = classify(second.vector);
   bool df = (a == Class::Contributory && b == Class::Contributory) ||
             (a == Class::PageFault && b != Class::Benign);
-  if (first.vector == kDF) {
+  if (first.vector == kVecDF) {
     c.machine->request_stop(1, "triple fault");
     return false;
   }
   if (df) {
-    c.exc = PendingException{kDF, true, false, 0, 0};
-    if (deliver_vector(c, kDF)) return true;
+    c.exc = PendingException{kVecDF, true, false, 0, 0};
+    if (deliver_vector(c, kVecDF)) return true;
     c.machine->request_stop(1, "triple fault");
     return false;
   }

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "machine/memory.h"
 
 #include "machine/machine.h"

@@ -19,7 +19,7 @@ enum : uint32_t { kPfP = 1, kPfW = 2, kPfU = 4, kPfRsvd = 8, kPfI = 16 };
 
 bool page_fault(CpuState& c, uint64_t lin, uint32_t error) {
   c.cr2 = lin;
-  raise_exception(c, kPF, error);
+  raise_exception(c, kVecPF, error);
   return false;
 }
 

@@ -111,7 +111,7 @@ bool load_segment(CpuState& c, uint8_t seg, uint16_t selector) {
     if (!is_seg || (code && !(type & 2))) return raise_gp(c, selector & 0xFFFC), false;
     bool conforming = code && (type & 4);
     if (!conforming && (rpl > dpl || c.cpl > dpl)) return raise_gp(c, selector & 0xFFFC), false;
-    if (!(attr & kSegAttrP)) return raise_exception(c, kNP, selector & 0xFFFC), false;
+    if (!(attr & kSegAttrP)) return raise_exception(c, kVecNP, selector & 0xFFFC), false;
   }
   // Set the accessed bit in the descriptor (SDM Vol. 3 §3.4.5.1).
   if (!(type & 1)) {
