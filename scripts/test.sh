@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Builds Kestrel and runs every test suite; ends with the line "N passed, M failed".
+# This is the README's test command; .ci/run calls exactly this.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+if ! bash scripts/build.sh; then
+  echo "kestrel: the build failed" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+total_pass=0
+total_fail=0
+summary=()
+log_dir=build/test-logs
+mkdir -p "$log_dir"
+
+# run_suite NAME REGEX COMMAND...: runs a suite, echoes its output to a log, and
+# reads its counts from the last line matching REGEX (two capture groups: passed, failed).
+run_suite() {
+  local name=$1 regex=$2
+  shift 2
+  local log="$log_dir/$name.log" start end status line p f
+  start=$(date +%s)
+  "$@" >"$log" 2>&1
+  status=$?
+  end=$(date +%s)
+  line=$(grep -E "$regex" "$log" | tail -n 1)
+  if [[ -n "$line" && "$line" =~ $regex ]]; then
+    p=${BASH_REMATCH[1]}
+    f=${BASH_REMATCH[2]}
+  else
+    p=0
+    f=1
+    echo "--- $name printed no summary (exit status $status); last lines:"
+    tail -n 20 "$log"
+  fi
+  if [[ $status -ne 0 && $f -eq 0 ]]; then
+    f=1  # a crash or a non-zero exit is a failure even if the counts look clean
+    echo "--- $name exited with status $status"
+    tail -n 20 "$log"
+  fi
+  if [[ $f -ne 0 ]]; then
+    echo "--- $name: failures (full log: $log)"
+    grep -E "FAIL|ERROR|error|mismatch" "$log" | head -n 40
+  fi
+  total_pass=$((total_pass + p))
+  total_fail=$((total_fail + f))
+  summary+=("$(printf '%-10s %7d passed %5d failed  (%ss)' "$name" "$p" "$f" $((end - start)))")
+}
+
+if [[ -x build/tests/unit-tests ]]; then
+  run_suite unit 'test cases:[^|]*\|[[:space:]]*([0-9]+) passed[[:space:]]*\|[[:space:]]*([0-9]+) failed' \
+    build/tests/unit-tests
+fi
+if [[ -x build/testsuites/sst-runner ]]; then
+  run_suite sst 'sst-80286: ([0-9]+) passed, ([0-9]+) failed' \
+    build/testsuites/sst-runner --dir "$root/../shared/testdata/sst-80286-real"
+fi
+if [[ -f tests/guest/run_guest_tests.sh ]]; then
+  run_suite guest 'guest: ([0-9]+) passed, ([0-9]+) failed' \
+    bash tests/guest/run_guest_tests.sh "$root/build/kestrel" "$root/build"
+fi
+
+echo "=== test suites"
+for s in "${summary[@]}"; do echo "$s"; done
+echo "$total_pass passed, $total_fail failed"
+[[ $total_fail -eq 0 ]]
