@@ -1,0 +1,299 @@
+#include "cli/options.h"
+
+#include <cctype>
+#include <cstdio>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+namespace kestrel::cli {
+
+namespace {
+
+constexpr const char* kDescription =
+    "Kestrel: a pure-software x86 PC emulator.\n"
+    "Runs a BIOS image from the reset vector, or flat binaries loaded into RAM and\n"
+    "started in real mode. Guest output on the debug port (0xE9, also 0x402) and on\n"
+    "COM1 (16550 UART at 0x3F8) goes to standard output.";
+
+constexpr const char* kFooter = R"(Examples:
+  kestrel --load boot.bin@0x7c00
+      copy boot.bin to 0x7C00 and start there (CS:IP = 07C0:0000)
+  kestrel --load prog.bin@0x10000 --entry 1000:0100 --trace insn,exc
+      start at CS=1000h IP=0100h and log every instruction and exception
+  kestrel --bios rom.bin -m 512M
+      run a firmware image from the reset vector with 512 MiB of RAM
+  kestrel --load test.bin@0x7c00 --max-insns 1000000 --trace io --trace-file io.log
+
+A --load-only run starts in real mode with the other registers as after reset
+(EDX = CPU signature, SS:SP = 0000:0000): set up a stack before using it.
+
+Exit status:
+  0  the guest executed HLT and nothing can wake it (interrupts disabled, or no
+     interrupt source on this board yet); the CPU state is printed on stderr
+  2  bad option, unreadable file, or an image that does not fit
+  3  --max-insns instructions ran
+  N  the status a device asked for (e.g. a guest test's exit port))";
+
+std::string lower(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+bool parse_hex16(const std::string& text, uint16_t& out) {
+  std::string t = lower(text);
+  if (t.rfind("0x", 0) == 0) t = t.substr(2);
+  if (t.empty() || t.size() > 4) return false;
+  uint32_t v = 0;
+  for (char ch : t) {
+    if (!std::isxdigit(static_cast<unsigned char>(ch))) return false;
+    v = v * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(ch)) ? ch - '0' : ch - 'a' + 10);
+  }
+  out = static_cast<uint16_t>(v);
+  return true;
+}
+
+}  // namespace
+
+bool parse_number(const std::string& text, uint64_t& out) {
+  std::string t = lower(text);
+  unsigned base = 10;
+  if (t.rfind("0x", 0) == 0) {
+    base = 16;
+    t = t.substr(2);
+  }
+  if (t.empty() || t.size() > 20) return false;
+  uint64_t v = 0;
+  for (char ch : t) {
+    unsigned d;
+    if (ch >= '0' && ch <= '9') d = static_cast<unsigned>(ch - '0');
+    else if (base == 16 && ch >= 'a' && ch <= 'f') d = static_cast<unsigned>(ch - 'a' + 10);
+    else return false;
+    if (v > (~0ull - d) / base) return false;  // overflow
+    v = v * base + d;
+  }
+  out = v;
+  return true;
+}
+
+bool parse_memory_size(const std::string& text, uint64_t& out, std::string& error) {
+  uint64_t value = 0;
+  unsigned shift = 0;
+  bool ok;
+  if (lower(text).rfind("0x", 0) == 0) {
+    ok = parse_number(text, value);  // hex: plain bytes, no unit
+  } else {
+    size_t digits = 0;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+    ok = digits > 0;
+    // All digits but too many for 64 bits: a size, just far too large.
+    if (ok && !parse_number(text.substr(0, digits), value)) value = ~0ull;
+    const std::string unit = lower(text.substr(digits));
+    if (ok && !unit.empty()) {
+      static constexpr std::string_view kUnits = "kmgt";
+      const size_t u = kUnits.find(unit[0]);
+      const std::string rest = unit.substr(1);
+      ok = u != std::string_view::npos && (rest.empty() || rest == "b" || rest == "ib");
+      if (ok) shift = 10 * static_cast<unsigned>(u + 1);
+    }
+  }
+  if (!ok) {
+    error = fmt::format("-m/--memory: '{}' is not a size; write bytes or a number with K, M, G or T (e.g. 256M, 1G)",
+                        text);
+    return false;
+  }
+  if (value > (kMaxRam >> shift)) value = kMaxRam + 1;  // saturate: reported as too large below
+  else value <<= shift;
+  if (value < kMinRam) {
+    error = fmt::format("-m/--memory: {} is too small; a PC needs at least 1M of RAM", text);
+    return false;
+  }
+  if (value > kMaxRam) {
+    error = fmt::format("-m/--memory: {} is more than the 1T Kestrel allows", text);
+    return false;
+  }
+  if (value % 4096) {
+    error = fmt::format("-m/--memory: {} is not a whole number of 4 KiB pages", text);
+    return false;
+  }
+  out = value;
+  return true;
+}
+
+bool parse_load_spec(const std::string& text, LoadSpec& out, std::string& error) {
+  const size_t at = text.rfind('@');
+  if (at == std::string::npos || at == 0 || at + 1 == text.size()) {
+    error = fmt::format("--load: '{}' is not FILE@ADDR (e.g. --load boot.bin@0x7c00)", text);
+    return false;
+  }
+  out.path = text.substr(0, at);
+  const std::string addr = text.substr(at + 1);
+  if (!parse_number(addr, out.addr)) {
+    error = fmt::format("--load: '{}' in '{}' is not an address; write hex 0x... or decimal", addr, text);
+    return false;
+  }
+  return true;
+}
+
+bool entry_from_linear(uint64_t addr, EntryPoint& out, std::string& error) {
+  if (addr >= (1u << 20)) {
+    error = fmt::format("entry point 0x{:x} is not below 1 MiB, so real mode cannot start there; "
+                        "give --entry SEG:OFF or load the code lower",
+                        addr);
+    return false;
+  }
+  out.cs = static_cast<uint16_t>(addr >> 4);
+  out.ip = static_cast<uint16_t>(addr & 0xF);
+  return true;
+}
+
+bool parse_entry(const std::string& text, EntryPoint& out, std::string& error) {
+  const size_t colon = text.find(':');
+  if (colon != std::string::npos) {
+    if (!parse_hex16(text.substr(0, colon), out.cs) || !parse_hex16(text.substr(colon + 1), out.ip)) {
+      error = fmt::format("--entry: '{}' is not SEG:OFF with two hex numbers up to FFFF (e.g. 0000:7c00)", text);
+      return false;
+    }
+    return true;
+  }
+  uint64_t addr;
+  if (!parse_number(text, addr)) {
+    error = fmt::format("--entry: '{}' is not SEG:OFF (hex) or a linear address (0x... or decimal)", text);
+    return false;
+  }
+  if (!entry_from_linear(addr, out, error)) {
+    error = "--entry: " + error;
+    return false;
+  }
+  return true;
+}
+
+bool parse_trace_categories(const std::vector<std::string>& items, TraceCategories& out, std::string& error) {
+  for (const std::string& raw : items) {
+    const std::string item = lower(raw);
+    if (item.empty()) continue;
+    if (item == "insn") out.insn = true;
+    else if (item == "exc") out.exc = true;
+    else if (item == "io") out.io = true;
+    else if (item == "all") out.insn = out.exc = out.io = true;
+    else {
+      error = fmt::format("--trace: unknown category '{}' (choose from insn, exc, io, all)", raw);
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
+  CLI::App app{kDescription, "kestrel"};
+  app.footer(kFooter);
+  app.set_version_flag("--version", "kestrel " KESTREL_VERSION);
+  app.get_formatter()->column_width(28);
+
+  std::string memory = "256M", max_insns, entry;
+  std::vector<std::string> loads, trace;
+  // Descriptions are broken by hand: CLI11 indents continuation lines but does not wrap.
+  app.add_option("-m,--memory", memory,
+                 "Guest RAM: bytes, or a number with K, M, G or T\n"
+                 "(binary units: 512K, 256M, 1G); at least 1M, at\n"
+                 "most 1T, whole 4 KiB pages. RAM beyond 3.5G sits\n"
+                 "above 4 GiB, as on a PC")
+      ->type_name("SIZE")
+      ->capture_default_str();
+  app.add_option("--cpu", out.cpu_model, "CPU model; '--cpu help' lists them")
+      ->type_name("MODEL")
+      ->capture_default_str();
+  app.add_option("--bios", out.bios,
+                 "Firmware image, mapped read-only at the top of\n"
+                 "4 GiB and its last 128 KiB also at 0xE0000-0xFFFFF;\n"
+                 "a multiple of 64 KiB, at most 16 MiB. The CPU\n"
+                 "starts at the reset vector F000:FFF0")
+      ->type_name("FILE");
+  app.add_option("--load", loads,
+                 "Copy FILE into guest RAM at ADDR (hex 0x... or\n"
+                 "decimal); repeatable. Without --bios at least one\n"
+                 "is required, and the first one's ADDR is where the\n"
+                 "CPU starts unless --entry says otherwise")
+      ->type_name("FILE@ADDR")
+      ->allow_extra_args(false);
+  app.add_option("--entry", entry,
+                 "Start here, in real mode: SEG:OFF in hex (e.g.\n"
+                 "0000:7c00), or a linear address below 1 MiB\n"
+                 "(CS = ADDR>>4, IP = ADDR&0xF)")
+      ->type_name("SEG:OFF|ADDR");
+  app.add_option("--trace", trace,
+                 "Comma-separated categories, repeatable:\n"
+                 "  insn  each instruction before it runs: CS:IP,\n"
+                 "        linear address, bytes, disassembly, registers\n"
+                 "  exc   each exception and software interrupt\n"
+                 "        delivered (vector, error code, CS:IP)\n"
+                 "  io    each port read and write\n"
+                 "  all   all three\n"
+                 "insn and exc make the CPU run one instruction at a\n"
+                 "time, which is much slower")
+      ->type_name("LIST")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  app.add_option("--trace-file", out.trace_file, "Write traces to FILE (replaced) instead of stderr")
+      ->type_name("FILE");
+  app.add_option("--max-insns", max_insns, "Stop after N instructions (exit status 3)")->type_name("N");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "kestrel: error: {}\nRun 'kestrel --help' for the options.\n", e.what());
+    return kExitUsage;
+  }
+
+  std::string error;
+  auto fail = [&]() -> std::optional<int> {
+    fmt::print(stderr, "kestrel: error: {}\n", error);
+    return kExitUsage;
+  };
+  if (!parse_memory_size(memory, out.ram_bytes, error)) return fail();
+  out.list_cpus = lower(out.cpu_model) == "help";
+  for (const std::string& l : loads) {
+    LoadSpec spec;
+    if (!parse_load_spec(l, spec, error)) return fail();
+    out.loads.push_back(std::move(spec));
+  }
+  if (!entry.empty()) {
+    EntryPoint ep;
+    if (!parse_entry(entry, ep, error)) return fail();
+    out.entry = ep;
+  }
+  if (!parse_trace_categories(trace, out.trace, error)) return fail();
+  if (!max_insns.empty()) {
+    if (!parse_number(max_insns, out.max_insns) || out.max_insns == 0) {
+      error = fmt::format("--max-insns: '{}' is not a positive number of instructions", max_insns);
+      return fail();
+    }
+  }
+  if (out.list_cpus) return std::nullopt;
+  if (!out.trace_file.empty() && !out.trace.any()) {
+    error = "--trace-file: nothing to trace; add --trace insn, exc or io";
+    return fail();
+  }
+  if (out.bios.empty() && out.loads.empty()) {
+    error = "nothing to run: give --bios FILE, or --load FILE@ADDR (see 'kestrel --help')";
+    return fail();
+  }
+  if (out.bios.empty() && !out.entry) {
+    EntryPoint ep;
+    if (!entry_from_linear(out.loads.front().addr, ep, error)) {
+      error = fmt::format("--load {}: {}", out.loads.front().path, error);
+      return fail();
+    }
+    out.entry = ep;
+  }
+  return std::nullopt;
+}
+
+}  // namespace kestrel::cli

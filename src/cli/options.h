@@ -1,0 +1,72 @@
+// The kestrel command line: what the user asked for, parsed and checked, but not
+// yet applied to a machine (main.cpp does that). The value parsers are separate
+// functions so unit tests can reach them without a process.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kestrel::cli {
+
+// Exit statuses of the kestrel command (also listed in --help).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitUsage = 2;        // bad option, unreadable file, image does not fit
+inline constexpr int kExitInsnLimit = 3;    // --max-insns reached
+
+inline constexpr uint64_t kMinRam = 1ull << 20;
+inline constexpr uint64_t kMaxRam = 1ull << 40;
+inline constexpr uint64_t kDefaultRam = 256ull << 20;
+
+struct LoadSpec {
+  std::string path;
+  uint64_t addr = 0;
+};
+
+// Where a --load-only run starts, in real mode.
+struct EntryPoint {
+  uint16_t cs = 0;
+  uint16_t ip = 0;
+};
+
+struct TraceCategories {
+  bool insn = false;
+  bool exc = false;
+  bool io = false;
+  bool any() const { return insn || exc || io; }
+};
+
+struct Options {
+  uint64_t ram_bytes = kDefaultRam;
+  std::string cpu_model = "default";
+  bool list_cpus = false;          // --cpu help
+  std::string bios;                // empty: none
+  std::vector<LoadSpec> loads;
+  std::optional<EntryPoint> entry; // from --entry, or the first load without --bios
+  TraceCategories trace;
+  std::string trace_file;          // empty: stderr
+  uint64_t max_insns = 0;          // 0: no limit
+};
+
+// Parses argv. Returns an exit status when the process should end now (--help,
+// --version, or an error already printed as "kestrel: error: ..."), else nullopt.
+std::optional<int> parse_command_line(int argc, char** argv, Options& out);
+
+// Value parsers: true on success, else false with a message (without the
+// "kestrel: error:" prefix) in `error`.
+//
+// An unsigned number, 0x-prefixed hex or decimal.
+bool parse_number(const std::string& text, uint64_t& out);
+// A RAM size: bytes, or a number with K, M, G or T (binary units, optional "B"/"iB").
+bool parse_memory_size(const std::string& text, uint64_t& out, std::string& error);
+// FILE@ADDR (the last '@' splits, so file names may contain '@').
+bool parse_load_spec(const std::string& text, LoadSpec& out, std::string& error);
+// SEG:OFF in hex (0x optional), or a linear address below 1 MiB (hex 0x... or decimal).
+bool parse_entry(const std::string& text, EntryPoint& out, std::string& error);
+// The real-mode CS:IP for a linear address: CS = addr >> 4, IP = addr & 0xF.
+bool entry_from_linear(uint64_t addr, EntryPoint& out, std::string& error);
+// A comma-separated list of insn, exc, io, all; may be given several times.
+bool parse_trace_categories(const std::vector<std::string>& items, TraceCategories& out, std::string& error);
+
+}  // namespace kestrel::cli
