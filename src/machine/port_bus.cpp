@@ -17,8 +17,11 @@ uint32_t PortBus::in(uint16_t port, unsigned size) {
   } else if (size == 1) {
     v = 0xFF;  // nothing answers: the bus floats high
   } else {
+    auto saved = trace_;
+    trace_ = nullptr;  // one trace line for the whole access
     v = 0;
     for (unsigned i = 0; i < size; ++i) v |= in(static_cast<uint16_t>(port + i), 1) << (8 * i);
+    trace_ = saved;
   }
   if (size < 4) v &= (1u << (8 * size)) - 1;
   if (trace_) trace_(trace_ctx_, false, port, v, size);
