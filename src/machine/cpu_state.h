@@ -78,8 +78,8 @@ enum class FlagKind : uint8_t {
 struct PendingException {
   uint8_t vector;
   bool has_error;
-  bool is_software;   // INT n / INT3 / INTO: pushes the next RIP, checks DPL in protected mode
-  uint8_t pad;
+  bool is_software;   // INT n / INT3 / INTO: gate DPL is checked, EXT is 0 in error codes
+  uint8_t trap_len;   // traps: bytes from RIP to the return address (the trapping instruction's length)
   uint32_t error;
 };
 
