@@ -102,7 +102,7 @@ inline bool read_rm_for_write(CpuState& c, const DecodedInsn& d, T& v) {
     return true;
   }
   uint64_t off = effective_address(c, d);
-  uint64_t lin;
+  uint64_t lin = 0;
   if (!m::segment_to_linear(c, d.seg, off, sizeof(T), m::Access::Write, lin)) return false;
   return m::read_linear(c, lin, v, m::user_access(c));
 }
