@@ -99,7 +99,7 @@ bool write_linear_slow(CpuState& c, uint64_t lin, const void* in, unsigned size,
 }
 
 bool probe_write(CpuState& c, uint8_t seg, uint64_t off, unsigned size) {
-  uint64_t lin, phys;
+  uint64_t lin = 0, phys;
   if (!segment_to_linear(c, seg, off, size, Access::Write, lin)) return false;
   bool user = user_access(c);
   if (!translate_linear(c, lin, Access::Write, user, phys)) return false;

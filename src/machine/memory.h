@@ -70,13 +70,13 @@ inline bool segment_to_linear(CpuState& c, uint8_t seg, uint64_t off, unsigned s
 
 template <class T>
 inline bool read_mem(CpuState& c, uint8_t seg, uint64_t off, T& out) {
-  uint64_t lin;
+  uint64_t lin = 0;
   return segment_to_linear(c, seg, off, sizeof(T), Access::Read, lin) && read_linear(c, lin, out, user_access(c));
 }
 
 template <class T>
 inline bool write_mem(CpuState& c, uint8_t seg, uint64_t off, T value) {
-  uint64_t lin;
+  uint64_t lin = 0;
   return segment_to_linear(c, seg, off, sizeof(T), Access::Write, lin) &&
          write_linear(c, lin, value, user_access(c));
 }

@@ -15,7 +15,7 @@ enum : uint64_t {
 };
 enum : uint64_t { kCr4PSE = 1u << 4, kCr4PAE = 1u << 5, kCr4SMEP = 1u << 20, kCr4SMAP = 1u << 21 };
 enum : uint64_t { kEferNXE = 1u << 11, kEferLMA = 1u << 10 };
-enum : uint32_t { kPfP = 1, kPfW = 2, kPfU = 4, kPfRsvd = 8, kPfI = 16 };
+constexpr uint32_t kPfP = 1, kPfW = 2, kPfU = 4, kPfRsvd = 8, kPfI = 16;
 
 bool page_fault(CpuState& c, uint64_t lin, uint32_t error) {
   c.cr2 = lin;
@@ -38,7 +38,7 @@ bool page_walk(CpuState& c, uint64_t lin, Access kind, bool user, uint64_t& phys
   uint64_t page_base, page_mask;
   bool pae = (c.cr4 & kCr4PAE) != 0;
   const uint64_t maxphys_mask = 0x000FFFFFFFFFF000ull;  // 52-bit physical addresses
-  uint64_t rsvd_nx = nxe ? 0 : kPteNX;
+  uint64_t rsvd_nx = nxe ? 0 : static_cast<uint64_t>(kPteNX);
 
   auto read_entry = [&](uint64_t addr, bool wide) -> uint64_t {
     return bus.read_uint(addr, wide ? 8 : 4);
@@ -74,7 +74,7 @@ bool page_walk(CpuState& c, uint64_t lin, Access kind, bool user, uint64_t& phys
       uint64_t pdpte = read_entry(pdpte_addr, true);
       if (!(pdpte & kPteP)) return page_fault(c, lin, err_base | (fetch && nxe ? kPfI : 0));
       // PAE PDPTEs have no R/W, U/S or NX bits (SDM Vol. 3 §4.4.1): bits 1,2,5-8,63 reserved.
-      if (pdpte & (0x1E6ull | ~maxphys_mask & ~0xFFFull))
+      if (pdpte & (0x1E6ull | (~maxphys_mask & ~0xFFFull)))
         return page_fault(c, lin, err_base | kPfP | kPfRsvd | (fetch && nxe ? kPfI : 0));
       table = pdpte & maxphys_mask;
       top = 1;
