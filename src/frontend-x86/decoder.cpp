@@ -13,7 +13,7 @@ namespace {
 
 enum Map : uint8_t { M1 = 0, M0F = 1, M38 = 2, M3A = 3 };
 enum Pfx : uint8_t { P_ = 0, PNP = 1, P66 = 2, PF3 = 3, PF2 = 4 };
-enum ModC : uint8_t { A = 0, M = 1, R = 2 };
+enum ModC : uint8_t { A = 0, M = 1, R = 2, A64 = 3, ANo64 = 4 };
 constexpr int8_t R_ = -1;
 
 struct Encoding {
@@ -199,10 +199,15 @@ DecodeStatus Decoder::decode(CpuMode mode, const machine::CpuModel& model, const
   if (zi.encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY || zi.opcode_map > ZYDIS_OPCODE_MAP_0F3A) return DecodeStatus::Ok;
   uint8_t want_pfx = mandatory == 0x66 ? P66 : mandatory == 0xF3 ? PF3 : mandatory == 0xF2 ? PF2 : PNP;
   for (const Encoding* e : impl_->by_opcode[zi.opcode_map * 256 + zi.opcode]) {
-    if (e->reg >= 0 && (!has_modrm || e->reg != zi.raw.modrm.reg)) continue;
+    if (e->reg >= 0 && e->reg < 8 && (!has_modrm || e->reg != zi.raw.modrm.reg)) continue;
+    if (e->reg >= 0x40 && (!has_modrm || d.mod != 3 || (e->reg & 7) != zi.raw.modrm.reg ||
+                           ((e->reg >> 3) & 7) != zi.raw.modrm.rm))
+      continue;
     if (e->pfx != P_ && e->pfx != want_pfx) continue;
     if (e->mod == M && d.mod == 3) continue;
     if (e->mod == R && d.mod != 3) continue;
+    if (e->mod == A64 && !is64) continue;
+    if (e->mod == ANo64 && is64) continue;
     d.id = model.has(kInfo[static_cast<unsigned>(e->id)].feature) ? e->id : InsnId::Invalid;
     break;
   }

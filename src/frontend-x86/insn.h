@@ -11,6 +11,9 @@ namespace kestrel::machine { struct CpuState; }
 namespace kestrel::frontend {
 
 // Instruction ids, one per form in insn_table.def, plus two for what is not a form.
+// RM(reg, rm): an encoding fixed in both ModRM fields (register forms such as 0F 01 F8).
+#define RM(reg, rm) (0x40 | (reg) | ((rm) << 3))
+
 enum class InsnId : uint16_t {
 #define X(id, map, op, n, reg, pfx, mod, feat, fr, fw, attrs) id,
 #include "frontend-x86/insn_table.def"

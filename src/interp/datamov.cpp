@@ -2,6 +2,8 @@
 // CBW/CWD families, XLAT, LAHF/SAHF, CMOVcc, SETcc, XADD, CMPXCHG, CMPXCHG8B.
 #include "interp/handlers.h"
 #include "interp/operands.h"
+#include "machine/cpu_model.h"
+#include "machine/machine.h"
 
 namespace kestrel::interp::handlers {
 
@@ -239,6 +241,7 @@ ExecStatus XLAT(CpuState& c, const DecodedInsn& d) {
 
 // LAHF: AH = SF ZF 0 AF 0 PF 1 CF.
 ExecStatus LAHF(CpuState& c, const DecodedInsn&) {
+  if (c.mode == m::CpuMode::Long64 && !c.machine->cpu_model().has(m::Feature::Lahf64)) return m::raise_ud(c);
   uint64_t f = m::materialize_flags(c);
   uint8_t ah = static_cast<uint8_t>((f & (m::kSF | m::kZF | m::kAF | m::kPF | m::kCF)) | 2);
   *reg8_ptr(c, 4, false) = ah;
@@ -246,6 +249,7 @@ ExecStatus LAHF(CpuState& c, const DecodedInsn&) {
 }
 
 ExecStatus SAHF(CpuState& c, const DecodedInsn&) {
+  if (c.mode == m::CpuMode::Long64 && !c.machine->cpu_model().has(m::Feature::Lahf64)) return m::raise_ud(c);
   uint8_t ah = *reg8_ptr(c, 4, false);
   m::set_arith_flags(c, ah, m::kSF | m::kZF | m::kAF | m::kPF | m::kCF);
   return ExecStatus::Ok;
@@ -323,8 +327,30 @@ ExecStatus CMPXCHG_Ev_Gv(CpuState& c, const DecodedInsn& d) {
 // CMPXCHG8B m64 (and CMPXCHG16B m128 with REX.W, which needs 16-byte alignment).
 ExecStatus CMPXCHG8B_Mq(CpuState& c, const DecodedInsn& d) {
   uint64_t ea = effective_address(c, d);
-  if (d.osize == 8) return m::raise_ud(c);  // CMPXCHG16B: not advertised by the current models
-  uint64_t lin;
+  if (d.osize == 8) {
+    // CMPXCHG16B: needs CPUID.CX16 and a 16-byte aligned operand (SDM Vol. 2A).
+    if (!c.machine->cpu_model().has(m::Feature::Cx16)) return m::raise_ud(c);
+    if (ea & 15) return m::raise_gp(c, 0);
+    uint64_t lin = 0;
+    KESTREL_TRY(m::segment_to_linear(c, d.seg, ea, 16, m::Access::Write, lin));
+    KESTREL_TRY(m::probe_write(c, d.seg, ea, 16));
+    uint64_t lo, hi;
+    KESTREL_TRY(m::read_linear(c, lin, lo, m::user_access(c)));
+    KESTREL_TRY(m::read_linear(c, lin + 8, hi, m::user_access(c)));
+    if (lo == c.gpr[m::RAX] && hi == c.gpr[m::RDX]) {
+      KESTREL_TRY(m::write_linear(c, lin, c.gpr[m::RBX], m::user_access(c)));
+      KESTREL_TRY(m::write_linear(c, lin + 8, c.gpr[m::RCX], m::user_access(c)));
+      m::set_arith_flags(c, m::kZF, m::kZF);
+    } else {
+      KESTREL_TRY(m::write_linear(c, lin, lo, m::user_access(c)));
+      KESTREL_TRY(m::write_linear(c, lin + 8, hi, m::user_access(c)));
+      c.gpr[m::RAX] = lo;
+      c.gpr[m::RDX] = hi;
+      m::set_arith_flags(c, 0, m::kZF);
+    }
+    return ExecStatus::Ok;
+  }
+  uint64_t lin = 0;
   KESTREL_TRY(m::segment_to_linear(c, d.seg, ea, 8, m::Access::Write, lin));
   uint64_t cur;
   KESTREL_TRY(m::read_linear(c, lin, cur, m::user_access(c)));

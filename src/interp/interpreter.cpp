@@ -46,7 +46,7 @@ uint32_t Interpreter::mode_key() const {
 
 Block* Interpreter::find_block() {
   const SegmentCache& cs = c_.seg[CS];
-  uint64_t lin;
+  uint64_t lin = 0;
   if (c_.mode == CpuMode::Long64) {
     lin = c_.rip;
     if (static_cast<uint64_t>((static_cast<int64_t>(lin) >> 47) + 1) > 1) return raise_gp(c_, 0), nullptr;

@@ -7,6 +7,7 @@
 #include "interp/operands.h"
 #include "machine/cpu_model.h"
 #include "machine/machine.h"
+#include "machine/msr.h"
 
 namespace kestrel::interp::handlers {
 
@@ -139,6 +140,15 @@ ExecStatus write_cr0(CpuState& c, uint64_t v) {
   if ((v & m::kCr0NW) && !(v & m::kCr0CD)) return m::raise_gp(c, 0);
   v |= m::kCr0ET;  // hard-wired on the P6 family
   uint64_t changed = c.cr0 ^ v;
+  // Long-mode activation and deactivation (SDM Vol. 3 §9.8.5).
+  if ((changed & m::kCr0PG) && (v & m::kCr0PG) && (c.efer & m::kEferLme)) {
+    if (!(c.cr4 & kCr4Pae) || (c.seg[m::CS].attr & m::kSegAttrL)) return m::raise_gp(c, 0);
+    c.efer |= m::kEferLma;
+  } else if ((changed & m::kCr0PG) && !(v & m::kCr0PG) && (c.efer & m::kEferLma)) {
+    if (c.mode == m::CpuMode::Long64) return m::raise_gp(c, 0);
+    c.efer &= ~m::kEferLma;
+  }
+  if ((c.efer & m::kEferLma) && !(v & m::kCr0PE)) return m::raise_gp(c, 0);
   c.cr0 = v;
   if (changed & (m::kCr0PG | m::kCr0WP | m::kCr0PE)) m::tlb_flush(c);
   if (changed & (m::kCr0PE | m::kCr0PG)) m::update_cpu_mode(c);
@@ -182,6 +192,10 @@ ExecStatus MOV_Rd_Cd(CpuState& c, const DecodedInsn& d) {
     case 2: v = c.cr2; break;
     case 3: v = c.cr3; break;
     case 4: v = c.cr4; break;
+    case 8:
+      if (c.mode != m::CpuMode::Long64) return m::raise_ud(c);
+      v = c.cr8;
+      break;
     default: return m::raise_ud(c);
   }
   if (c.mode == m::CpuMode::Long64) c.gpr[d.rm] = v;
@@ -200,6 +214,8 @@ ExecStatus MOV_Cd_Rd(CpuState& c, const DecodedInsn& d) {
       c.cr2 = v;
       break;
     case 3:
+      // Bits above the physical-address width are reserved in long mode.
+      if ((c.efer & m::kEferLma) && (v >> 52)) return m::raise_gp(c, 0);
       c.cr3 = v;
       m::tlb_flush(c);
       break;
@@ -207,14 +223,25 @@ ExecStatus MOV_Cd_Rd(CpuState& c, const DecodedInsn& d) {
       // Only the bits the model implements may be set (SDM Vol. 3 §2.5).
       uint64_t allowed = kCr4Tsd | (1u << 3) /*DE*/;
       const auto& model = c.machine->cpu_model();
+      if (model.has(m::Feature::Vme)) allowed |= 3;  // VME, PVI
       if (model.has(m::Feature::Pse)) allowed |= kCr4Pse;
       if (model.has(m::Feature::Pae)) allowed |= kCr4Pae;
+      if (model.has(m::Feature::Mce)) allowed |= 1u << 6;
       if (model.has(m::Feature::Pge)) allowed |= kCr4Pge;
+      if (model.has(m::Feature::Fxsr)) allowed |= 1u << 9;    // OSFXSR
+      if (model.has(m::Feature::Sse)) allowed |= 1u << 10;    // OSXMMEXCPT
+      if (model.has(m::Feature::Xsave)) allowed |= 1u << 18;  // OSXSAVE
       if (v & ~allowed) return m::raise_gp(c, 0);
+      if ((c.efer & m::kEferLma) && !(v & kCr4Pae)) return m::raise_gp(c, 0);
       if ((c.cr4 ^ v) & (kCr4Pae | kCr4Pse | kCr4Pge)) m::tlb_flush(c);
       c.cr4 = v;
       break;
     }
+    case 8:
+      if (c.mode != m::CpuMode::Long64) return m::raise_ud(c);
+      if (v >> 4) return m::raise_gp(c, 0);
+      c.cr8 = v;
+      break;
     default:
       return m::raise_ud(c);
   }

@@ -33,11 +33,16 @@ constexpr CpuidBit kBits[] = {
 std::vector<CpuModel> make_models() {
   std::vector<CpuModel> m;
   // The default grows as the implementation does: it advertises only what runs.
-  m.push_back(CpuModel{"default", "Pentium Pro-class integer core (x86-64 model in progress)", 6, 1, 9,
-                       "GenuineIntel", "Kestrel virtual CPU",
-                       {Feature::I386, Feature::I486, Feature::Cpuid, Feature::Tsc, Feature::Cx8,
-                        Feature::Cmov}});
-  m.push_back(CpuModel{"486", "Intel 486DX-class integer core", 4, 8, 0, "GenuineIntel", "",
+  CpuModel x64{"default", "x86-64 core: integer and system architecture (x87/SSE come next)", 6, 0x3A, 9,
+                "GenuineIntel", "Kestrel virtual x86-64 CPU",
+                {Feature::I386, Feature::I486, Feature::Cpuid, Feature::De, Feature::Pse, Feature::Tsc,
+                 Feature::Msr, Feature::Pae, Feature::Cx8, Feature::Sep, Feature::Mtrr, Feature::Pge,
+                 Feature::Cmov, Feature::Pat, Feature::Pse36, Feature::Cx16, Feature::Syscall, Feature::Nx,
+                 Feature::Lm, Feature::Lahf64, Feature::Rdtscp}};
+  x64.phys_bits = 40;
+  x64.virt_bits = 48;
+  m.push_back(x64);
+  m.push_back(CpuModel{"486", "Intel 486DX-class integer core (no x87 yet)", 4, 8, 0, "GenuineIntel", "",
                        {Feature::I386, Feature::I486, Feature::Cpuid}});
   for (auto& x : m) x.finalize();
   return m;
@@ -63,7 +68,7 @@ void CpuModel::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const {
   (void)subleaf;
   out[0] = out[1] = out[2] = out[3] = 0;
   uint32_t max_basic = 1;
-  uint32_t max_ext = has(Feature::Lm) || !brand.empty() ? 0x80000004 : 0;
+  uint32_t max_ext = has(Feature::Lm) ? 0x80000008 : !brand.empty() ? 0x80000004 : 0;
   if (leaf >= 0x80000000 && max_ext == 0) leaf = max_basic;  // out of range: highest basic leaf
   else if (leaf >= 0x80000000 && leaf > max_ext) leaf = max_basic;
   else if (leaf < 0x80000000 && leaf > max_basic) leaf = max_basic;
@@ -79,9 +84,13 @@ void CpuModel::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const {
     }
     case 1:
       out[0] = signature();
+      if (has(Feature::Clfsh)) out[1] = 8u << 8;  // CLFLUSH line size in 8-byte units
       break;
     case 0x80000000:
       out[0] = max_ext;
+      break;
+    case 0x80000008:
+      out[0] = phys_bits | (virt_bits << 8);
       break;
     case 0x80000002:
     case 0x80000003:

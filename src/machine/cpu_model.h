@@ -33,6 +33,8 @@ struct CpuModel {
   std::string vendor;  // 12 characters
   std::string brand;   // up to 48 characters
   std::vector<Feature> features;
+  unsigned phys_bits = 36;  // physical-address width (CPUID 0x80000008; reserved bits in paging)
+  unsigned virt_bits = 32;
 
   bool has(Feature f) const;
   void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const;

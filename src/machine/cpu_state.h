@@ -23,20 +23,30 @@ enum Gpr : uint8_t { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R
 enum SegReg : uint8_t { ES, CS, SS, DS, FS, GS, kSegCount, kNoSeg = 0xFF };
 
 // RFLAGS bits (SDM Vol. 1 §3.4.3).
-enum : uint64_t {
-  kCF = 1u << 0, kPF = 1u << 2, kAF = 1u << 4, kZF = 1u << 6, kSF = 1u << 7, kTF = 1u << 8,
-  kIF = 1u << 9, kDF = 1u << 10, kOF = 1u << 11, kIOPL = 3u << 12, kNT = 1u << 14,
-  kRF = 1u << 16, kVM = 1u << 17, kAC = 1u << 18, kVIF = 1u << 19, kVIP = 1u << 20, kID = 1u << 21,
-  kArithFlags = kCF | kPF | kAF | kZF | kSF | kOF,
-  kFlagsFixed1 = 1u << 1,
-};
+inline constexpr uint64_t kCF = 1u << 0;
+inline constexpr uint64_t kPF = 1u << 2;
+inline constexpr uint64_t kAF = 1u << 4;
+inline constexpr uint64_t kZF = 1u << 6;
+inline constexpr uint64_t kSF = 1u << 7;
+inline constexpr uint64_t kTF = 1u << 8;
+inline constexpr uint64_t kIF = 1u << 9;
+inline constexpr uint64_t kDF = 1u << 10;
+inline constexpr uint64_t kOF = 1u << 11;
+inline constexpr uint64_t kIOPL = 3u << 12;
+inline constexpr uint64_t kNT = 1u << 14;
+inline constexpr uint64_t kRF = 1u << 16;
+inline constexpr uint64_t kVM = 1u << 17;
+inline constexpr uint64_t kAC = 1u << 18;
+inline constexpr uint64_t kVIF = 1u << 19;
+inline constexpr uint64_t kVIP = 1u << 20;
+inline constexpr uint64_t kID = 1u << 21;
+inline constexpr uint64_t kArithFlags = kCF | kPF | kAF | kZF | kSF | kOF;
+inline constexpr uint64_t kFlagsFixed1 = 1u << 1;
 
 // CR0 / CR4 / EFER bits used across the tree.
-enum : uint64_t {
-  kCr0PE = 1u << 0, kCr0MP = 1u << 1, kCr0EM = 1u << 2, kCr0TS = 1u << 3, kCr0ET = 1u << 4,
-  kCr0NE = 1u << 5, kCr0WP = 1u << 16, kCr0AM = 1u << 18, kCr0NW = 1u << 29, kCr0CD = 1u << 30,
-  kCr0PG = 1ull << 31,
-};
+inline constexpr uint64_t kCr0PE = 1u << 0, kCr0MP = 1u << 1, kCr0EM = 1u << 2, kCr0TS = 1u << 3,
+                          kCr0ET = 1u << 4, kCr0NE = 1u << 5, kCr0WP = 1u << 16, kCr0AM = 1u << 18,
+                          kCr0NW = 1u << 29, kCr0CD = 1u << 30, kCr0PG = 1ull << 31;
 
 // A segment register with its hidden descriptor cache (SDM Vol. 3 §3.4.3).
 struct SegmentCache {
@@ -121,7 +131,11 @@ struct CpuState {
   uint64_t tsc_offset;
   uint64_t msr_star, msr_lstar, msr_cstar, msr_sfmask, msr_kernel_gs_base;
   uint64_t msr_sysenter_cs, msr_sysenter_esp, msr_sysenter_eip;
-  uint64_t msr_apic_base, msr_pat, msr_misc_enable;
+  uint64_t msr_apic_base, msr_pat, msr_misc_enable, msr_tsc_aux;
+  uint64_t mtrr_def_type;
+  uint64_t mtrr_fixed[11];  // 0x250, 0x258, 0x259, 0x268-0x26F
+  uint64_t mtrr_var[16];    // 0x200-0x20F: base/mask pairs
+  uint8_t tlb_has_large;    // a 2 MiB / 4 MiB / 1 GiB page was cached since the last flush
 
   PendingException exc;
 

@@ -134,6 +134,21 @@ void tlb_protect_code_page(CpuState& c, uint64_t phys_page) {
       if (!(e.tag_write & (kTlbInvalid | kTlbSlow)) && e.tag_write + e.addend == host) e.tag_write |= kTlbSlow;
 }
 
-void tlb_flush(CpuState& c) { c.tlb.flush(); }
+void tlb_flush(CpuState& c) {
+  c.tlb.flush();
+  c.tlb_has_large = 0;
+}
+
+void tlb_flush_page(CpuState& c, uint64_t lin) {
+  // The TLB caches 4 KiB pieces; after a large page was cached, INVLPG of any
+  // address in it must drop every piece, so flush everything then.
+  if (c.tlb_has_large) return tlb_flush(c);
+  for (auto& cls : c.tlb.entry) {
+    TlbEntry& e = cls[Tlb::index(lin)];
+    uint64_t page = lin & kPageMask;
+    if ((e.tag_read & kPageMask) == page || (e.tag_write & kPageMask) == page || (e.tag_code & kPageMask) == page)
+      e = TlbEntry{kTlbInvalid, kTlbInvalid, kTlbInvalid, 0};
+  }
+}
 
 }  // namespace kestrel::machine

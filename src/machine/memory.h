@@ -24,6 +24,8 @@ bool translate_linear(CpuState& c, uint64_t lin, Access kind, bool user, uint64_
 // Downgrade every TLB entry that writes to this physical page (it now holds code).
 void tlb_protect_code_page(CpuState& c, uint64_t phys_page);
 void tlb_flush(CpuState& c);
+// INVLPG: drops the translation of one linear page.
+void tlb_flush_page(CpuState& c, uint64_t lin);
 
 inline bool user_access(const CpuState& c) { return c.cpl == 3; }
 

@@ -2,6 +2,7 @@
 // permission checks (§4.6), accessed/dirty updates (§4.8) and #PF error codes (§4.7).
 #include "machine/paging.h"
 
+#include "machine/cpu_model.h"
 #include "machine/exceptions.h"
 #include "machine/machine.h"
 #include "machine/memory.h"
@@ -37,7 +38,8 @@ bool page_walk(CpuState& c, uint64_t lin, Access kind, bool user, uint64_t& phys
   unsigned levels = 0;
   uint64_t page_base, page_mask;
   bool pae = (c.cr4 & kCr4PAE) != 0;
-  const uint64_t maxphys_mask = 0x000FFFFFFFFFF000ull;  // 52-bit physical addresses
+  // Bits at and above the model's physical-address width are reserved (SDM Vol. 3 §4.4.2, §4.5).
+  const uint64_t maxphys_mask = ((1ull << c.machine->cpu_model().phys_bits) - 1) & ~0xFFFull;
   uint64_t rsvd_nx = nxe ? 0 : static_cast<uint64_t>(kPteNX);
 
   auto read_entry = [&](uint64_t addr, bool wide) -> uint64_t {
@@ -126,6 +128,7 @@ bool page_walk(CpuState& c, uint64_t lin, Access kind, bool user, uint64_t& phys
     if (i == levels - 1 && write) want |= kPteD;
     if (want != entry_val[i]) bus.write_uint(entry_addr[i], want, pae ? 8 : 4);
   }
+  if (page_mask != 0xFFF) c.tlb_has_large = 1;
   phys = page_base | (lin & page_mask);
   return true;
 }

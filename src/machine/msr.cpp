@@ -1,0 +1,130 @@
+#include "machine/msr.h"
+
+#include "machine/cpu_model.h"
+#include "machine/exceptions.h"
+#include "machine/machine.h"
+#include "machine/memory.h"
+#include "machine/segments.h"
+
+namespace kestrel::machine {
+
+namespace {
+
+bool canonical(uint64_t a) { return static_cast<uint64_t>((static_cast<int64_t>(a) >> 47) + 1) <= 1; }
+
+// The MTRR indices that exist: 8 variable pairs and the 11 fixed-range registers.
+uint64_t* mtrr_slot(CpuState& c, uint32_t i) {
+  if (i >= kMsrMtrrPhysBase0 && i < kMsrMtrrPhysBase0 + 16) return &c.mtrr_var[i - kMsrMtrrPhysBase0];
+  if (i == kMsrMtrrFix64k) return &c.mtrr_fixed[0];
+  if (i == kMsrMtrrFix16k80) return &c.mtrr_fixed[1];
+  if (i == kMsrMtrrFix16kA0) return &c.mtrr_fixed[2];
+  if (i >= kMsrMtrrFix4kC0 && i < kMsrMtrrFix4kC0 + 8) return &c.mtrr_fixed[3 + i - kMsrMtrrFix4kC0];
+  if (i == kMsrMtrrDefType) return &c.mtrr_def_type;
+  return nullptr;
+}
+
+}  // namespace
+
+bool read_msr(CpuState& c, uint32_t i, uint64_t& v) {
+  const CpuModel& model = c.machine->cpu_model();
+  const bool lm = model.has(Feature::Lm);
+  switch (i) {
+    case kMsrTsc: v = c.machine->clock().tsc(c.icount) + c.tsc_offset; return true;
+    case kMsrBiosSignId: v = 0; return true;
+    case kMsrMiscEnable: v = c.msr_misc_enable; return true;
+    case kMsrPat: if (!model.has(Feature::Pat)) break; v = c.msr_pat; return true;
+    case kMsrApicBase: if (!model.has(Feature::Apic)) break; v = c.msr_apic_base; return true;
+    case kMsrSysenterCs: if (!model.has(Feature::Sep)) break; v = c.msr_sysenter_cs; return true;
+    case kMsrSysenterEsp: if (!model.has(Feature::Sep)) break; v = c.msr_sysenter_esp; return true;
+    case kMsrSysenterEip: if (!model.has(Feature::Sep)) break; v = c.msr_sysenter_eip; return true;
+    case kMsrMtrrCap: if (!model.has(Feature::Mtrr)) break; v = 0x508; return true;  // WC, fixed ranges, 8 variable
+    case kMsrEfer: if (!lm && !model.has(Feature::Nx) && !model.has(Feature::Syscall)) break; v = c.efer; return true;
+    case kMsrStar: if (!model.has(Feature::Syscall)) break; v = c.msr_star; return true;
+    case kMsrLstar: if (!lm) break; v = c.msr_lstar; return true;
+    case kMsrCstar: if (!lm) break; v = c.msr_cstar; return true;
+    case kMsrSfmask: if (!lm) break; v = c.msr_sfmask; return true;
+    case kMsrFsBase: if (!lm) break; v = c.seg[FS].base; return true;
+    case kMsrGsBase: if (!lm) break; v = c.seg[GS].base; return true;
+    case kMsrKernelGsBase: if (!lm) break; v = c.msr_kernel_gs_base; return true;
+    case kMsrTscAux: if (!model.has(Feature::Rdtscp)) break; v = c.msr_tsc_aux; return true;
+    default:
+      if (model.has(Feature::Mtrr))
+        if (uint64_t* p = mtrr_slot(c, i)) {
+          v = *p;
+          return true;
+        }
+      break;
+  }
+  raise_gp(c, 0);
+  return false;
+}
+
+bool write_msr(CpuState& c, uint32_t i, uint64_t v) {
+  const CpuModel& model = c.machine->cpu_model();
+  const bool lm = model.has(Feature::Lm);
+  auto gp = [&]() {
+    raise_gp(c, 0);
+    return false;
+  };
+  switch (i) {
+    case kMsrTsc:
+      c.tsc_offset = v - c.machine->clock().tsc(c.icount);
+      return true;
+    case kMsrBiosSignId: return true;
+    case kMsrMiscEnable: c.msr_misc_enable = v; return true;
+    case kMsrPat:
+      if (!model.has(Feature::Pat)) break;
+      for (int b = 0; b < 8; ++b) {
+        unsigned t = (v >> (8 * b)) & 0xFF;
+        if (t == 2 || t == 3 || t > 7) return gp();  // reserved memory types
+      }
+      c.msr_pat = v;
+      return true;
+    case kMsrApicBase:
+      if (!model.has(Feature::Apic)) break;
+      c.msr_apic_base = (v & ~0x100ull) | (c.msr_apic_base & 0x100);  // BSP flag is read-only
+      return true;
+    case kMsrSysenterCs: if (!model.has(Feature::Sep)) break; c.msr_sysenter_cs = v & 0xFFFF; return true;
+    case kMsrSysenterEsp:
+      if (!model.has(Feature::Sep)) break;
+      if (lm && !canonical(v)) return gp();
+      c.msr_sysenter_esp = v;
+      return true;
+    case kMsrSysenterEip:
+      if (!model.has(Feature::Sep)) break;
+      if (lm && !canonical(v)) return gp();
+      c.msr_sysenter_eip = v;
+      return true;
+    case kMsrMtrrCap: break;  // read-only
+    case kMsrEfer: {
+      if (!lm && !model.has(Feature::Nx) && !model.has(Feature::Syscall)) break;
+      uint64_t allowed = (model.has(Feature::Syscall) ? kEferSce : 0) | (lm ? kEferLme : 0) |
+                         (model.has(Feature::Nx) ? kEferNxe : 0);
+      if (v & ~(allowed | kEferLma)) return gp();
+      // LME may not change while paging is on (SDM Vol. 3 §9.8.5).
+      if ((c.cr0 & kCr0PG) && ((v ^ c.efer) & kEferLme)) return gp();
+      uint64_t nv = (v & allowed) | (c.efer & kEferLma);
+      if ((nv ^ c.efer) & kEferNxe) tlb_flush(c);
+      c.efer = nv;
+      return true;
+    }
+    case kMsrStar: if (!model.has(Feature::Syscall)) break; c.msr_star = v; return true;
+    case kMsrLstar: if (!lm) break; if (!canonical(v)) return gp(); c.msr_lstar = v; return true;
+    case kMsrCstar: if (!lm) break; if (!canonical(v)) return gp(); c.msr_cstar = v; return true;
+    case kMsrSfmask: if (!lm) break; c.msr_sfmask = v & 0xFFFFFFFF; return true;
+    case kMsrFsBase: if (!lm) break; if (!canonical(v)) return gp(); c.seg[FS].base = v; return true;
+    case kMsrGsBase: if (!lm) break; if (!canonical(v)) return gp(); c.seg[GS].base = v; return true;
+    case kMsrKernelGsBase: if (!lm) break; if (!canonical(v)) return gp(); c.msr_kernel_gs_base = v; return true;
+    case kMsrTscAux: if (!model.has(Feature::Rdtscp)) break; if (v >> 32) return gp(); c.msr_tsc_aux = v; return true;
+    default:
+      if (model.has(Feature::Mtrr))
+        if (uint64_t* p = mtrr_slot(c, i)) {
+          *p = v;
+          return true;
+        }
+      break;
+  }
+  return gp();
+}
+
+}  // namespace kestrel::machine
