@@ -35,8 +35,10 @@ struct Alu {
   }
   void set_flags(CpuState& c) const {
     switch (op) {
-      case Op::Add: case Op::Adc: m::set_flags_lazy(c, FlagKind::Add, sizeof(T), r, a, b); break;
-      case Op::Sub: case Op::Sbb: case Op::Cmp: m::set_flags_lazy(c, FlagKind::Sub, sizeof(T), r, a, b); break;
+      case Op::Add: m::set_flags_lazy(c, FlagKind::Add, sizeof(T), r, a, b); break;
+      case Op::Adc: m::set_flags_lazy(c, FlagKind::Adc, sizeof(T), r, a, b); break;
+      case Op::Sub: case Op::Cmp: m::set_flags_lazy(c, FlagKind::Sub, sizeof(T), r, a, b); break;
+      case Op::Sbb: m::set_flags_lazy(c, FlagKind::Sbb, sizeof(T), r, a, b); break;
       default: m::set_flags_lazy(c, FlagKind::Logic, sizeof(T), r, 0, 0); break;
     }
   }

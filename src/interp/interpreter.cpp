@@ -29,12 +29,15 @@ namespace {
 constexpr unsigned kMaxBlockInsns = 64;
 }
 
-Interpreter::Interpreter(Machine& m) : m_(m), c_(m.cpu()) { m_.bus().set_code_listener(this); }
+Interpreter::Interpreter(Machine& m)
+    : m_(m), c_(m.cpu()), jump_cache_(std::make_unique<JumpCacheEntry[]>(kJumpCacheSize)) {
+  m_.bus().set_code_listener(this);
+}
 
 Interpreter::~Interpreter() { m_.bus().set_code_listener(nullptr); }
 
 void Interpreter::code_page_written(uint64_t page_addr) {
-  cache_.invalidate_page(page_addr);
+  if (cache_.invalidate_page(page_addr)) ++cache_generation_;
   m_.bus().clear_code_page(page_addr);
   if (running_ && !running_->valid) c_.event_pending |= kEventCodeChanged;
 }
@@ -54,9 +57,13 @@ Block* Interpreter::find_block() {
     if (c_.rip > cs.limit) return raise_gp(c_, 0), nullptr;
     lin = (cs.base + c_.rip) & 0xFFFFFFFFull;
   }
+  const uint32_t mk = mode_key();
+  const uint32_t gen = jump_generation();
+  JumpCacheEntry& jc = jump_cache_[(lin ^ (lin >> 12)) & (kJumpCacheSize - 1)];
+  if (jc.lin == lin && jc.mode_key == mk && jc.generation == gen) return jc.block;
   uint64_t phys;
   if (!translate_linear(c_, lin, Access::Exec, user_access(c_), phys)) return nullptr;
-  uint64_t key = BlockCache::make_key(phys, mode_key());
+  uint64_t key = BlockCache::make_key(phys, mk);
   Block* b = cache_.find(key);
   if (b) {
     bool ok = true;
@@ -66,9 +73,12 @@ Block* Interpreter::find_block() {
       ok = translate_linear(c_, lin2, Access::Exec, user_access(c_), phys2) && (phys2 & kPageMask) == b->phys_page2;
       if (!ok && c_.exc.vector == kVecPF) c_.exc = PendingException{};  // re-decode will fault if it must
     }
-    if (ok) return b;
+    if (!ok) b = nullptr;
   }
-  return decode_block(lin, phys, key);
+  if (!b) b = decode_block(lin, phys, key);
+  // Cache only blocks on one page: a straddling block's second page is re-checked each time.
+  if (b && b->phys_page2 == ~0ull) jc = JumpCacheEntry{lin, mk, jump_generation(), b};
+  return b;
 }
 
 Block* Interpreter::decode_block(uint64_t lin, uint64_t phys, uint64_t key) {

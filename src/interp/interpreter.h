@@ -51,12 +51,26 @@ class Interpreter : public machine::CodeWriteListener {
   void deliver(bool software_trap_done);
   uint32_t mode_key() const;
 
+  // Linear CS:RIP -> block, in front of the physical lookup. An entry is good while
+  // the TLB generation (linear -> physical mappings) and the cache generation
+  // (blocks dropped) are the ones it was made under.
+  struct JumpCacheEntry {
+    uint64_t lin = ~0ull;
+    uint32_t mode_key = 0;
+    uint32_t generation = 0;
+    Block* block = nullptr;
+  };
+  static constexpr unsigned kJumpCacheSize = 4096;
+  uint32_t jump_generation() const { return c_.tlb_generation * 0x10001u + cache_generation_; }
+
   machine::Machine& m_;
   machine::CpuState& c_;
   frontend::Decoder decoder_;
   BlockCache cache_;
   Tracer* tracer_ = nullptr;
   Block* running_ = nullptr;
+  uint32_t cache_generation_ = 1;
+  std::unique_ptr<JumpCacheEntry[]> jump_cache_;
 };
 
 }  // namespace kestrel::interp

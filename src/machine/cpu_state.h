@@ -82,6 +82,8 @@ enum class FlagKind : uint8_t {
   Logic,     // CF=OF=0, AF=0
   Inc,       // like Add with src2=1, CF preserved in lf_aux
   Dec,       // like Sub with src2=1, CF preserved in lf_aux
+  Adc,       // Add with a carry-in: the same formulas, but no shortcuts for conditions
+  Sbb,       // Sub with a borrow-in
 };
 
 // Pending guest exception, set by a handler that returns ExecStatus::Fault.
@@ -136,6 +138,7 @@ struct CpuState {
   uint64_t mtrr_fixed[11];  // 0x250, 0x258, 0x259, 0x268-0x26F
   uint64_t mtrr_var[16];    // 0x200-0x20F: base/mask pairs
   uint8_t tlb_has_large;    // a 2 MiB / 4 MiB / 1 GiB page was cached since the last flush
+  uint32_t tlb_generation;  // bumped by every TLB flush: linear-keyed caches check it
 
   PendingException exc;
 

@@ -37,11 +37,13 @@ inline uint64_t compute_arith_flags(const CpuState& c) {
   if (r & msb) f |= kSF;
   switch (static_cast<FlagKind>(c.lf_kind)) {
     case FlagKind::Add:
+    case FlagKind::Adc:
       if (((a & b) | ((a | b) & ~r)) & msb) f |= kCF;
       if ((a ^ b ^ r) & 0x10) f |= kAF;
       if ((a ^ r) & (b ^ r) & msb) f |= kOF;
       break;
     case FlagKind::Sub:
+    case FlagKind::Sbb:
       if (((~a & b) | (~(a ^ b) & r)) & msb) f |= kCF;
       if ((a ^ b ^ r) & 0x10) f |= kAF;
       if ((a ^ b) & (a ^ r) & msb) f |= kOF;
@@ -95,8 +97,31 @@ inline bool get_zf(const CpuState& c) {
   return (c.lf_res & mask) == 0;
 }
 
+// Conditions straight from a SUB/CMP record: a compare followed by Jcc is the
+// commonest pair, and the operands answer it without building RFLAGS.
+inline bool eval_condition_sub(const CpuState& c, unsigned cc, bool& result) {
+  const unsigned shift = 64 - (8u << c.lf_size);
+  const uint64_t a = c.lf_src1 << shift, b = c.lf_src2 << shift;  // operands at the top of 64 bits
+  const int64_t sa = static_cast<int64_t>(a), sb = static_cast<int64_t>(b);
+  bool r;
+  switch (cc >> 1) {
+    case 1: r = a < b; break;                 // B
+    case 2: r = a == b; break;                // E
+    case 3: r = a <= b; break;                // BE
+    case 6: r = sa < sb; break;               // L
+    case 7: r = sa <= sb; break;              // LE
+    default: return false;
+  }
+  result = r != (cc & 1);
+  return true;
+}
+
 // Condition codes (SDM Vol. 1 Appendix B): cc is the low nibble of Jcc/SETcc/CMOVcc.
 inline bool eval_condition(const CpuState& c, unsigned cc) {
+  if (c.lf_kind == static_cast<uint8_t>(FlagKind::Sub)) {
+    bool r;
+    if (eval_condition_sub(c, cc, r)) return r;
+  }
   uint64_t f;
   switch (cc >> 1) {
     case 1: f = get_cf(c); break;               // B / AE

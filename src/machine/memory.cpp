@@ -137,12 +137,14 @@ void tlb_protect_code_page(CpuState& c, uint64_t phys_page) {
 void tlb_flush(CpuState& c) {
   c.tlb.flush();
   c.tlb_has_large = 0;
+  ++c.tlb_generation;
 }
 
 void tlb_flush_page(CpuState& c, uint64_t lin) {
   // The TLB caches 4 KiB pieces; after a large page was cached, INVLPG of any
   // address in it must drop every piece, so flush everything then.
   if (c.tlb_has_large) return tlb_flush(c);
+  ++c.tlb_generation;
   for (auto& cls : c.tlb.entry) {
     TlbEntry& e = cls[Tlb::index(lin)];
     uint64_t page = lin & kPageMask;
