@@ -1,0 +1,210 @@
+// Kestrel software floating point: x87 80-bit extended precision and SSE
+// 32/64-bit IEEE arithmetic with the exact results, flags and NaN rules of
+// Intel hardware, computed with integer arithmetic only (no host FPU), so the
+// emulator gives identical results on any host.
+//
+// Design
+// - Values are raw bit patterns: f32 = uint32_t, f64 = uint64_t, f80 = the
+//   ten-byte x87 register/memory format with its explicit integer bit.
+// - A Context carries the control state (rounding, x87 precision control,
+//   SSE DAZ/FTZ, exception masks) and receives the flags each operation
+//   raises (OR-ed into Context::flags, so callers wanting per-operation flags
+//   clear it first) plus the x87 C1 "rounded up" bit of the last operation.
+// - Functions named f80_* (and the f32/f64 <-> f80 conversions) follow the
+//   x87 rules: precision control, x87 NaN propagation (Intel SDM Vol. 1
+//   §4.8.3.5, Table 4-7), unsupported 80-bit encodings (§8.2.2, Table 8-3),
+//   C1. Functions on f32/f64 only follow the SSE rules: DAZ, FTZ, first-source
+//   NaN propagation (§11.5.2.2, Table E-1 in appendix E).
+// - Every rounding goes through one routine parameterised by significand
+//   width and exponent range (round_pack.cpp), so x87 precision control is
+//   "round to 24/53 bits, keep the 15-bit exponent" (§8.1.5.2).
+// - Underflow (§4.9.1.5, §11.5.2.3? see round_pack.cpp): tininess is detected
+//   after rounding; with #U masked UE is raised only if the result is also
+//   inexact; with #U unmasked it is raised for every tiny result.
+//
+// Unmasked exceptions. The functions always return the masked (default)
+// result and the flags the hardware records; the caller decides what to do
+// with `flags & ~masks`:
+// - IE, DE, ZE are pre-computation exceptions: if one of them is unmasked the
+//   instruction must not write its destination (x87 and SSE alike).
+// - x87 OE/UE unmasked with a register destination: the functions return the
+//   result with the exponent bias-adjusted by ∓24576 (§4.9.1.4, §4.9.1.5),
+//   which is what the x87 stores before delivering #MF. For stores to memory
+//   (f80_to_f32/f64) and for SSE, nothing is written when OE/UE is unmasked.
+#pragma once
+
+#include <cstdint>
+
+namespace kestrel::interp::fpu {
+
+using f32 = uint32_t;
+using f64 = uint64_t;
+
+// x87 double extended precision, laid out as in memory (FSTP m80).
+struct f80 {
+    uint64_t sig = 0;       // bit 63 is the explicit integer bit
+    uint16_t sign_exp = 0;  // bit 15 sign, bits 14:0 biased exponent (bias 16383)
+    friend constexpr bool operator==(const f80&, const f80&) = default;
+};
+
+// Exception flags: same bit positions in the x87 status/control words and in
+// MXCSR (flags 5:0, masks 12:7).
+inline constexpr uint8_t kFlagInvalid = 0x01;    // IE
+inline constexpr uint8_t kFlagDenormal = 0x02;   // DE
+inline constexpr uint8_t kFlagDivByZero = 0x04;  // ZE
+inline constexpr uint8_t kFlagOverflow = 0x08;   // OE
+inline constexpr uint8_t kFlagUnderflow = 0x10;  // UE
+inline constexpr uint8_t kFlagInexact = 0x20;    // PE
+inline constexpr uint8_t kAllFlags = 0x3F;
+
+// Encodings as in FCW.RC and MXCSR.RC.
+enum class Rounding : uint8_t { NearestEven = 0, Down = 1, Up = 2, TowardZero = 3 };
+
+// Encodings as in FCW.PC (1 is reserved; treated as Extended).
+enum class Precision : uint8_t { Single = 0, Double = 2, Extended = 3 };
+
+struct Context {
+    Rounding rounding = Rounding::NearestEven;
+    Precision precision = Precision::Extended;  // x87 only
+    bool daz = false;  // SSE only: denormal inputs read as zero (sign kept), no DE
+    bool ftz = false;  // SSE only: tiny results become zero when #U is masked (UE+PE)
+    uint8_t masks = kAllFlags;  // 1 = masked, as in FCW/MXCSR
+    uint8_t flags = 0;          // raised flags, accumulated
+    bool c1 = false;            // x87: set by each f80 result: 1 = rounded up in magnitude
+
+    static Context from_fcw(uint16_t fcw);
+    static Context from_mxcsr(uint32_t mxcsr);
+};
+
+enum class Ordering : uint8_t { Less, Equal, Greater, Unordered };
+
+// ---- constants ------------------------------------------------------------
+inline constexpr f80 kF80DefaultNaN{0xC000000000000000ull, 0xFFFF};  // real indefinite
+inline constexpr f32 kF32DefaultNaN = 0xFFC00000u;
+inline constexpr f64 kF64DefaultNaN = 0xFFF8000000000000ull;
+inline constexpr int16_t kI16Indefinite = INT16_MIN;
+inline constexpr int32_t kI32Indefinite = INT32_MIN;
+inline constexpr int64_t kI64Indefinite = INT64_MIN;
+
+// ---- x87: 80-bit arithmetic (precision control applies) ---------------------
+f80 f80_add(f80 a, f80 b, Context& ctx);
+f80 f80_sub(f80 a, f80 b, Context& ctx);  // a - b
+f80 f80_mul(f80 a, f80 b, Context& ctx);
+f80 f80_div(f80 a, f80 b, Context& ctx);  // a / b
+f80 f80_sqrt(f80 a, Context& ctx);
+
+// The six x87 arithmetic forms, ST(0) op source. SubR/DivR compute
+// source - ST(0) and source / ST(0) (FSUBR, FDIVR).
+enum class X87Op : uint8_t { Add, Sub, SubR, Mul, Div, DivR };
+f80 f80_arith(X87Op op, f80 st0, f80 src, Context& ctx);
+// With a 32/64-bit memory operand (FADD m32, FDIVR m64...). Use these rather
+// than f32_to_f80 + f80_arith: the memory operand's DE is raised only when no
+// invalid/zero-divide case has priority, and an SNaN memory operand still
+// counts as signalling when choosing between two NaNs (SDM Vol. 1 §4.9.2,
+// Table 4-7). Integer operands (FIADD...) convert exactly with i64_to_f80.
+f80 f80_arith_f32(X87Op op, f80 st0, f32 m, Context& ctx);
+f80 f80_arith_f64(X87Op op, f80 st0, f64 m, Context& ctx);
+
+// FCOM/FUCOM/FCOMI/FUCOMI/FTST: quiet compares raise IE only for SNaN (and
+// unsupported encodings); signalling compares for any NaN.
+Ordering f80_compare(f80 a, f80 b, bool signaling, Context& ctx);
+Ordering f80_compare_f32(f80 st0, f32 m, bool signaling, Context& ctx);  // FCOM m32
+Ordering f80_compare_f64(f80 st0, f64 m, bool signaling, Context& ctx);  // FCOM m64
+
+// FRNDINT (rounding from ctx), or with an explicit mode; PE can be suppressed.
+f80 f80_round_to_int(f80 a, Context& ctx);
+f80 f80_round_to_int(f80 a, Rounding mode, bool suppress_inexact, Context& ctx);
+
+// FPREM (truncating quotient) / FPREM1 (round-to-nearest quotient). When the
+// exponent difference is >= 64 only a partial reduction is done and
+// `incomplete` (C2) is set. quotient holds Q2..Q0 (C0 = Q2, C3 = Q1, C1 = Q0).
+struct RemainderResult {
+    f80 value;
+    uint8_t quotient = 0;
+    bool incomplete = false;
+};
+RemainderResult f80_prem(f80 a, f80 b, Context& ctx);   // a = ST(0), b = ST(1)
+RemainderResult f80_prem1(f80 a, f80 b, Context& ctx);
+
+f80 f80_scale(f80 a, f80 b, Context& ctx);  // FSCALE: a * 2^trunc(b)
+
+struct ExtractResult {
+    f80 exponent;     // FXTRACT: ends in ST(1)
+    f80 significand;  // ends in ST(0)
+};
+ExtractResult f80_extract(f80 a, Context& ctx);
+
+// FXAM classes (Empty is the caller's: it depends on the tag word).
+enum class F80Class : uint8_t { Unsupported, NaN, Normal, Infinity, Zero, Denormal };
+F80Class f80_classify(f80 a);
+// FSW condition bits C3,C2,C1,C0 (bits 14,10,9,8) for FXAM of a non-empty register.
+uint16_t f80_fxam_condition(f80 a);
+
+// ---- x87 conversions ---------------------------------------------------------
+f80 f32_to_f80(f32 a, Context& ctx);  // FLD m32: exact; SNaN -> IE, DE for denormals
+f80 f64_to_f80(f64 a, Context& ctx);
+f32 f80_to_f32(f80 a, Context& ctx);  // FST m32: rounding control, not precision control
+f64 f80_to_f64(f80 a, Context& ctx);
+f80 i64_to_f80(int64_t a);            // FILD (exact; int16/int32 widen losslessly)
+// FIST (rounding from ctx) and FISTTP (truncate): out of range, NaN, infinity
+// or unsupported -> IE and the integer indefinite.
+int16_t f80_to_i16(f80 a, Context& ctx);
+int32_t f80_to_i32(f80 a, Context& ctx);
+int64_t f80_to_i64(f80 a, Context& ctx);
+int16_t f80_to_i16_trunc(f80 a, Context& ctx);
+int32_t f80_to_i32_trunc(f80 a, Context& ctx);
+int64_t f80_to_i64_trunc(f80 a, Context& ctx);
+
+// ---- SSE: 32/64-bit arithmetic (DAZ/FTZ apply) --------------------------------
+f32 f32_add(f32 a, f32 b, Context& ctx);
+f32 f32_sub(f32 a, f32 b, Context& ctx);
+f32 f32_mul(f32 a, f32 b, Context& ctx);
+f32 f32_div(f32 a, f32 b, Context& ctx);
+f32 f32_sqrt(f32 a, Context& ctx);
+f64 f64_add(f64 a, f64 b, Context& ctx);
+f64 f64_sub(f64 a, f64 b, Context& ctx);
+f64 f64_mul(f64 a, f64 b, Context& ctx);
+f64 f64_div(f64 a, f64 b, Context& ctx);
+f64 f64_sqrt(f64 a, Context& ctx);
+
+// MINSS/MAXSS/MINSD/MAXSD: if either operand is a NaN (IE for any NaN) or both
+// are zeros, the second operand is returned.
+f32 f32_min(f32 a, f32 b, Context& ctx);
+f32 f32_max(f32 a, f32 b, Context& ctx);
+f64 f64_min(f64 a, f64 b, Context& ctx);
+f64 f64_max(f64 a, f64 b, Context& ctx);
+
+// COMISS (signaling) / UCOMISS (quiet), and the CMPPS predicates.
+Ordering f32_compare(f32 a, f32 b, bool signaling, Context& ctx);
+Ordering f64_compare(f64 a, f64 b, bool signaling, Context& ctx);
+
+// ROUNDSS/ROUNDSD.
+f32 f32_round_to_int(f32 a, Rounding mode, bool suppress_inexact, Context& ctx);
+f64 f64_round_to_int(f64 a, Rounding mode, bool suppress_inexact, Context& ctx);
+
+// ---- SSE conversions ------------------------------------------------------------
+f64 f32_to_f64(f32 a, Context& ctx);  // CVTSS2SD
+f32 f64_to_f32(f64 a, Context& ctx);  // CVTSD2SS
+f32 i32_to_f32(int32_t a, Context& ctx);
+f32 i64_to_f32(int64_t a, Context& ctx);
+f64 i32_to_f64(int32_t a);  // exact
+f64 i64_to_f64(int64_t a, Context& ctx);
+// CVTSS2SI/CVTSD2SI (rounding from ctx) and CVTTSS2SI/CVTTSD2SI (truncate).
+int32_t f32_to_i32(f32 a, Context& ctx);
+int64_t f32_to_i64(f32 a, Context& ctx);
+int32_t f64_to_i32(f64 a, Context& ctx);
+int64_t f64_to_i64(f64 a, Context& ctx);
+int32_t f32_to_i32_trunc(f32 a, Context& ctx);
+int64_t f32_to_i64_trunc(f32 a, Context& ctx);
+int32_t f64_to_i32_trunc(f64 a, Context& ctx);
+int64_t f64_to_i64_trunc(f64 a, Context& ctx);
+
+// ---- predicates -------------------------------------------------------------
+constexpr bool f32_is_nan(f32 a) { return (a & 0x7FFFFFFFu) > 0x7F800000u; }
+constexpr bool f64_is_nan(f64 a) { return (a & 0x7FFFFFFFFFFFFFFFull) > 0x7FF0000000000000ull; }
+constexpr bool f80_is_nan(f80 a) {
+    return (a.sign_exp & 0x7FFF) == 0x7FFF && (a.sig >> 63) && (a.sig << 1) != 0;
+}
+constexpr bool f80_is_signaling_nan(f80 a) { return f80_is_nan(a) && !((a.sig >> 62) & 1); }
+
+}  // namespace kestrel::interp::fpu

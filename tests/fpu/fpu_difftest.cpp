@@ -1,0 +1,1188 @@
+// Differential test of the software floating-point library against this
+// host's x87 and SSE hardware: for each operation, format, rounding mode, x87
+// precision control and SSE DAZ/FTZ setting, random edge-heavy operands are
+// run through the host instruction (inline asm, all exceptions masked) and
+// through kestrel::interp::fpu, and the result bits and exception flags
+// (plus x87 condition codes, SSE EFLAGS for COMISS) must match exactly.
+//
+//   fpu-difftest [--cases N] [--seed S] [--only SUBSTRING] [--verbose]
+#if defined(__x86_64__)
+
+#include <cpuid.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "interp/fpu/softfloat.h"
+
+using namespace kestrel::interp::fpu;
+
+namespace {
+
+// ---------------------------------------------------------------- random ---
+struct Rng {
+    uint64_t s;
+    uint64_t next() {  // splitmix64
+        uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+    }
+    uint64_t below(uint64_t n) { return next() % n; }
+    int range(int lo, int hi) { return lo + int(below(uint64_t(hi - lo + 1))); }  // inclusive
+    bool coin() { return next() & 1; }
+    bool chance(int percent) { return below(100) < uint64_t(percent); }
+};
+
+// A value in any format as sign, biased exponent and a 64-bit significand
+// with the integer bit at bit 63 (explicit for f80, dropped for f32/f64).
+struct Fmt {
+    int exp_bits, frac_bits;  // f32 8/23, f64 11/52, f80 15/63
+    int bias() const { return (1 << (exp_bits - 1)) - 1; }
+    int emax() const { return (1 << exp_bits) - 1; }
+    int precision() const { return frac_bits + 1; }
+};
+constexpr Fmt kFmt32{8, 23}, kFmt64{11, 52}, kFmt80{15, 63};
+
+struct Val {
+    bool sign = false;
+    int exp = 0;
+    uint64_t sig = 0;
+};
+
+uint64_t encode_ieee(const Fmt& f, const Val& v) {
+    const uint64_t frac = (v.sig >> (63 - f.frac_bits)) & ((1ull << f.frac_bits) - 1);
+    return (uint64_t(v.sign) << (f.exp_bits + f.frac_bits)) | (uint64_t(v.exp) << f.frac_bits) | frac;
+}
+f80 encode_f80(const Val& v) { return f80{v.sig, uint16_t((unsigned(v.sign) << 15) | unsigned(v.exp))}; }
+
+// Significand bit patterns that stress rounding. `prec` is the number of
+// significant bits of the destination (rounding boundaries are placed there).
+uint64_t gen_sig(Rng& r, int prec) {
+    uint64_t s;
+    switch (r.below(6)) {
+        case 0: s = r.next(); break;
+        case 1: {  // long runs of zeros and ones
+            s = r.coin() ? ~0ull : 0;
+            for (int k = r.range(1, 4); k > 0; --k) {
+                const int lo = r.range(0, 63), hi = r.range(lo, 64);
+                const uint64_t m = (hi == 64 ? ~0ull : (1ull << hi) - 1) & ~((1ull << lo) - 1);
+                s ^= m;
+            }
+            break;
+        }
+        case 2: {  // sparse: short significands give exact and halfway products
+            s = 0;
+            for (int k = r.range(0, 4); k > 0; --k) s |= 1ull << r.range(40, 63);
+            break;
+        }
+        case 3:
+        case 4: {  // near a rounding boundary (at the format's or another precision)
+            static constexpr int kPrecs[] = {24, 53, 64, 11, 32, 63};
+            const int p = r.chance(70) ? prec : kPrecs[r.below(6)];
+            const int below = 64 - p;  // bits under the last place
+            s = r.next();
+            if (below > 0) {
+                const uint64_t low_mask = (below == 64 ? ~0ull : (1ull << below) - 1);
+                const uint64_t half = 1ull << (below - 1);
+                uint64_t low;
+                switch (r.below(6)) {
+                    case 0: low = half; break;
+                    case 1: low = half - 1; break;
+                    case 2: low = half + 1; break;
+                    case 3: low = 0; break;
+                    case 4: low = 1; break;
+                    default: low = low_mask; break;
+                }
+                s = (s & ~low_mask) | (low & low_mask);
+            }
+            break;
+        }
+        default: s = r.coin() ? ~0ull : 0; break;
+    }
+    return s;
+}
+
+enum class Hint { None, Add, Mul, Div, Prem, Int };
+
+// A finite, infinite, NaN or (f80) unsupported value of format f.
+Val gen_val(Rng& r, const Fmt& f, int prec) {
+    Val v;
+    v.sign = r.coin();
+    const int bias = f.bias(), emax = f.emax();
+    const bool f80 = f.exp_bits == 15;
+    const unsigned cat = unsigned(r.below(100));
+    if (cat < 12) {  // specials
+        switch (r.below(f80 ? 14 : 10)) {
+            case 0: v.exp = 0; v.sig = 0; break;                                   // zero
+            case 1: v.exp = emax; v.sig = 1ull << 63; break;                      // infinity
+            case 2: v.exp = emax; v.sig = (3ull << 62) | (r.next() >> r.range(2, 64)); break;  // QNaN
+            case 3: v.exp = emax; v.sig = (1ull << 63) | ((r.next() >> 2) | (1ull << r.range(0, 61)) >> r.range(0, 3)); break;  // SNaN
+            case 4: v.exp = 0; v.sig = 1ull << (63 - f.frac_bits); break;        // min denormal
+            case 5: v.exp = 0; v.sig = ~0ull >> 1; break;                          // max denormal
+            case 6: v.exp = 1; v.sig = 1ull << 63; break;                          // min normal
+            case 7: v.exp = emax - 1; v.sig = ~0ull; break;                        // max normal
+            case 8: v.exp = bias; v.sig = 1ull << 63; break;                       // 1.0
+            case 9: v.exp = emax; v.sig = 3ull << 62; break;                       // default NaN
+            case 10: v.exp = 0; v.sig = (1ull << 63) | r.next(); break;            // pseudo-denormal
+            case 11: v.exp = r.range(1, emax - 1); v.sig = r.next() >> r.range(1, 64); break;  // unnormal
+            case 12: v.exp = emax; v.sig = (r.next() >> 1) | 1; break;             // pseudo-NaN
+            default: v.exp = emax; v.sig = 0; break;                               // pseudo-infinity
+        }
+        if (!f80) {
+            // keep the SNaN payload nonzero in the narrower fraction
+            if (v.exp == emax && !((v.sig >> 62) & 1) && ((v.sig << 1) >> (64 - f.frac_bits)) == 0)
+                v.sig |= 1ull << (63 - f.frac_bits);
+        }
+        return v;
+    }
+    v.sig = gen_sig(r, prec);
+    if (cat < 24) {  // denormal
+        v.exp = 0;
+        v.sig &= ~0ull >> 1;
+        if ((v.sig >> (63 - f.frac_bits)) == 0) v.sig |= 1ull << (63 - f.frac_bits + int(r.below(f.frac_bits)));
+        return v;
+    }
+    v.sig |= 1ull << 63;
+    if (cat < 40) v.exp = bias + r.range(-3, 3);
+    else if (cat < 52) v.exp = r.range(1, 6);
+    else if (cat < 62) v.exp = emax - r.range(1, 6);
+    else if (cat < 75) v.exp = bias + r.range(-100, 100);
+    else v.exp = r.range(1, emax - 1);
+    return v;
+}
+
+int clampi(int x, int lo, int hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+// Second operand, often related to the first so that results land on
+// cancellations, exact halves, and the overflow/underflow thresholds.
+Val gen_related(Rng& r, const Fmt& f, int prec, const Val& a, Hint hint) {
+    const int bias = f.bias(), emax = f.emax();
+    const bool a_finite = a.exp > 0 && a.exp < emax;
+    if (!a_finite || r.chance(35)) return gen_val(r, f, prec);
+    Val b;
+    b.sign = r.coin();
+    b.sig = gen_sig(r, prec) | (1ull << 63);
+    switch (hint) {
+        case Hint::Add:
+            if (r.chance(30)) {  // near-cancellation
+                b = a;
+                b.sign = !a.sign;
+                b.sig ^= r.next() >> r.range(20, 63);
+                b.sig |= 1ull << 63;
+                if (r.coin()) b.exp = a.exp + r.range(-1, 1);
+            } else {
+                b.exp = a.exp + (r.coin() ? r.range(-3, 3) : r.range(-70, 70));
+            }
+            break;
+        case Hint::Mul: {
+            // a.exp + b.exp - bias near the denormal range or the top
+            const int target = r.coin() ? r.range(-f.precision() - 3, 3) : emax + r.range(-3, 2);
+            b.exp = target - a.exp + bias;
+            break;
+        }
+        case Hint::Div: {
+            const int target = r.coin() ? r.range(-f.precision() - 3, 3) : emax + r.range(-3, 2);
+            b.exp = a.exp - target + bias;
+            break;
+        }
+        case Hint::Prem:
+            b.exp = a.exp - (r.chance(80) ? r.range(-3, 70) : r.range(60, 5000));
+            if (r.chance(20)) b.sig = a.sig;
+            break;
+        default: b.exp = a.exp + r.range(-5, 5); break;
+    }
+    if (b.exp <= 0 || b.exp >= emax) {
+        if (r.coin()) {
+            b.exp = clampi(b.exp, 1, emax - 1);
+        } else if (b.exp <= 0) {  // denormal
+            const int sh = 1 - b.exp;
+            b.sig = sh >= 64 ? 1ull << (63 - f.frac_bits) : b.sig >> sh;
+            if ((b.sig >> (63 - f.frac_bits)) == 0) b.sig = 1ull << (63 - f.frac_bits);
+            b.exp = 0;
+        } else {
+            b.exp = emax - 1;
+        }
+    }
+    return b;
+}
+
+// Values near integers and near the integer-conversion limits.
+Val gen_intish(Rng& r, const Fmt& f, int prec) {
+    if (r.chance(20)) return gen_val(r, f, prec);
+    static constexpr int kLimits[] = {15, 16, 31, 32, 63, 64};
+    Val v;
+    v.sign = r.coin();
+    const int e = r.chance(50) ? kLimits[r.below(6)] + r.range(-1, 0) : r.range(-2, 66);
+    v.exp = f.bias() + e;
+    const int int_bits = e + 1;  // the integer's last place is bit 64 - int_bits
+    v.sig = r.next();
+    if (int_bits > 0 && int_bits < 64 && r.chance(70)) {
+        const int below = 64 - int_bits;
+        const uint64_t low_mask = (1ull << below) - 1;
+        const uint64_t half = 1ull << (below - 1);
+        static const uint64_t kLow[] = {0, 1, 0, 0, 0, 0};
+        (void)kLow;
+        uint64_t low;
+        switch (r.below(5)) {
+            case 0: low = half; break;
+            case 1: low = half - 1; break;
+            case 2: low = half + 1; break;
+            case 3: low = 0; break;
+            default: low = r.next(); break;
+        }
+        v.sig = (v.sig & ~low_mask) | (low & low_mask);
+    }
+    if (r.chance(20)) v.sig = r.coin() ? ~0ull : 0;
+    v.sig |= 1ull << 63;
+    if (f.exp_bits != 15) v.sig &= ~0ull << (63 - f.frac_bits);
+    return v;
+}
+
+int64_t gen_int(Rng& r, int bits) {
+    uint64_t x;
+    switch (r.below(4)) {
+        case 0: x = r.next(); break;
+        case 1: x = r.next() >> r.range(0, 63); break;
+        case 2: x = (1ull << r.range(0, 63)) + uint64_t(r.range(-2, 2)); break;
+        default: {  // runs
+            x = r.coin() ? ~0ull : 0;
+            const int lo = r.range(0, 63);
+            x ^= (~0ull >> r.range(0, 63)) << lo;
+            if (r.coin()) x >>= r.range(0, 40);
+            break;
+        }
+    }
+    if (r.coin()) x = 0 - x;
+    if (bits < 64) x = uint64_t(int64_t(x << (64 - bits)) >> (64 - bits));
+    return int64_t(x);
+}
+
+// ------------------------------------------------------------ host x87 ----
+#define X87_PRE "fninit\n\tfldcw %[cw]\n\t"
+#define X87_CLOBBERS "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)", "memory"
+
+// ST(0) = a, ST(1) = b; one result popped from ST(0).
+#define X87_AB_R(body)                                                                          \
+    asm volatile(X87_PRE "fldt %[b]\n\tfldt %[a]\n\t" body "\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit" \
+                 : [r] "=m"(r), [sw] "=m"(sw)                                                   \
+                 : [cw] "m"(cw), [a] "m"(a), [b] "m"(b)                                         \
+                 : X87_CLOBBERS)
+#define X87_A_R(body)                                                                   \
+    asm volatile(X87_PRE "fldt %[a]\n\t" body "\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit" \
+                 : [r] "=m"(r), [sw] "=m"(sw)                                           \
+                 : [cw] "m"(cw), [a] "m"(a)                                             \
+                 : X87_CLOBBERS)
+
+enum HostX87Op { kFadd, kFsub, kFmul, kFdiv, kFsubr, kFdivr, kFprem, kFprem1, kFscale, kFsqrt, kFrndint };
+
+void host_x87(HostX87Op op, uint16_t cw, const f80& a, const f80& b, f80& r, uint16_t& sw) {
+    switch (op) {
+        case kFadd: X87_AB_R("fadd %%st(1), %%st"); break;
+        case kFsub: X87_AB_R("fsub %%st(1), %%st"); break;
+        case kFmul: X87_AB_R("fmul %%st(1), %%st"); break;
+        case kFdiv: X87_AB_R("fdiv %%st(1), %%st"); break;
+        case kFsubr: X87_AB_R("fsubr %%st(1), %%st"); break;
+        case kFdivr: X87_AB_R("fdivr %%st(1), %%st"); break;
+        case kFprem: X87_AB_R("fprem"); break;
+        case kFprem1: X87_AB_R("fprem1"); break;
+        case kFscale: X87_AB_R("fscale"); break;
+        case kFsqrt: X87_A_R("fsqrt"); break;
+        case kFrndint: X87_A_R("frndint"); break;
+    }
+}
+
+void host_fxtract(uint16_t cw, const f80& a, f80& sig, f80& exp, uint16_t& sw) {
+    asm volatile(X87_PRE "fldt %[a]\n\tfxtract\n\tfnstsw %[sw]\n\tfstpt %[s]\n\tfstpt %[e]\n\tfninit"
+                 : [s] "=m"(sig), [e] "=m"(exp), [sw] "=m"(sw)
+                 : [cw] "m"(cw), [a] "m"(a)
+                 : X87_CLOBBERS);
+}
+
+void host_fcom(bool quiet, uint16_t cw, const f80& a, const f80& b, uint16_t& sw) {
+    if (quiet)
+        asm volatile(X87_PRE "fldt %[b]\n\tfldt %[a]\n\tfucompp\n\tfnstsw %[sw]\n\tfninit"
+                     : [sw] "=m"(sw) : [cw] "m"(cw), [a] "m"(a), [b] "m"(b) : X87_CLOBBERS);
+    else
+        asm volatile(X87_PRE "fldt %[b]\n\tfldt %[a]\n\tfcompp\n\tfnstsw %[sw]\n\tfninit"
+                     : [sw] "=m"(sw) : [cw] "m"(cw), [a] "m"(a), [b] "m"(b) : X87_CLOBBERS);
+}
+
+void host_fxam(const f80& a, uint16_t& sw) {
+    const uint16_t cw = 0x37F;
+    asm volatile(X87_PRE "fldt %[a]\n\tfxam\n\tfnstsw %[sw]\n\tfninit"
+                 : [sw] "=m"(sw) : [cw] "m"(cw), [a] "m"(a) : X87_CLOBBERS);
+}
+
+// FIST/FISTTP m16/m32/m64: kind 0..2 = 16/32/64 bits, trunc = FISTTP.
+void host_fist(int kind, bool trunc, uint16_t cw, const f80& a, int64_t& out, uint16_t& sw) {
+    int16_t r16 = 0;
+    int32_t r32 = 0;
+    int64_t r64 = 0;
+#define FIST(insn, dst) \
+    asm volatile(X87_PRE "fldt %[a]\n\t" insn " %[r]\n\tfnstsw %[sw]\n\tfninit" \
+                 : [r] "=m"(dst), [sw] "=m"(sw) : [cw] "m"(cw), [a] "m"(a) : X87_CLOBBERS)
+    switch (kind * 2 + trunc) {
+        case 0: FIST("fistps", r16); out = r16; break;
+        case 1: FIST("fisttps", r16); out = r16; break;
+        case 2: FIST("fistpl", r32); out = r32; break;
+        case 3: FIST("fisttpl", r32); out = r32; break;
+        case 4: FIST("fistpll", r64); out = r64; break;
+        default: FIST("fisttpll", r64); out = r64; break;
+    }
+#undef FIST
+}
+
+void host_fild(int kind, int64_t v, f80& r, uint16_t& sw) {
+    const uint16_t cw = 0x37F;
+    const int16_t v16 = int16_t(v);
+    const int32_t v32 = int32_t(v);
+#define FILD(insn, src) \
+    asm volatile(X87_PRE insn " %[v]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit" \
+                 : [r] "=m"(r), [sw] "=m"(sw) : [cw] "m"(cw), [v] "m"(src) : X87_CLOBBERS)
+    switch (kind) {
+        case 0: FILD("filds", v16); break;
+        case 1: FILD("fildl", v32); break;
+        default: FILD("fildll", v); break;
+    }
+#undef FILD
+}
+
+void host_fld32(uint16_t cw, uint32_t v, f80& r, uint16_t& sw) {
+    asm volatile(X87_PRE "flds %[v]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit"
+                 : [r] "=m"(r), [sw] "=m"(sw) : [cw] "m"(cw), [v] "m"(v) : X87_CLOBBERS);
+}
+void host_fld64(uint16_t cw, uint64_t v, f80& r, uint16_t& sw) {
+    asm volatile(X87_PRE "fldl %[v]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit"
+                 : [r] "=m"(r), [sw] "=m"(sw) : [cw] "m"(cw), [v] "m"(v) : X87_CLOBBERS);
+}
+void host_fst32(uint16_t cw, const f80& a, uint32_t& r, uint16_t& sw) {
+    asm volatile(X87_PRE "fldt %[a]\n\tfstps %[r]\n\tfnstsw %[sw]\n\tfninit"
+                 : [r] "=m"(r), [sw] "=m"(sw) : [cw] "m"(cw), [a] "m"(a) : X87_CLOBBERS);
+}
+void host_fst64(uint16_t cw, const f80& a, uint64_t& r, uint16_t& sw) {
+    asm volatile(X87_PRE "fldt %[a]\n\tfstpl %[r]\n\tfnstsw %[sw]\n\tfninit"
+                 : [r] "=m"(r), [sw] "=m"(sw) : [cw] "m"(cw), [a] "m"(a) : X87_CLOBBERS);
+}
+// FADD/FSUB/FSUBR/FMUL/FDIV/FDIVR/FCOM with a 32/64-bit memory operand: ST(0) = a op m.
+void host_x87_mem(int op, bool is64, uint16_t cw, const f80& a, uint64_t m, f80& r, uint16_t& sw) {
+    const uint32_t m32 = uint32_t(m);
+    r = f80{};
+#define XM(insn, src) \
+    asm volatile(X87_PRE "fldt %[a]\n\t" insn " %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit" \
+                 : [r] "=m"(r), [sw] "=m"(sw) : [cw] "m"(cw), [a] "m"(a), [m] "m"(src) : X87_CLOBBERS)
+#define XC(insn, src) \
+    asm volatile(X87_PRE "fldt %[a]\n\t" insn " %[m]\n\tfnstsw %[sw]\n\tfninit" \
+                 : [sw] "=m"(sw) : [cw] "m"(cw), [a] "m"(a), [m] "m"(src) : X87_CLOBBERS)
+    switch (op * 2 + is64) {
+        case 0: XM("fadds", m32); break;
+        case 1: XM("faddl", m); break;
+        case 2: XM("fsubs", m32); break;
+        case 3: XM("fsubl", m); break;
+        case 4: XM("fsubrs", m32); break;
+        case 5: XM("fsubrl", m); break;
+        case 6: XM("fmuls", m32); break;
+        case 7: XM("fmull", m); break;
+        case 8: XM("fdivs", m32); break;
+        case 9: XM("fdivl", m); break;
+        case 10: XM("fdivrs", m32); break;
+        case 11: XM("fdivrl", m); break;
+        case 12: XC("fcomps", m32); break;
+        default: XC("fcompl", m); break;
+    }
+#undef XM
+#undef XC
+}
+
+// ------------------------------------------------------------ host SSE ----
+const uint32_t kDefaultMxcsr = 0x1F80;
+
+enum SseOp { kAdd, kSub, kMul, kDiv, kSqrt, kMin, kMax, kNumSseBin };
+
+template <bool kDouble>
+void host_sse_bin(SseOp op, uint32_t mx, uint64_t a, uint64_t b, uint64_t& r, uint32_t& mxo) {
+#define SSE2(insn)                                                                                         \
+    asm volatile("ldmxcsr %[mi]\n\tmovq %[a], %%xmm0\n\tmovq %[b], %%xmm1\n\t" insn " %%xmm1, %%xmm0\n\t" \
+                 "movq %%xmm0, %[r]\n\tstmxcsr %[mo]\n\tldmxcsr %[def]"                                   \
+                 : [r] "=r"(r), [mo] "=m"(mxo)                                                            \
+                 : [mi] "m"(mx), [a] "r"(a), [b] "r"(b), [def] "m"(kDefaultMxcsr)                         \
+                 : "xmm0", "xmm1")
+    if (kDouble) {
+        switch (op) {
+            case kAdd: SSE2("addsd"); break;
+            case kSub: SSE2("subsd"); break;
+            case kMul: SSE2("mulsd"); break;
+            case kDiv: SSE2("divsd"); break;
+            case kSqrt: SSE2("sqrtsd"); break;  // sqrt of the second operand
+            case kMin: SSE2("minsd"); break;
+            default: SSE2("maxsd"); break;
+        }
+    } else {
+        switch (op) {
+            case kAdd: SSE2("addss"); break;
+            case kSub: SSE2("subss"); break;
+            case kMul: SSE2("mulss"); break;
+            case kDiv: SSE2("divss"); break;
+            case kSqrt: SSE2("sqrtss"); break;
+            case kMin: SSE2("minss"); break;
+            default: SSE2("maxss"); break;
+        }
+        r &= 0xFFFFFFFFull;
+    }
+#undef SSE2
+}
+
+// COMISS/UCOMISS/COMISD/UCOMISD: returns ZF<<2 | PF<<1 | CF.
+template <bool kDouble>
+unsigned host_sse_comi(bool quiet, uint32_t mx, uint64_t a, uint64_t b, uint32_t& mxo) {
+    bool zf, pf, cf;
+#define COMI(insn)                                                                                          \
+    asm volatile("ldmxcsr %[mi]\n\tmovq %[a], %%xmm0\n\tmovq %[b], %%xmm1\n\t" insn " %%xmm1, %%xmm0\n\t" \
+                 "stmxcsr %[mo]\n\tldmxcsr %[def]"                                                         \
+                 : "=@ccz"(zf), "=@ccp"(pf), "=@ccc"(cf), [mo] "=m"(mxo)                                   \
+                 : [mi] "m"(mx), [a] "r"(a), [b] "r"(b), [def] "m"(kDefaultMxcsr)                          \
+                 : "xmm0", "xmm1")
+    if (kDouble) {
+        if (quiet) COMI("ucomisd");
+        else COMI("comisd");
+    } else {
+        if (quiet) COMI("ucomiss");
+        else COMI("comiss");
+    }
+#undef COMI
+    return unsigned(zf) << 2 | unsigned(pf) << 1 | unsigned(cf);
+}
+
+void host_cvt_ss2sd(uint32_t mx, uint64_t a, uint64_t& r, uint32_t& mxo) {
+    asm volatile("ldmxcsr %[mi]\n\tmovq %[a], %%xmm1\n\tcvtss2sd %%xmm1, %%xmm0\n\tmovq %%xmm0, %[r]\n\t"
+                 "stmxcsr %[mo]\n\tldmxcsr %[def]"
+                 : [r] "=r"(r), [mo] "=m"(mxo) : [mi] "m"(mx), [a] "r"(a), [def] "m"(kDefaultMxcsr)
+                 : "xmm0", "xmm1");
+}
+void host_cvt_sd2ss(uint32_t mx, uint64_t a, uint64_t& r, uint32_t& mxo) {
+    asm volatile("ldmxcsr %[mi]\n\tmovq %[a], %%xmm1\n\tcvtsd2ss %%xmm1, %%xmm0\n\tmovq %%xmm0, %[r]\n\t"
+                 "stmxcsr %[mo]\n\tldmxcsr %[def]"
+                 : [r] "=r"(r), [mo] "=m"(mxo) : [mi] "m"(mx), [a] "r"(a), [def] "m"(kDefaultMxcsr)
+                 : "xmm0", "xmm1");
+    r &= 0xFFFFFFFFull;
+}
+
+// CVTSI2SS/SD from a 32- or 64-bit integer.
+void host_cvt_si2f(bool to_double, bool is64, uint32_t mx, int64_t v, uint64_t& r, uint32_t& mxo) {
+    const int32_t v32 = int32_t(v);
+#define CVT(insn, src)                                                                                   \
+    asm volatile("ldmxcsr %[mi]\n\tpxor %%xmm0, %%xmm0\n\t" insn " %[v], %%xmm0\n\tmovq %%xmm0, %[r]\n\t" \
+                 "stmxcsr %[mo]\n\tldmxcsr %[def]"                                                       \
+                 : [r] "=r"(r), [mo] "=m"(mxo) : [mi] "m"(mx), [v] "r"(src), [def] "m"(kDefaultMxcsr)    \
+                 : "xmm0")
+    switch (int(to_double) * 2 + int(is64)) {
+        case 0: CVT("cvtsi2ssl", v32); break;
+        case 1: CVT("cvtsi2ssq", v); break;
+        case 2: CVT("cvtsi2sdl", v32); break;
+        default: CVT("cvtsi2sdq", v); break;
+    }
+#undef CVT
+    if (!to_double) r &= 0xFFFFFFFFull;
+}
+
+// CVT(T)SS2SI / CVT(T)SD2SI to 32 or 64 bits.
+void host_cvt_f2si(bool from_double, bool is64, bool trunc, uint32_t mx, uint64_t a, int64_t& out,
+                   uint32_t& mxo) {
+    int32_t r32 = 0;
+    int64_t r64 = 0;
+#define CVT(insn, dst)                                                                                   \
+    asm volatile("ldmxcsr %[mi]\n\tmovq %[a], %%xmm1\n\t" insn " %%xmm1, %[r]\n\t"                       \
+                 "stmxcsr %[mo]\n\tldmxcsr %[def]"                                                       \
+                 : [r] "=r"(dst), [mo] "=m"(mxo) : [mi] "m"(mx), [a] "r"(a), [def] "m"(kDefaultMxcsr)    \
+                 : "xmm1")
+    switch (int(from_double) * 4 + int(is64) * 2 + int(trunc)) {
+        case 0: CVT("cvtss2si", r32); out = r32; break;
+        case 1: CVT("cvttss2si", r32); out = r32; break;
+        case 2: CVT("cvtss2si", r64); out = r64; break;
+        case 3: CVT("cvttss2si", r64); out = r64; break;
+        case 4: CVT("cvtsd2si", r32); out = r32; break;
+        case 5: CVT("cvttsd2si", r32); out = r32; break;
+        case 6: CVT("cvtsd2si", r64); out = r64; break;
+        default: CVT("cvttsd2si", r64); out = r64; break;
+    }
+#undef CVT
+}
+
+template <bool kDouble, int kImm>
+void host_round_imm(uint32_t mx, uint64_t a, uint64_t& r, uint32_t& mxo) {
+    if (kDouble)
+        asm volatile("ldmxcsr %[mi]\n\tmovq %[a], %%xmm1\n\troundsd %[imm], %%xmm1, %%xmm0\n\tmovq %%xmm0, %[r]\n\t"
+                     "stmxcsr %[mo]\n\tldmxcsr %[def]"
+                     : [r] "=r"(r), [mo] "=m"(mxo)
+                     : [mi] "m"(mx), [a] "r"(a), [imm] "i"(kImm), [def] "m"(kDefaultMxcsr) : "xmm0", "xmm1");
+    else
+        asm volatile("ldmxcsr %[mi]\n\tmovq %[a], %%xmm1\n\troundss %[imm], %%xmm1, %%xmm0\n\tmovq %%xmm0, %[r]\n\t"
+                     "stmxcsr %[mo]\n\tldmxcsr %[def]"
+                     : [r] "=r"(r), [mo] "=m"(mxo)
+                     : [mi] "m"(mx), [a] "r"(a), [imm] "i"(kImm), [def] "m"(kDefaultMxcsr) : "xmm0", "xmm1");
+    if (!kDouble) r &= 0xFFFFFFFFull;
+}
+
+template <bool kDouble>
+void host_round(int imm, uint32_t mx, uint64_t a, uint64_t& r, uint32_t& mxo) {
+    switch (imm) {
+        case 0: host_round_imm<kDouble, 0>(mx, a, r, mxo); break;
+        case 1: host_round_imm<kDouble, 1>(mx, a, r, mxo); break;
+        case 2: host_round_imm<kDouble, 2>(mx, a, r, mxo); break;
+        case 3: host_round_imm<kDouble, 3>(mx, a, r, mxo); break;
+        case 4: host_round_imm<kDouble, 4>(mx, a, r, mxo); break;
+        case 8: host_round_imm<kDouble, 8>(mx, a, r, mxo); break;
+        case 9: host_round_imm<kDouble, 9>(mx, a, r, mxo); break;
+        case 10: host_round_imm<kDouble, 10>(mx, a, r, mxo); break;
+        case 11: host_round_imm<kDouble, 11>(mx, a, r, mxo); break;
+        default: host_round_imm<kDouble, 12>(mx, a, r, mxo); break;
+    }
+}
+
+// --------------------------------------------------------------- harness ---
+struct Cfg {
+    int rc = 0;  // 0 nearest, 1 down, 2 up, 3 toward zero
+    int pc = 3;  // x87: 0 = 24, 2 = 53, 3 = 64 bits
+    bool daz = false, ftz = false;
+    uint16_t fcw() const { return uint16_t(0x7F | (pc << 8) | (rc << 10)); }
+    uint32_t mxcsr() const { return 0x1F80u | uint32_t(rc) << 13 | (daz ? 0x40u : 0) | (ftz ? 0x8000u : 0); }
+};
+
+// Operands and outcome of one case. Outcome: up to four 64-bit words of
+// result plus a status word (x87 FSW bits, or MXCSR flags | EFLAGS << 8).
+struct Case {
+    uint64_t a[2] = {}, b[2] = {};
+};
+struct Outcome {
+    uint64_t v[4] = {};
+    uint32_t status = 0;
+    bool operator==(const Outcome& o) const {
+        return status == o.status && std::memcmp(v, o.v, sizeof v) == 0;
+    }
+};
+
+enum class Dom { X87, X87NoPc, Sse };
+
+struct Op {
+    std::string name;
+    Dom dom;
+    int weight;  // share of the case budget
+    std::function<void(Rng&, Case&)> gen;
+    std::function<void(const Case&, const Cfg&, Outcome&)> host, soft;
+};
+
+f80 F(const uint64_t x[2]) { return f80{x[0], uint16_t(x[1])}; }
+void put(Outcome& o, int i, const f80& v) {
+    o.v[i] = v.sig;
+    o.v[i + 1] = v.sign_exp;
+}
+
+// FSW bits compared: exception flags, SF, C0..C3 (not ES, TOP, B).
+constexpr uint16_t kSwMask = 0x7F | 0x4700;
+uint32_t x87_status(const Context& c) { return uint32_t(c.flags) | (c.c1 ? 0x200u : 0u); }
+
+Context x87_ctx(const Cfg& cfg) { return Context::from_fcw(cfg.fcw()); }
+Context sse_ctx(const Cfg& cfg) { return Context::from_mxcsr(cfg.mxcsr()); }
+
+uint16_t ordering_to_fsw(Ordering o) {
+    switch (o) {
+        case Ordering::Greater: return 0;
+        case Ordering::Less: return 0x0100;
+        case Ordering::Equal: return 0x4000;
+        default: return 0x4500;
+    }
+}
+unsigned ordering_to_eflags(Ordering o) {  // ZF<<2 | PF<<1 | CF
+    switch (o) {
+        case Ordering::Greater: return 0;
+        case Ordering::Less: return 1;
+        case Ordering::Equal: return 4;
+        default: return 7;
+    }
+}
+
+void gen_f80_pair(Rng& r, Case& c, Hint hint, int prec = 64) {
+    const Val a = gen_val(r, kFmt80, prec);
+    const Val b = gen_related(r, kFmt80, prec, a, hint);
+    const f80 fa = encode_f80(a), fb = encode_f80(b);
+    c.a[0] = fa.sig, c.a[1] = fa.sign_exp, c.b[0] = fb.sig, c.b[1] = fb.sign_exp;
+}
+void gen_f80_one(Rng& r, Case& c, bool intish = false) {
+    const f80 fa = encode_f80(intish ? gen_intish(r, kFmt80, 64) : gen_val(r, kFmt80, 64));
+    c.a[0] = fa.sig, c.a[1] = fa.sign_exp;
+}
+void gen_ieee_pair(Rng& r, Case& c, const Fmt& f, Hint hint) {
+    const Val a = gen_val(r, f, f.precision());
+    const Val b = gen_related(r, f, f.precision(), a, hint);
+    c.a[0] = encode_ieee(f, a);
+    c.b[0] = encode_ieee(f, b);
+}
+void gen_ieee_one(Rng& r, Case& c, const Fmt& f, bool intish = false) {
+    c.a[0] = encode_ieee(f, intish ? gen_intish(r, f, f.precision()) : gen_val(r, f, f.precision()));
+}
+
+std::vector<Op> build_ops(bool have_sse41) {
+    std::vector<Op> ops;
+    // -- x87 two-operand arithmetic
+    struct Bin {
+        const char* name;
+        HostX87Op op;
+        Hint hint;
+        f80 (*fn)(f80, f80, Context&);
+    };
+    static const Bin kBins[] = {
+        {"fadd", kFadd, Hint::Add, f80_add},
+        {"fsub", kFsub, Hint::Add, f80_sub},
+        {"fmul", kFmul, Hint::Mul, f80_mul},
+        {"fdiv", kFdiv, Hint::Div, f80_div},
+    };
+    for (const Bin& bin : kBins) {
+        ops.push_back({bin.name, Dom::X87, 10, [h = bin.hint](Rng& r, Case& c) { gen_f80_pair(r, c, h, r.coin() ? 64 : r.coin() ? 53 : 24); },
+                       [op = bin.op](const Case& c, const Cfg& cfg, Outcome& o) {
+                           f80 r;
+                           uint16_t sw;
+                           host_x87(op, cfg.fcw(), F(c.a), F(c.b), r, sw);
+                           put(o, 0, r);
+                           o.status = sw & kSwMask;
+                       },
+                       [fn = bin.fn](const Case& c, const Cfg& cfg, Outcome& o) {
+                           Context ctx = x87_ctx(cfg);
+                           put(o, 0, fn(F(c.a), F(c.b), ctx));
+                           o.status = x87_status(ctx);
+                       }});
+    }
+    ops.push_back({"fsqrt", Dom::X87, 6, [](Rng& r, Case& c) { gen_f80_one(r, c); },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       f80 r;
+                       uint16_t sw;
+                       host_x87(kFsqrt, cfg.fcw(), F(c.a), F(c.b), r, sw);
+                       put(o, 0, r);
+                       o.status = sw & kSwMask;
+                   },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       Context ctx = x87_ctx(cfg);
+                       put(o, 0, f80_sqrt(F(c.a), ctx));
+                       o.status = x87_status(ctx);
+                   }});
+    for (int ieee = 0; ieee < 2; ++ieee) {
+        ops.push_back({ieee ? "fprem1" : "fprem", Dom::X87NoPc, 5, [](Rng& r, Case& c) { gen_f80_pair(r, c, Hint::Prem); },
+                       [ieee](const Case& c, const Cfg& cfg, Outcome& o) {
+                           f80 r;
+                           uint16_t sw;
+                           host_x87(ieee ? kFprem1 : kFprem, cfg.fcw(), F(c.a), F(c.b), r, sw);
+                           put(o, 0, r);
+                           o.status = sw & kSwMask;
+                       },
+                       [ieee](const Case& c, const Cfg& cfg, Outcome& o) {
+                           Context ctx = x87_ctx(cfg);
+                           const RemainderResult rr = ieee ? f80_prem1(F(c.a), F(c.b), ctx) : f80_prem(F(c.a), F(c.b), ctx);
+                           put(o, 0, rr.value);
+                           o.status = ctx.flags | ((rr.quotient >> 2) & 1) << 8 | (rr.quotient & 1) << 9 |
+                                      uint32_t(rr.incomplete) << 10 | ((rr.quotient >> 1) & 1) << 14;
+                       }});
+    }
+    ops.push_back({"fscale", Dom::X87NoPc, 4,
+                   [](Rng& r, Case& c) {
+                       const f80 a = encode_f80(gen_val(r, kFmt80, 64));
+                       Val bv = r.chance(70) ? Val{r.coin(), 16383 + r.range(-3, 16), gen_sig(r, 64) | (1ull << 63)}
+                                             : gen_val(r, kFmt80, 64);
+                       const f80 b = encode_f80(bv);
+                       c.a[0] = a.sig, c.a[1] = a.sign_exp, c.b[0] = b.sig, c.b[1] = b.sign_exp;
+                   },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       f80 r;
+                       uint16_t sw;
+                       host_x87(kFscale, cfg.fcw(), F(c.a), F(c.b), r, sw);
+                       put(o, 0, r);
+                       o.status = sw & kSwMask;
+                   },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       Context ctx = x87_ctx(cfg);
+                       put(o, 0, f80_scale(F(c.a), F(c.b), ctx));
+                       o.status = x87_status(ctx);
+                   }});
+    ops.push_back({"frndint", Dom::X87NoPc, 4, [](Rng& r, Case& c) { gen_f80_one(r, c, r.chance(70)); },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       f80 r;
+                       uint16_t sw;
+                       host_x87(kFrndint, cfg.fcw(), F(c.a), F(c.b), r, sw);
+                       put(o, 0, r);
+                       o.status = sw & kSwMask;
+                   },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       Context ctx = x87_ctx(cfg);
+                       put(o, 0, f80_round_to_int(F(c.a), ctx));
+                       o.status = x87_status(ctx);
+                   }});
+    ops.push_back({"fxtract", Dom::X87NoPc, 2, [](Rng& r, Case& c) { gen_f80_one(r, c); },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       f80 s, e;
+                       uint16_t sw;
+                       host_fxtract(cfg.fcw(), F(c.a), s, e, sw);
+                       put(o, 0, e);
+                       put(o, 2, s);
+                       o.status = sw & kSwMask;
+                   },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       Context ctx = x87_ctx(cfg);
+                       const ExtractResult x = f80_extract(F(c.a), ctx);
+                       put(o, 0, x.exponent);
+                       put(o, 2, x.significand);
+                       o.status = x87_status(ctx);
+                   }});
+    for (int quiet = 0; quiet < 2; ++quiet) {
+        ops.push_back({quiet ? "fucom" : "fcom", Dom::X87NoPc, 3, [](Rng& r, Case& c) { gen_f80_pair(r, c, Hint::None); },
+                       [quiet](const Case& c, const Cfg& cfg, Outcome& o) {
+                           uint16_t sw;
+                           host_fcom(quiet, cfg.fcw(), F(c.a), F(c.b), sw);
+                           o.status = sw & kSwMask;
+                       },
+                       [quiet](const Case& c, const Cfg& cfg, Outcome& o) {
+                           Context ctx = x87_ctx(cfg);
+                           const Ordering ord = f80_compare(F(c.a), F(c.b), !quiet, ctx);
+                           o.status = ctx.flags | ordering_to_fsw(ord);
+                       }});
+    }
+    ops.push_back({"fxam", Dom::X87NoPc, 1, [](Rng& r, Case& c) { gen_f80_one(r, c); },
+                   [](const Case& c, const Cfg&, Outcome& o) {
+                       uint16_t sw;
+                       host_fxam(F(c.a), sw);
+                       o.status = sw & kSwMask;
+                   },
+                   [](const Case& c, const Cfg&, Outcome& o) { o.status = f80_fxam_condition(F(c.a)); }});
+    // -- FIST / FISTTP
+    static const char* kFistNames[3][2] = {{"fist m16", "fisttp m16"}, {"fist m32", "fisttp m32"}, {"fist m64", "fisttp m64"}};
+    for (int kind = 0; kind < 3; ++kind) {
+        for (int trunc = 0; trunc < 2; ++trunc) {
+            ops.push_back({kFistNames[kind][trunc], Dom::X87NoPc, 2, [](Rng& r, Case& c) { gen_f80_one(r, c, r.chance(80)); },
+                           [kind, trunc](const Case& c, const Cfg& cfg, Outcome& o) {
+                               int64_t v;
+                               uint16_t sw;
+                               host_fist(kind, trunc, cfg.fcw(), F(c.a), v, sw);
+                               o.v[0] = uint64_t(v);
+                               o.status = sw & kSwMask;
+                           },
+                           [kind, trunc](const Case& c, const Cfg& cfg, Outcome& o) {
+                               Context ctx = x87_ctx(cfg);
+                               int64_t v;
+                               const f80 a = F(c.a);
+                               if (kind == 0) v = trunc ? f80_to_i16_trunc(a, ctx) : f80_to_i16(a, ctx);
+                               else if (kind == 1) v = trunc ? f80_to_i32_trunc(a, ctx) : f80_to_i32(a, ctx);
+                               else v = trunc ? f80_to_i64_trunc(a, ctx) : f80_to_i64(a, ctx);
+                               o.v[0] = uint64_t(v);
+                               o.status = x87_status(ctx);
+                           }});
+        }
+    }
+    static const char* kFildNames[3] = {"fild m16", "fild m32", "fild m64"};
+    for (int kind = 0; kind < 3; ++kind) {
+        ops.push_back({kFildNames[kind], Dom::X87NoPc, 1, [kind](Rng& r, Case& c) { c.a[0] = uint64_t(gen_int(r, 16 << kind)); },
+                       [kind](const Case& c, const Cfg&, Outcome& o) {
+                           f80 r;
+                           uint16_t sw;
+                           host_fild(kind, int64_t(c.a[0]), r, sw);
+                           put(o, 0, r);
+                           o.status = sw & kSwMask;
+                       },
+                       [](const Case& c, const Cfg&, Outcome& o) {
+                           put(o, 0, i64_to_f80(int64_t(c.a[0])));
+                           o.status = 0;
+                       }});
+    }
+    ops.push_back({"fld m32", Dom::X87NoPc, 2, [](Rng& r, Case& c) { gen_ieee_one(r, c, kFmt32); },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       f80 r;
+                       uint16_t sw;
+                       host_fld32(cfg.fcw(), uint32_t(c.a[0]), r, sw);
+                       put(o, 0, r);
+                       o.status = sw & kSwMask;
+                   },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       Context ctx = x87_ctx(cfg);
+                       put(o, 0, f32_to_f80(uint32_t(c.a[0]), ctx));
+                       o.status = x87_status(ctx);
+                   }});
+    ops.push_back({"fld m64", Dom::X87NoPc, 2, [](Rng& r, Case& c) { gen_ieee_one(r, c, kFmt64); },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       f80 r;
+                       uint16_t sw;
+                       host_fld64(cfg.fcw(), c.a[0], r, sw);
+                       put(o, 0, r);
+                       o.status = sw & kSwMask;
+                   },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       Context ctx = x87_ctx(cfg);
+                       put(o, 0, f64_to_f80(c.a[0], ctx));
+                       o.status = x87_status(ctx);
+                   }});
+    auto gen_narrow = [](Rng& r, Case& c, const Fmt& dst) {
+        Val v = gen_val(r, kFmt80, dst.precision());
+        if (v.exp > 0 && v.exp < 0x7FFF && r.chance(60)) {  // around the destination's range limits
+            const int db = dst.bias();
+            const int e = r.coin() ? r.range(-dst.precision() - 3, 3) : dst.emax() + r.range(-3, 2);
+            v.exp = 16383 - db + e;
+        }
+        const f80 fa = encode_f80(v);
+        c.a[0] = fa.sig, c.a[1] = fa.sign_exp;
+    };
+    ops.push_back({"fst m32", Dom::X87NoPc, 4, [gen_narrow](Rng& r, Case& c) { gen_narrow(r, c, kFmt32); },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       uint32_t r;
+                       uint16_t sw;
+                       host_fst32(cfg.fcw(), F(c.a), r, sw);
+                       o.v[0] = r;
+                       o.status = sw & kSwMask;
+                   },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       Context ctx = x87_ctx(cfg);
+                       o.v[0] = f80_to_f32(F(c.a), ctx);
+                       o.status = x87_status(ctx);
+                   }});
+    ops.push_back({"fst m64", Dom::X87NoPc, 4, [gen_narrow](Rng& r, Case& c) { gen_narrow(r, c, kFmt64); },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       uint64_t r;
+                       uint16_t sw;
+                       host_fst64(cfg.fcw(), F(c.a), r, sw);
+                       o.v[0] = r;
+                       o.status = sw & kSwMask;
+                   },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       Context ctx = x87_ctx(cfg);
+                       o.v[0] = f80_to_f64(F(c.a), ctx);
+                       o.status = x87_status(ctx);
+                   }});
+    // -- x87 arithmetic with a 32/64-bit memory operand (X87Op order), FCOM m32/m64
+    static const char* kMemNames[7][2] = {{"fadd m32", "fadd m64"},   {"fsub m32", "fsub m64"},
+                                          {"fsubr m32", "fsubr m64"}, {"fmul m32", "fmul m64"},
+                                          {"fdiv m32", "fdiv m64"},   {"fdivr m32", "fdivr m64"},
+                                          {"fcom m32", "fcom m64"}};
+    for (int op = 0; op < 7; ++op) {
+        for (int is64 = 0; is64 < 2; ++is64) {
+            ops.push_back({kMemNames[op][is64], Dom::X87, 2,
+                           [is64](Rng& r, Case& c) {
+                               const f80 a = encode_f80(gen_val(r, kFmt80, 64));
+                               gen_ieee_one(r, c, is64 ? kFmt64 : kFmt32);
+                               c.b[0] = c.a[0];
+                               c.a[0] = a.sig, c.a[1] = a.sign_exp;
+                           },
+                           [op, is64](const Case& c, const Cfg& cfg, Outcome& o) {
+                               f80 r;
+                               uint16_t sw;
+                               host_x87_mem(op, is64, cfg.fcw(), F(c.a), c.b[0], r, sw);
+                               put(o, 0, r);
+                               o.status = sw & kSwMask;
+                           },
+                           [op, is64](const Case& c, const Cfg& cfg, Outcome& o) {
+                               Context ctx = x87_ctx(cfg);
+                               if (op == 6) {
+                                   const Ordering ord = is64 ? f80_compare_f64(F(c.a), c.b[0], true, ctx)
+                                                             : f80_compare_f32(F(c.a), uint32_t(c.b[0]), true, ctx);
+                                   o.status = ctx.flags | ordering_to_fsw(ord);
+                                   return;
+                               }
+                               const X87Op xop = X87Op(op);
+                               put(o, 0, is64 ? f80_arith_f64(xop, F(c.a), c.b[0], ctx)
+                                              : f80_arith_f32(xop, F(c.a), uint32_t(c.b[0]), ctx));
+                               o.status = x87_status(ctx);
+                           }});
+        }
+    }
+
+    // -- SSE scalar arithmetic, min/max
+    struct SseBin {
+        const char* name32;
+        const char* name64;
+        SseOp op;
+        Hint hint;
+        f32 (*fn32)(f32, f32, Context&);
+        f64 (*fn64)(f64, f64, Context&);
+    };
+    static const SseBin kSse[] = {
+        {"addss", "addsd", kAdd, Hint::Add, f32_add, f64_add},
+        {"subss", "subsd", kSub, Hint::Add, f32_sub, f64_sub},
+        {"mulss", "mulsd", kMul, Hint::Mul, f32_mul, f64_mul},
+        {"divss", "divsd", kDiv, Hint::Div, f32_div, f64_div},
+        {"minss", "minsd", kMin, Hint::None, f32_min, f64_min},
+        {"maxss", "maxsd", kMax, Hint::None, f32_max, f64_max},
+    };
+    for (const SseBin& s : kSse) {
+        for (int dbl = 0; dbl < 2; ++dbl) {
+            ops.push_back({dbl ? s.name64 : s.name32, Dom::Sse, s.op <= kDiv ? 8 : 3,
+                           [dbl, h = s.hint](Rng& r, Case& c) { gen_ieee_pair(r, c, dbl ? kFmt64 : kFmt32, h); },
+                           [dbl, op = s.op](const Case& c, const Cfg& cfg, Outcome& o) {
+                               uint64_t r;
+                               uint32_t mxo;
+                               if (dbl) host_sse_bin<true>(op, cfg.mxcsr(), c.a[0], c.b[0], r, mxo);
+                               else host_sse_bin<false>(op, cfg.mxcsr(), c.a[0], c.b[0], r, mxo);
+                               o.v[0] = r;
+                               o.status = mxo & 0x3F;
+                           },
+                           [dbl, s](const Case& c, const Cfg& cfg, Outcome& o) {
+                               Context ctx = sse_ctx(cfg);
+                               o.v[0] = dbl ? s.fn64(c.a[0], c.b[0], ctx) : s.fn32(uint32_t(c.a[0]), uint32_t(c.b[0]), ctx);
+                               o.status = ctx.flags;
+                           }});
+        }
+    }
+    for (int dbl = 0; dbl < 2; ++dbl) {
+        ops.push_back({dbl ? "sqrtsd" : "sqrtss", Dom::Sse, 6,
+                       [dbl](Rng& r, Case& c) { gen_ieee_one(r, c, dbl ? kFmt64 : kFmt32); },
+                       [dbl](const Case& c, const Cfg& cfg, Outcome& o) {
+                           uint64_t r;
+                           uint32_t mxo;
+                           if (dbl) host_sse_bin<true>(kSqrt, cfg.mxcsr(), 0, c.a[0], r, mxo);
+                           else host_sse_bin<false>(kSqrt, cfg.mxcsr(), 0, c.a[0], r, mxo);
+                           o.v[0] = r;
+                           o.status = mxo & 0x3F;
+                       },
+                       [dbl](const Case& c, const Cfg& cfg, Outcome& o) {
+                           Context ctx = sse_ctx(cfg);
+                           o.v[0] = dbl ? f64_sqrt(c.a[0], ctx) : f32_sqrt(uint32_t(c.a[0]), ctx);
+                           o.status = ctx.flags;
+                       }});
+    }
+    static const char* kComiNames[2][2] = {{"comiss", "ucomiss"}, {"comisd", "ucomisd"}};
+    for (int dbl = 0; dbl < 2; ++dbl) {
+        for (int quiet = 0; quiet < 2; ++quiet) {
+            ops.push_back({kComiNames[dbl][quiet], Dom::Sse, 2,
+                           [dbl](Rng& r, Case& c) { gen_ieee_pair(r, c, dbl ? kFmt64 : kFmt32, Hint::None); },
+                           [dbl, quiet](const Case& c, const Cfg& cfg, Outcome& o) {
+                               uint32_t mxo;
+                               const unsigned fl = dbl ? host_sse_comi<true>(quiet, cfg.mxcsr(), c.a[0], c.b[0], mxo)
+                                                       : host_sse_comi<false>(quiet, cfg.mxcsr(), c.a[0], c.b[0], mxo);
+                               o.status = (mxo & 0x3F) | fl << 8;
+                           },
+                           [dbl, quiet](const Case& c, const Cfg& cfg, Outcome& o) {
+                               Context ctx = sse_ctx(cfg);
+                               const Ordering ord = dbl ? f64_compare(c.a[0], c.b[0], !quiet, ctx)
+                                                        : f32_compare(uint32_t(c.a[0]), uint32_t(c.b[0]), !quiet, ctx);
+                               o.status = ctx.flags | ordering_to_eflags(ord) << 8;
+                           }});
+        }
+    }
+    ops.push_back({"cvtss2sd", Dom::Sse, 3, [](Rng& r, Case& c) { gen_ieee_one(r, c, kFmt32); },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       uint32_t mxo;
+                       host_cvt_ss2sd(cfg.mxcsr(), c.a[0], o.v[0], mxo);
+                       o.status = mxo & 0x3F;
+                   },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       Context ctx = sse_ctx(cfg);
+                       o.v[0] = f32_to_f64(uint32_t(c.a[0]), ctx);
+                       o.status = ctx.flags;
+                   }});
+    ops.push_back({"cvtsd2ss", Dom::Sse, 5,
+                   [](Rng& r, Case& c) {
+                       Val v = gen_val(r, kFmt64, 24);
+                       if (v.exp > 0 && v.exp < 0x7FF && r.chance(60))
+                           v.exp = 1023 - 127 + (r.coin() ? r.range(-27, 3) : 255 + r.range(-3, 2));
+                       c.a[0] = encode_ieee(kFmt64, v);
+                   },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       uint32_t mxo;
+                       host_cvt_sd2ss(cfg.mxcsr(), c.a[0], o.v[0], mxo);
+                       o.status = mxo & 0x3F;
+                   },
+                   [](const Case& c, const Cfg& cfg, Outcome& o) {
+                       Context ctx = sse_ctx(cfg);
+                       o.v[0] = f64_to_f32(c.a[0], ctx);
+                       o.status = ctx.flags;
+                   }});
+    static const char* kSi2fNames[2][2] = {{"cvtsi2ss r32", "cvtsi2ss r64"}, {"cvtsi2sd r32", "cvtsi2sd r64"}};
+    for (int dbl = 0; dbl < 2; ++dbl) {
+        for (int is64 = 0; is64 < 2; ++is64) {
+            ops.push_back({kSi2fNames[dbl][is64], Dom::Sse, 2,
+                           [is64](Rng& r, Case& c) { c.a[0] = uint64_t(gen_int(r, is64 ? 64 : 32)); },
+                           [dbl, is64](const Case& c, const Cfg& cfg, Outcome& o) {
+                               uint32_t mxo;
+                               host_cvt_si2f(dbl, is64, cfg.mxcsr(), int64_t(c.a[0]), o.v[0], mxo);
+                               o.status = mxo & 0x3F;
+                           },
+                           [dbl, is64](const Case& c, const Cfg& cfg, Outcome& o) {
+                               Context ctx = sse_ctx(cfg);
+                               const int64_t v = int64_t(c.a[0]);
+                               if (dbl) o.v[0] = is64 ? i64_to_f64(v, ctx) : i32_to_f64(int32_t(v));
+                               else o.v[0] = is64 ? i64_to_f32(v, ctx) : i32_to_f32(int32_t(v), ctx);
+                               o.status = ctx.flags;
+                           }});
+        }
+    }
+    static const char* kF2siNames[2][2][2] = {{{"cvtss2si r32", "cvttss2si r32"}, {"cvtss2si r64", "cvttss2si r64"}},
+                                              {{"cvtsd2si r32", "cvttsd2si r32"}, {"cvtsd2si r64", "cvttsd2si r64"}}};
+    for (int dbl = 0; dbl < 2; ++dbl) {
+        for (int is64 = 0; is64 < 2; ++is64) {
+            for (int trunc = 0; trunc < 2; ++trunc) {
+                ops.push_back({kF2siNames[dbl][is64][trunc], Dom::Sse, 2,
+                               [dbl](Rng& r, Case& c) { gen_ieee_one(r, c, dbl ? kFmt64 : kFmt32, r.chance(80)); },
+                               [dbl, is64, trunc](const Case& c, const Cfg& cfg, Outcome& o) {
+                                   uint32_t mxo;
+                                   int64_t v;
+                                   host_cvt_f2si(dbl, is64, trunc, cfg.mxcsr(), c.a[0], v, mxo);
+                                   o.v[0] = uint64_t(v);
+                                   o.status = mxo & 0x3F;
+                               },
+                               [dbl, is64, trunc](const Case& c, const Cfg& cfg, Outcome& o) {
+                                   Context ctx = sse_ctx(cfg);
+                                   int64_t v;
+                                   if (dbl) {
+                                       if (is64) v = trunc ? f64_to_i64_trunc(c.a[0], ctx) : f64_to_i64(c.a[0], ctx);
+                                       else v = trunc ? f64_to_i32_trunc(c.a[0], ctx) : f64_to_i32(c.a[0], ctx);
+                                   } else {
+                                       const f32 a = uint32_t(c.a[0]);
+                                       if (is64) v = trunc ? f32_to_i64_trunc(a, ctx) : f32_to_i64(a, ctx);
+                                       else v = trunc ? f32_to_i32_trunc(a, ctx) : f32_to_i32(a, ctx);
+                                   }
+                                   o.v[0] = uint64_t(v);
+                                   o.status = ctx.flags;
+                               }});
+            }
+        }
+    }
+    if (have_sse41) {
+        for (int dbl = 0; dbl < 2; ++dbl) {
+            ops.push_back({dbl ? "roundsd" : "roundss", Dom::Sse, 4,
+                           [dbl](Rng& r, Case& c) {
+                               gen_ieee_one(r, c, dbl ? kFmt64 : kFmt32, r.chance(80));
+                               static constexpr int kImms[] = {0, 1, 2, 3, 4, 8, 9, 10, 11, 12};
+                               c.b[0] = uint64_t(kImms[r.below(10)]);
+                           },
+                           [dbl](const Case& c, const Cfg& cfg, Outcome& o) {
+                               uint32_t mxo;
+                               if (dbl) host_round<true>(int(c.b[0]), cfg.mxcsr(), c.a[0], o.v[0], mxo);
+                               else host_round<false>(int(c.b[0]), cfg.mxcsr(), c.a[0], o.v[0], mxo);
+                               o.status = mxo & 0x3F;
+                           },
+                           [dbl](const Case& c, const Cfg& cfg, Outcome& o) {
+                               Context ctx = sse_ctx(cfg);
+                               const int imm = int(c.b[0]);
+                               const Rounding mode = (imm & 4) ? ctx.rounding : Rounding(imm & 3);
+                               const bool suppress = imm & 8;
+                               o.v[0] = dbl ? f64_round_to_int(c.a[0], mode, suppress, ctx)
+                                            : f32_round_to_int(uint32_t(c.a[0]), mode, suppress, ctx);
+                               o.status = ctx.flags;
+                           }});
+        }
+    }
+    return ops;
+}
+
+std::string describe_cfg(const Op& op, const Cfg& cfg) {
+    static const char* kRc[] = {"near", "down", "up", "zero"};
+    char buf[64];
+    if (op.dom == Dom::Sse)
+        std::snprintf(buf, sizeof buf, "rc=%s daz=%d ftz=%d", kRc[cfg.rc], cfg.daz, cfg.ftz);
+    else
+        std::snprintf(buf, sizeof buf, "rc=%s pc=%d", kRc[cfg.rc], cfg.pc == 0 ? 24 : cfg.pc == 2 ? 53 : 64);
+    return buf;
+}
+
+void print_outcome(const char* who, const Outcome& o) {
+    std::printf("      %s: %016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %016" PRIx64 "  status %04x\n", who, o.v[0],
+                o.v[1], o.v[2], o.v[3], o.status);
+}
+
+bool cpu_has_sse41() {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    return (c >> 19) & 1;
+}
+
+// Sanity check of the harness itself (operand order of the AT&T forms).
+bool self_check() {
+    const f80 five{0xA000000000000000ull, 16385}, three{0xC000000000000000ull, 16384}, two{1ull << 63, 16384};
+    f80 r;
+    uint16_t sw;
+    host_x87(kFsub, 0x37F, five, three, r, sw);
+    if (!(r == two)) return false;
+    uint64_t d;
+    uint32_t mxo;
+    host_sse_bin<true>(kSub, 0x1F80, 0x4014000000000000ull, 0x4008000000000000ull, d, mxo);  // 5 - 3
+    return d == 0x4000000000000000ull;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    uint64_t total_cases = 400000;
+    uint64_t seed = 0x4B455354524C;  // "KESTRL"
+    std::string only;
+    bool verbose = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--cases" && i + 1 < argc) total_cases = std::strtoull(argv[++i], nullptr, 0);
+        else if (arg == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 0);
+        else if (arg == "--only" && i + 1 < argc) only = argv[++i];
+        else if (arg == "--verbose") verbose = true;
+        else {
+            std::fprintf(stderr, "usage: %s [--cases N] [--seed S] [--only SUBSTRING] [--verbose]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (!self_check()) {
+        std::printf("fpu-difftest: harness self-check failed\n");
+        return 1;
+    }
+    const bool sse41 = cpu_has_sse41();
+    if (!sse41) std::printf("note: no SSE4.1, ROUNDSS/ROUNDSD not tested\n");
+    std::vector<Op> ops = build_ops(sse41);
+    if (!only.empty()) std::erase_if(ops, [&](const Op& op) { return op.name.find(only) == std::string::npos; });
+    int total_weight = 0;
+    for (const Op& op : ops) total_weight += op.weight;
+
+    const auto t0 = std::chrono::steady_clock::now();
+    uint64_t cases = 0, mismatches = 0;
+    for (size_t oi = 0; oi < ops.size(); ++oi) {
+        const Op& op = ops[oi];
+        Rng rng{seed ^ (0x9E3779B97F4A7C15ull * (oi + 1))};
+        const uint64_t n = total_weight ? total_cases * uint64_t(op.weight) / uint64_t(total_weight) : 0;
+        uint64_t bad = 0;
+        for (uint64_t i = 0; i < n; ++i) {
+            Cfg cfg;
+            cfg.rc = int(i & 3);
+            if (op.dom == Dom::Sse) {
+                cfg.daz = (i >> 2) & 1;
+                cfg.ftz = (i >> 3) & 1;
+            } else {
+                static constexpr int kPcs[] = {0, 2, 3};
+                cfg.pc = kPcs[(i >> 2) % 3];
+            }
+            Case c;
+            op.gen(rng, c);
+            Outcome h, s;
+            op.host(c, cfg, h);
+            op.soft(c, cfg, s);
+            if (!(h == s)) {
+                if (bad < 6 || verbose) {
+                    std::printf("  MISMATCH %s [%s] a=%04" PRIx64 ":%016" PRIx64 " b=%04" PRIx64 ":%016" PRIx64 "\n",
+                                op.name.c_str(), describe_cfg(op, cfg).c_str(), c.a[1], c.a[0], c.b[1], c.b[0]);
+                    print_outcome("host", h);
+                    print_outcome("soft", s);
+                }
+                ++bad;
+            }
+        }
+        std::printf("%-16s %8" PRIu64 " cases %6" PRIu64 " mismatches\n", op.name.c_str(), n, bad);
+        cases += n;
+        mismatches += bad;
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("fpu-difftest: %" PRIu64 " cases, %" PRIu64 " mismatches (%.1f s, seed %" PRIu64 ")\n", cases,
+                mismatches, secs, seed);
+    return mismatches ? 1 : 0;
+}
+
+#else  // !__x86_64__
+
+#include <cstdio>
+int main() {
+    std::printf("fpu-difftest: needs an x86-64 host to compare against; skipped\n");
+    return 77;  // meson's "skipped" exit code
+}
+
+#endif
