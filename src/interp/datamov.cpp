@@ -57,7 +57,7 @@ ExecStatus MOV_Sw_Ew(CpuState& c, const DecodedInsn& d) {
   uint16_t sel;
   KESTREL_TRY(read_rm(c, d, sel));
   KESTREL_TRY(m::load_segment(c, static_cast<uint8_t>(s), sel));
-  if (s == m::SS) c.interrupt_shadow = 1;
+  if (s == m::SS) c.interrupt_shadow = m::kShadowSs;
   c.rip = next_ip(c, d);
   return ExecStatus::Branch;
 }
@@ -132,7 +132,7 @@ ExecStatus load_far_pointer(CpuState& c, const DecodedInsn& d, uint8_t seg) {
   KESTREL_TRY(m::load_segment(c, seg, sel));
   set_reg_sized(c, d.reg, d.osize, off);
   if (seg == m::SS) {
-    c.interrupt_shadow = 1;
+    // The stack changed: end the block (LSS, unlike MOV SS, opens no interrupt shadow).
     c.rip = next_ip(c, d);
     return ExecStatus::Branch;
   }

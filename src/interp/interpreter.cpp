@@ -181,7 +181,7 @@ void Interpreter::execute(Block* b, bool single_step) {
       c_.cr2 = cr2;
       tracer_->instruction(c_, d, bytes);
     }
-    if (c_.interrupt_shadow) c_.interrupt_shadow = 0;
+    c_.interrupt_shadow = kShadowNone;
     ExecStatus st = d.fn(c_, d);
     switch (st) {
       case ExecStatus::Ok:
@@ -206,7 +206,7 @@ void Interpreter::execute(Block* b, bool single_step) {
         running_ = nullptr;
         return;
     }
-    if (tf) {
+    if (tf && c_.interrupt_shadow != kShadowSs) {
       // Single-step trap after the instruction (SDM Vol. 3 §17.3.1.4).
       c_.dr[6] |= 1u << 14;
       c_.exc = PendingException{kVecDB, false, false, 0, 0};

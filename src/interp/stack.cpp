@@ -86,7 +86,7 @@ ExecStatus pop_seg(CpuState& c, const DecodedInsn& d, uint8_t s) {
   KESTREL_TRY(m::load_segment(c, s, static_cast<uint16_t>(v)));
   set_sp(c, get_sp(c) + sz);
   if (s == m::SS) {
-    c.interrupt_shadow = 1;
+    c.interrupt_shadow = m::kShadowSs;
     c.rip = next_ip(c, d);
     return ExecStatus::Branch;
   }

@@ -92,7 +92,10 @@ ExecStatus string_op(CpuState& c, const DecodedInsn& d) {
         return ExecStatus::Branch;
       }
     }
-    if (c.event_pending) break;
+    // Interrupts and the single-step trap are taken between iterations
+    // (SDM Vol. 2B, REP: "the processor ... services the interrupt" and the trap
+    // occurs after each iteration with RIP on the instruction).
+    if (c.event_pending || (c.rflags & m::kTF)) break;
   }
   if ((c.gpr[m::RCX] & am) == 0) c.rip = next_ip(c, d);
   return ExecStatus::Branch;

@@ -46,7 +46,7 @@ ExecStatus CLI(CpuState& c, const DecodedInsn&) {
 // (SDM Vol. 2B, STI).
 ExecStatus STI(CpuState& c, const DecodedInsn& d) {
   if (!if_change_allowed(c)) return m::raise_gp(c, 0);
-  if (!(c.rflags & m::kIF)) c.interrupt_shadow = 1;
+  if (!(c.rflags & m::kIF)) c.interrupt_shadow = m::kShadowSti;
   c.rflags |= m::kIF;
   c.rip = next_ip(c, d);
   return ExecStatus::Branch;

@@ -86,6 +86,10 @@ enum class FlagKind : uint8_t {
   Sbb,       // Sub with a borrow-in
 };
 
+// Interrupt shadows (SDM Vol. 3 §6.8.3): STI holds off interrupts; MOV SS and POP SS
+// also hold off debug traps such as the single-step trap.
+enum : uint8_t { kShadowNone = 0, kShadowSti = 1, kShadowSs = 2 };
+
 // Pending guest exception, set by a handler that returns ExecStatus::Fault.
 struct PendingException {
   uint8_t vector;
@@ -112,7 +116,7 @@ struct CpuState {
   uint8_t cpl;
   CpuMode mode;
   uint8_t a20_enabled; // mirrors the board's A20 gate, used to mask physical addresses
-  uint8_t interrupt_shadow; // STI / MOV SS / POP SS: interrupts held for one instruction
+  uint8_t interrupt_shadow; // kShadowSti / kShadowSs: events held until after the next instruction
   uint8_t halted;
 
   // Set by devices or the run loop when something needs attention at the next
