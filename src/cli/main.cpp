@@ -1,7 +1,15 @@
-// The kestrel command: builds a machine from the command line, loads firmware or
-// flat binaries, runs the interpreter and turns how the run ended into an exit
-// status. Every host or configuration problem ends as one "kestrel: error:" line
-// and status 2; the emulator never dies on bad input.
+// The kestrel command: builds a machine from the command line, loads firmware,
+// flat binaries or a multiboot kernel, runs the interpreter and turns how the run
+// ended into an exit status. Every host or configuration problem ends as one
+// "kestrel: error:" line and status 2; the emulator never dies on bad input.
+//
+// The interpreter runs in slices of kSlice instructions; between slices the CLI
+// feeds standard input to COM1 and performs resets the machine asked for (a
+// reset boots again: the images are loaded anew and the start state set again).
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -9,6 +17,9 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -17,7 +28,9 @@
 #include "interp/interpreter.h"
 #include "machine/board.h"
 #include "machine/cpu_model.h"
+#include "machine/devices/uart16550.h"
 #include "machine/loaders/flat_binary.h"
+#include "machine/loaders/multiboot.h"
 #include "machine/loaders/rom_image.h"
 #include "machine/machine.h"
 #include "machine/segments.h"
@@ -41,6 +54,75 @@ void set_entry(machine::CpuState& c, const EntryPoint& e) {
   c.rip = e.ip;
 }
 
+// Instructions per interpreter slice: between slices stdin is polled.
+constexpr uint64_t kSlice = 1u << 20;
+// Resets reported one by one on stderr before the rest go unreported.
+constexpr uint64_t kResetsReported = 10;
+
+// Feeds standard input to a UART when stdin is a pipe or a file: read without
+// blocking (poll first), only while the guest has drained most of what it got,
+// until end of file. A terminal is never touched (raw-mode handling comes later).
+class StdinFeeder {
+ public:
+  StdinFeeder(machine::Uart16550* uart, bool enabled) : uart_(uart), active_(enabled && uart && !isatty(0)) {}
+
+  void service() {
+    if (!active_ || uart_->input_pending() >= kLowWater) return;
+    pollfd p{0, POLLIN, 0};
+    const int r = ::poll(&p, 1, 0);
+    if (r < 0) {
+      if (errno != EINTR) active_ = false;
+      return;
+    }
+    if (r == 0) return;
+    if (p.revents & POLLNVAL) {  // stdin is closed
+      active_ = false;
+      return;
+    }
+    char buf[kChunk];
+    const ssize_t n = ::read(0, buf, sizeof buf);
+    if (n > 0) uart_->push_input(std::string_view(buf, static_cast<size_t>(n)));
+    else if (n == 0 || (errno != EINTR && errno != EAGAIN)) active_ = false;  // end of file or error
+  }
+
+ private:
+  static constexpr size_t kLowWater = 4096;
+  static constexpr size_t kChunk = 4096;
+  machine::Uart16550* uart_;
+  bool active_;
+};
+
+// Copies the images in and sets the start state; used at power-on and after every
+// reset. False with a message (without the "kestrel: error:" prefix) on failure.
+bool boot(machine::Machine& m, const Options& opt, std::string& error) {
+  std::vector<std::pair<uint64_t, uint64_t>> loaded;
+  for (const LoadSpec& l : opt.loads) {
+    uint64_t size = 0;
+    if (!machine::load_flat_binary(m, l.path, l.addr, size, error)) {
+      error = "--load: " + error;
+      return false;
+    }
+    loaded.emplace_back(l.addr, l.addr + std::max<uint64_t>(size, 1));
+  }
+  if (!opt.kernel.empty()) {
+    machine::MultibootSpec spec;
+    spec.kernel_path = opt.kernel;
+    spec.append = opt.append;
+    for (const ModuleSpec& ms : opt.modules) spec.modules.push_back({ms.path, ms.cmdline});
+    spec.reserved = loaded;
+    machine::MultibootImage img;
+    if (!machine::load_multiboot(m, spec, img, error)) {
+      error = "--kernel: " + error;
+      return false;
+    }
+    machine::enter_multiboot(m, img);
+    return true;
+  }
+  // With --bios the CPU starts at the reset vector that Machine::reset() set up.
+  if (opt.entry) set_entry(m.cpu(), *opt.entry);
+  return true;
+}
+
 struct TraceFileCloser {
   void operator()(std::FILE* f) const {
     if (f && f != stderr) std::fclose(f);
@@ -59,22 +141,32 @@ int run(const Options& opt) {
                                   opt.cpu_model, names));
   }
 
+  if (opt.debug_exit) {
+    for (unsigned i = 0; i < opt.debug_exit_size; ++i) {
+      const auto port = static_cast<uint16_t>(opt.debug_exit_port + i);
+      if (const char* owner = machine::basic_board_port_owner(port))
+        return error_exit(fmt::format("--debug-exit: port 0x{:x} belongs to {}; choose another port", port, owner));
+    }
+  }
+
   machine::MachineConfig cfg;
   cfg.ram_bytes = opt.ram_bytes;
   cfg.cpu_model = opt.cpu_model;
+  cfg.on_triple_fault = opt.on_triple_fault == TripleFaultPolicy::Reset ? machine::TripleFaultAction::Reset
+                                                                        : machine::TripleFaultAction::Stop;
   machine::Machine m(cfg);
   std::string error;
   if (!m.init(error)) return error_exit(fmt::format("-m/--memory: {}", error));
-  machine::build_basic_board(m);
+  machine::BoardOptions board_opt;
+  board_opt.debug_exit = opt.debug_exit;
+  board_opt.debug_exit_port = opt.debug_exit_port;
+  board_opt.debug_exit_size = opt.debug_exit_size;
+  const machine::BoardDevices board = machine::build_basic_board(m, board_opt);
 
+  // The BIOS is ROM: mapped once, it survives resets.
   if (!opt.bios.empty() && !machine::load_bios_image(m, opt.bios, error))
     return error_exit(fmt::format("--bios: {}", error));
-  for (const LoadSpec& l : opt.loads) {
-    uint64_t size = 0;
-    if (!machine::load_flat_binary(m, l.path, l.addr, size, error)) return error_exit(fmt::format("--load: {}", error));
-  }
-  // With --bios the CPU starts at the reset vector that Machine::reset() set up.
-  if (opt.entry) set_entry(m.cpu(), *opt.entry);
+  if (!boot(m, opt, error)) return error_exit(error);
 
   std::unique_ptr<std::FILE, TraceFileCloser> trace_file;
   if (opt.trace.any()) {
@@ -96,7 +188,38 @@ int run(const Options& opt) {
     tracer->attach(interp);
   }
 
-  const interp::StopReason why = interp.run(opt.max_insns ? opt.max_insns : ~0ull);
+  StdinFeeder stdin_feeder(board.com1, opt.serial_input == SerialInput::Auto);
+  uint64_t retired_before = 0;  // instructions of earlier boots: icount restarts at reset
+  uint64_t resets = 0;
+  interp::StopReason why;
+  for (;;) {
+    stdin_feeder.service();
+    uint64_t slice = kSlice;
+    if (opt.max_insns) {
+      const uint64_t done = retired_before + m.cpu().icount;
+      if (done >= opt.max_insns) {
+        why = interp::StopReason::InstructionLimit;
+        break;
+      }
+      slice = std::min(slice, opt.max_insns - done);
+    }
+    why = interp.run(slice);
+    if (why == interp::StopReason::InstructionLimit) continue;  // slice done (the limit is checked above)
+    if (why == interp::StopReason::Stopped && m.reset_requested()) {
+      if (++resets <= kResetsReported)
+        fmt::print(stderr, "kestrel: {}: resetting the machine{}\n", m.stop_reason(),
+                   resets == kResetsReported ? " (further resets are not reported)" : "");
+      retired_before += m.cpu().icount;
+      std::fflush(m.console());
+      m.reset();
+      if (!boot(m, opt, error)) {
+        if (tracer) tracer->detach(interp);
+        return error_exit(fmt::format("after a reset: {}", error));
+      }
+      continue;
+    }
+    break;
+  }
 
   if (tracer) tracer->detach(interp);
   std::fflush(m.console());
@@ -115,6 +238,11 @@ int run(const Options& opt) {
                  interp::Interpreter::format_state(c));
       return kExitInsnLimit;
     case interp::StopReason::Stopped:
+      if (m.triple_faulted()) {
+        fmt::print(stderr, "kestrel: triple fault (last exception {})\n{}\n", m.triple_fault_detail(),
+                   interp::Interpreter::format_state(c));
+        return kExitTripleFault;
+      }
       if (m.exit_status() != 0)
         fmt::print(stderr, "kestrel: {} (exit status {})\n",
                    m.stop_reason().empty() ? "the machine stopped" : m.stop_reason(), m.exit_status());

@@ -13,9 +13,11 @@ namespace {
 
 constexpr const char* kDescription =
     "Kestrel: a pure-software x86 PC emulator.\n"
-    "Runs a BIOS image from the reset vector, or flat binaries loaded into RAM and\n"
-    "started in real mode. Guest output on the debug port (0xE9, also 0x402) and on\n"
-    "COM1 (16550 UART at 0x3F8) goes to standard output.";
+    "Runs a BIOS image from the reset vector, flat binaries loaded into RAM and\n"
+    "started in real mode, or a multiboot kernel started in 32-bit protected mode.\n"
+    "Guest output on the debug port (0xE9, also 0x402) and on COM1 (16550 UART at\n"
+    "0x3F8) goes to standard output; COM1 reads standard input when that is a pipe\n"
+    "or a file.";
 
 constexpr const char* kFooter = R"(Examples:
   kestrel --load boot.bin@0x7c00
@@ -25,16 +27,42 @@ constexpr const char* kFooter = R"(Examples:
   kestrel --bios rom.bin -m 512M
       run a firmware image from the reset vector with 512 MiB of RAM
   kestrel --load test.bin@0x7c00 --max-insns 1000000 --trace io --trace-file io.log
+  kestrel --kernel kernel.elf --append "console=ttyS0 verbose" --debug-exit
+      boot a multiboot kernel; a write of V to port 0xF4 ends the run with
+      exit status (V<<1)|1, as QEMU's isa-debug-exit,iobase=0xf4,iosize=4
+  echo hello | kestrel --kernel echo.elf
+      the kernel reads "hello\n" from COM1
 
 A --load-only run starts in real mode with the other registers as after reset
 (EDX = CPU signature, SS:SP = 0000:0000): set up a stack before using it.
 
+A --kernel run starts as the Multiboot specification (v0.6.96, section 3.2)
+says: EAX = 0x2BADB002, EBX = address of the multiboot information (memory
+sizes, memory map, command line, modules, boot loader name "kestrel"), 32-bit
+protected mode without paging, CS = 0x08 and DS = ES = FS = GS = SS = 0x10 flat
+4 GiB segments from a valid GDT in low memory, A20 on, EFLAGS = 0x2 (IF = 0),
+IDTR limit 0, ESP = 0x7000 (the spec leaves it undefined), other registers 0.
+The information structure sits in the first free page from 0x8000 (else after
+the kernel and modules); modules are loaded page-aligned after the kernel.
+
+Standard input: when it is a pipe or a file, its bytes are fed to COM1's
+receiver as the guest reads them (--serial-input none turns this off); a
+terminal is left alone.
+
+Reset (--on-triple-fault reset): the machine is reset and booted again as at
+the start: --load and --kernel images are copied in again from their files and
+the start state is set again; with only --bios, the CPU restarts at the reset
+vector. RAM not covered by an image keeps its contents; --max-insns counts
+across resets.
+
 Exit status:
   0  the guest executed HLT and nothing can wake it (interrupts disabled, or no
      interrupt source on this board yet); the CPU state is printed on stderr
-  2  bad option, unreadable file, or an image that does not fit
+  1  triple fault (with --on-triple-fault stop); the CPU state is printed
+  2  bad option, unreadable file, an image that does not fit, or a kernel that
+     is not a loadable multiboot image
   3  --max-insns instructions ran
-  N  the status a device asked for (e.g. a guest test's exit port))";
+  N  the status a device asked for: (V<<1)|1 for a write of V to --debug-exit)";
 
 std::string lower(std::string s) {
   for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -169,6 +197,43 @@ bool parse_entry(const std::string& text, EntryPoint& out, std::string& error) {
   return true;
 }
 
+bool parse_module_spec(const std::string& text, ModuleSpec& out, std::string& error) {
+  const size_t comma = text.find(',');
+  out.path = text.substr(0, comma);
+  if (out.path.empty()) {
+    error = fmt::format("--module: '{}' names no file (write FILE or FILE,CMDLINE)", text);
+    return false;
+  }
+  out.cmdline = comma == std::string::npos ? out.path : text.substr(comma + 1);
+  return true;
+}
+
+bool parse_debug_exit(const std::string& text, uint16_t& port, uint16_t& size, std::string& error) {
+  if (text.empty()) return true;
+  const size_t comma = text.find(',');
+  const std::string port_text = text.substr(0, comma);
+  uint64_t p = 0, n = size;
+  if (!parse_number(port_text, p) || p > 0xFFFF) {
+    error = fmt::format("--debug-exit: '{}' is not a port number 0-0xffff (write PORT or PORT,SIZE, e.g. 0xf4,4)",
+                        port_text);
+    return false;
+  }
+  if (comma != std::string::npos) {
+    const std::string size_text = text.substr(comma + 1);
+    if (!parse_number(size_text, n) || n < 1 || n > 16) {
+      error = fmt::format("--debug-exit: '{}' is not a size of 1 to 16 ports", size_text);
+      return false;
+    }
+  }
+  if (p + n > 0x10000) {
+    error = fmt::format("--debug-exit: {} ports from 0x{:x} run past port 0xffff", n, p);
+    return false;
+  }
+  port = static_cast<uint16_t>(p);
+  size = static_cast<uint16_t>(n);
+  return true;
+}
+
 bool parse_trace_categories(const std::vector<std::string>& items, TraceCategories& out, std::string& error) {
   for (const std::string& raw : items) {
     const std::string item = lower(raw);
@@ -191,8 +256,8 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
   app.set_version_flag("--version", "kestrel " KESTREL_VERSION);
   app.get_formatter()->column_width(28);
 
-  std::string memory = "256M", max_insns, entry;
-  std::vector<std::string> loads, trace;
+  std::string memory = "256M", max_insns, entry, triple_fault = "stop", serial_input = "auto";
+  std::vector<std::string> loads, trace, modules, debug_exit;
   // Descriptions are broken by hand: CLI11 indents continuation lines but does not wrap.
   app.add_option("-m,--memory", memory,
                  "Guest RAM: bytes, or a number with K, M, G or T\n"
@@ -212,9 +277,9 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
       ->type_name("FILE");
   app.add_option("--load", loads,
                  "Copy FILE into guest RAM at ADDR (hex 0x... or\n"
-                 "decimal); repeatable. Without --bios at least one\n"
-                 "is required, and the first one's ADDR is where the\n"
-                 "CPU starts unless --entry says otherwise")
+                 "decimal); repeatable. Without --bios or --kernel\n"
+                 "at least one is required, and the first one's ADDR\n"
+                 "is where the CPU starts unless --entry says otherwise")
       ->type_name("FILE@ADDR")
       ->allow_extra_args(false);
   app.add_option("--entry", entry,
@@ -238,6 +303,40 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
   app.add_option("--trace-file", out.trace_file, "Write traces to FILE (replaced) instead of stderr")
       ->type_name("FILE");
   app.add_option("--max-insns", max_insns, "Stop after N instructions (exit status 3)")->type_name("N");
+  app.add_option("--kernel", out.kernel,
+                 "Boot a multiboot (v1) kernel: a 32-bit ELF\n"
+                 "executable, or any image whose multiboot header\n"
+                 "gives load addresses (flag bit 16). It starts in\n"
+                 "32-bit protected mode, as described below")
+      ->type_name("FILE");
+  app.add_option("--append", out.append,
+                 "The kernel's arguments; its multiboot command line\n"
+                 "is \"FILE ARGS\", as GRUB and QEMU pass it")
+      ->type_name("ARGS");
+  app.add_option("--module", modules,
+                 "Load FILE as a multiboot module, page-aligned after\n"
+                 "the kernel; its string is CMDLINE (everything after\n"
+                 "the first comma), else FILE. Repeatable, in order")
+      ->type_name("FILE[,CMDLINE]")
+      ->allow_extra_args(false);
+  app.add_option("--debug-exit", debug_exit,
+                 "Add QEMU's isa-debug-exit device at PORT (default\n"
+                 "0xf4) spanning SIZE ports (default 4): a guest\n"
+                 "write of V ends the run with exit status (V<<1)|1")
+      ->type_name("[PORT[,SIZE]]")
+      ->expected(0, 1)
+      ->allow_extra_args(false);
+  app.add_option("--on-triple-fault", triple_fault,
+                 "stop: end the run with exit status 1 and print the\n"
+                 "CPU state; reset: reset the machine and boot again\n"
+                 "(see below)")
+      ->type_name("stop|reset")
+      ->capture_default_str();
+  app.add_option("--serial-input", serial_input,
+                 "auto: feed standard input to COM1 when it is a pipe\n"
+                 "or a file (never a terminal); none: ignore it")
+      ->type_name("auto|none")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -276,16 +375,49 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
       return fail();
     }
   }
+  for (const std::string& mtext : modules) {
+    ModuleSpec spec;
+    if (!parse_module_spec(mtext, spec, error)) return fail();
+    out.modules.push_back(std::move(spec));
+  }
+  if (app.count("--debug-exit")) {
+    out.debug_exit = true;
+    if (!parse_debug_exit(debug_exit.empty() ? std::string() : debug_exit.front(), out.debug_exit_port,
+                          out.debug_exit_size, error))
+      return fail();
+  }
+  if (lower(triple_fault) == "stop") out.on_triple_fault = TripleFaultPolicy::Stop;
+  else if (lower(triple_fault) == "reset") out.on_triple_fault = TripleFaultPolicy::Reset;
+  else {
+    error = fmt::format("--on-triple-fault: '{}' is neither stop nor reset", triple_fault);
+    return fail();
+  }
+  if (lower(serial_input) == "auto") out.serial_input = SerialInput::Auto;
+  else if (lower(serial_input) == "none") out.serial_input = SerialInput::None;
+  else {
+    error = fmt::format("--serial-input: '{}' is neither auto nor none", serial_input);
+    return fail();
+  }
   if (out.list_cpus) return std::nullopt;
+  if (out.kernel.empty() && (app.count("--append") || !out.modules.empty())) {
+    error = fmt::format("{}: only a multiboot kernel takes arguments and modules; add --kernel FILE",
+                        app.count("--append") ? "--append" : "--module");
+    return fail();
+  }
+  if (!out.kernel.empty() && out.entry) {
+    error = "--entry starts the CPU in real mode, --kernel in protected mode at the kernel's entry point; "
+            "give only one of them";
+    return fail();
+  }
   if (!out.trace_file.empty() && !out.trace.any()) {
     error = "--trace-file: nothing to trace; add --trace insn, exc or io";
     return fail();
   }
-  if (out.bios.empty() && out.loads.empty()) {
-    error = "nothing to run: give --bios FILE, or --load FILE@ADDR (see 'kestrel --help')";
+  if (out.bios.empty() && out.loads.empty() && out.kernel.empty()) {
+    error = "nothing to run: give --bios FILE, --load FILE@ADDR or --kernel FILE (see 'kestrel --help')";
     return fail();
   }
-  if (out.bios.empty() && !out.entry) {
+  if (out.bios.empty() && out.kernel.empty() && !out.entry) {
     EntryPoint ep;
     if (!entry_from_linear(out.loads.front().addr, ep, error)) {
       error = fmt::format("--load {}: {}", out.loads.front().path, error);

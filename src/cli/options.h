@@ -12,6 +12,7 @@ namespace kestrel::cli {
 
 // Exit statuses of the kestrel command (also listed in --help).
 inline constexpr int kExitOk = 0;
+inline constexpr int kExitTripleFault = 1;  // with --on-triple-fault stop
 inline constexpr int kExitUsage = 2;        // bad option, unreadable file, image does not fit
 inline constexpr int kExitInsnLimit = 3;    // --max-insns reached
 
@@ -37,6 +38,18 @@ struct TraceCategories {
   bool any() const { return insn || exc || io; }
 };
 
+// A --module: a multiboot boot module and its string.
+struct ModuleSpec {
+  std::string path;
+  std::string cmdline;
+};
+
+// What a triple fault does (--on-triple-fault).
+enum class TripleFaultPolicy { Stop, Reset };
+
+// Where COM1's input comes from (--serial-input).
+enum class SerialInput { Auto, None };
+
 struct Options {
   uint64_t ram_bytes = kDefaultRam;
   std::string cpu_model = "default";
@@ -47,6 +60,14 @@ struct Options {
   TraceCategories trace;
   std::string trace_file;          // empty: stderr
   uint64_t max_insns = 0;          // 0: no limit
+  std::string kernel;              // --kernel: a multiboot kernel; empty: none
+  std::string append;              // --append: its arguments
+  std::vector<ModuleSpec> modules; // --module
+  bool debug_exit = false;         // --debug-exit [PORT[,SIZE]]
+  uint16_t debug_exit_port = 0xF4;
+  uint16_t debug_exit_size = 4;
+  TripleFaultPolicy on_triple_fault = TripleFaultPolicy::Stop;
+  SerialInput serial_input = SerialInput::Auto;
 };
 
 // Parses argv. Returns an exit status when the process should end now (--help,
@@ -66,6 +87,10 @@ bool parse_load_spec(const std::string& text, LoadSpec& out, std::string& error)
 bool parse_entry(const std::string& text, EntryPoint& out, std::string& error);
 // The real-mode CS:IP for a linear address: CS = addr >> 4, IP = addr & 0xF.
 bool entry_from_linear(uint64_t addr, EntryPoint& out, std::string& error);
+// FILE or FILE,CMDLINE (the first ',' splits; without one the module's string is FILE).
+bool parse_module_spec(const std::string& text, ModuleSpec& out, std::string& error);
+// PORT or PORT,SIZE for --debug-exit (hex 0x... or decimal); empty text keeps the defaults.
+bool parse_debug_exit(const std::string& text, uint16_t& port, uint16_t& size, std::string& error);
 // A comma-separated list of insn, exc, io, all; may be given several times.
 bool parse_trace_categories(const std::vector<std::string>& items, TraceCategories& out, std::string& error);
 

@@ -207,13 +207,13 @@ bool deliver_exception(CpuState& c) {
   bool df = (a == Class::Contributory && b == Class::Contributory) ||
             (a == Class::PageFault && b != Class::Benign);
   if (first.vector == kVecDF) {
-    c.machine->request_stop(1, "triple fault");
+    c.machine->triple_fault();
     return false;
   }
   if (df) {
     c.exc = PendingException{kVecDF, true, false, 0, 0};
     if (deliver_vector(c, c.exc)) return true;
-    c.machine->request_stop(1, "triple fault");
+    c.machine->triple_fault();
     return false;
   }
   return deliver_exception(c);  // benign: deliver the second one serially

@@ -33,8 +33,12 @@ void Machine::reset() {
   // Power-on state, SDM Vol. 3 §9.1.1, Table 9-1.
   CpuState& c = *cpu_;
   Machine* self = c.machine;
+  // Linear-keyed caches (the interpreter's jump cache) check tlb_generation: it must
+  // move on across a reset, never restart from 0 and meet an old value again.
+  const uint32_t tlb_generation = c.tlb_generation;
   c = CpuState{};
   c.machine = self;
+  c.tlb_generation = tlb_generation + 1;
   c.rflags = kFlagsFixed1;
   c.rip = 0xFFF0;
   c.cr0 = 0x60000010;
@@ -61,6 +65,8 @@ void Machine::reset() {
   c.tlb.flush();
   for (auto& d : devices_) d->reset();
   stop_requested_ = false;
+  reset_requested_ = false;
+  triple_faulted_ = false;
 }
 
 void Machine::request_stop(int exit_status, std::string reason) {
@@ -69,6 +75,29 @@ void Machine::request_stop(int exit_status, std::string reason) {
   exit_status_ = exit_status;
   stop_reason_ = std::move(reason);
   cpu_->event_pending = 1;
+}
+
+void Machine::request_reset(std::string reason) {
+  if (stop_requested_) return;
+  request_stop(0, std::move(reason));
+  reset_requested_ = true;
+}
+
+void Machine::triple_fault() {
+  ++triple_fault_count_;
+  static const char* kNames[32] = {"DE", "DB", "NMI", "BP", "OF", "BR", "UD", "NM", "DF", nullptr, "TS",
+                                   "NP", "SS", "GP", "PF", nullptr, "MF", "AC", "MC", "XM", "VE", "CP"};
+  const PendingException& e = cpu_->exc;
+  const char* name = e.vector < 32 ? kNames[e.vector] : nullptr;
+  std::string vec = name ? fmt::format("#{}", name) : fmt::format("vector 0x{:x}", e.vector);
+  triple_fault_detail_ = e.has_error ? fmt::format("{}(0x{:x})", vec, e.error) : vec;
+  if (cfg_.on_triple_fault == TripleFaultAction::Reset) {
+    request_reset(fmt::format("triple fault (last exception {})", triple_fault_detail_));
+  } else {
+    const bool first = !stop_requested_;  // an earlier stop request keeps its own report
+    request_stop(1, "triple fault");
+    triple_faulted_ = first;
+  }
 }
 
 void Machine::report_once(const std::string& key, const std::string& message) {

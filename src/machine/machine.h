@@ -19,10 +19,15 @@ namespace kestrel::machine {
 
 struct CpuModel;
 
+// What a triple fault (the CPU's shutdown cycle, SDM Vol. 3 §6.15 "Interrupt 8")
+// does to the board: stop the run, or reset the machine as a PC's chipset does.
+enum class TripleFaultAction { Stop, Reset };
+
 struct MachineConfig {
   uint64_t ram_bytes = 256ull << 20;
   std::string cpu_model = "default";
   Clock::Source clock = Clock::Source::Icount;
+  TripleFaultAction on_triple_fault = TripleFaultAction::Stop;
 };
 
 class Machine {
@@ -62,6 +67,22 @@ class Machine {
   const std::string& stop_reason() const { return stop_reason_; }
   void clear_stop() { stop_requested_ = false; }
 
+  // A reset request (triple fault with TripleFaultAction::Reset; later the reset
+  // ports): the run loop stops as for request_stop(0, reason), and whoever owns the
+  // run loop calls reset(), re-boots (loaders, entry state) and runs on. reset()
+  // clears the request.
+  void request_reset(std::string reason);
+  bool reset_requested() const { return reset_requested_; }
+
+  // Exception delivery calls this when the CPU shuts down (a fault while delivering
+  // #DF). Stop: request_stop(1, "triple fault") and triple_faulted() turns true;
+  // Reset: request_reset(). The last pending exception is kept for the report.
+  void triple_fault();
+  bool triple_faulted() const { return triple_faulted_; }
+  // "#GP(0x10)": the exception that was being raised when the CPU shut down.
+  const std::string& triple_fault_detail() const { return triple_fault_detail_; }
+  uint64_t triple_fault_count() const { return triple_fault_count_; }
+
   // Reports a problem (unimplemented instruction, unhandled MSR...) once per key on stderr.
   void report_once(const std::string& key, const std::string& message);
 
@@ -82,6 +103,10 @@ class Machine {
   bool stop_requested_ = false;
   int exit_status_ = 0;
   std::string stop_reason_;
+  bool reset_requested_ = false;
+  bool triple_faulted_ = false;
+  std::string triple_fault_detail_;
+  uint64_t triple_fault_count_ = 0;  // since construction, across resets
 };
 
 }  // namespace kestrel::machine
