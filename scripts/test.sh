@@ -63,6 +63,14 @@ if [[ -f tests/guest/run_guest_tests.sh ]]; then
   run_suite guest 'guest: ([0-9]+) passed, ([0-9]+) failed' \
     bash tests/guest/run_guest_tests.sh "$root/build/kestrel" "$root/build"
 fi
+if [[ -f tests/guest/system/run_system_tests.sh ]]; then
+  run_suite system 'system: ([0-9]+) passed, ([0-9]+) failed' \
+    bash tests/guest/system/run_system_tests.sh "$root/build/kestrel" "$root/build/tests/guest/system"
+fi
+if [[ -f tests/guest/multiboot/run_multiboot_tests.sh ]]; then
+  run_suite multiboot 'multiboot: ([0-9]+) passed, ([0-9]+) failed' \
+    bash tests/guest/multiboot/run_multiboot_tests.sh "$root/build/kestrel" "$root/build/tests/guest/multiboot"
+fi
 
 echo "=== test suites"
 for s in "${summary[@]}"; do echo "$s"; done

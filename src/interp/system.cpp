@@ -8,6 +8,7 @@
 #include "machine/cpu_model.h"
 #include "machine/machine.h"
 #include "machine/msr.h"
+#include "machine/paging.h"
 
 namespace kestrel::interp::handlers {
 
@@ -149,7 +150,13 @@ ExecStatus write_cr0(CpuState& c, uint64_t v) {
     c.efer &= ~m::kEferLma;
   }
   if ((c.efer & m::kEferLma) && !(v & m::kCr0PE)) return m::raise_gp(c, 0);
+  const uint64_t old_cr0 = c.cr0, old_efer = c.efer;
   c.cr0 = v;
+  if ((changed & m::kCr0PG) && m::pae_pdptes_in_use(c) && !m::load_pae_pdptes(c)) {
+    c.cr0 = old_cr0;
+    c.efer = old_efer;
+    return m::raise_gp(c, 0);
+  }
   if (changed & (m::kCr0PG | m::kCr0WP | m::kCr0PE)) m::tlb_flush(c);
   if (changed & (m::kCr0PE | m::kCr0PG)) m::update_cpu_mode(c);
   return ExecStatus::Ok;
@@ -216,7 +223,14 @@ ExecStatus MOV_Cd_Rd(CpuState& c, const DecodedInsn& d) {
     case 3:
       // Bits above the physical-address width are reserved in long mode.
       if ((c.efer & m::kEferLma) && (v >> 52)) return m::raise_gp(c, 0);
-      c.cr3 = v;
+      {
+        uint64_t old = c.cr3;
+        c.cr3 = v;
+        if (m::pae_pdptes_in_use(c) && !m::load_pae_pdptes(c)) {
+          c.cr3 = old;
+          return m::raise_gp(c, 0);
+        }
+      }
       m::tlb_flush(c);
       break;
     case 4: {
@@ -233,8 +247,15 @@ ExecStatus MOV_Cd_Rd(CpuState& c, const DecodedInsn& d) {
       if (model.has(m::Feature::Xsave)) allowed |= 1u << 18;  // OSXSAVE
       if (v & ~allowed) return m::raise_gp(c, 0);
       if ((c.efer & m::kEferLma) && !(v & kCr4Pae)) return m::raise_gp(c, 0);
-      if ((c.cr4 ^ v) & (kCr4Pae | kCr4Pse | kCr4Pge)) m::tlb_flush(c);
-      c.cr4 = v;
+      {
+        uint64_t old = c.cr4;
+        c.cr4 = v;
+        if (((old ^ v) & (kCr4Pae | kCr4Pse | kCr4Pge)) && m::pae_pdptes_in_use(c) && !m::load_pae_pdptes(c)) {
+          c.cr4 = old;
+          return m::raise_gp(c, 0);
+        }
+        if ((old ^ v) & (kCr4Pae | kCr4Pse | kCr4Pge)) m::tlb_flush(c);
+      }
       break;
     }
     case 8:

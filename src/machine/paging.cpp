@@ -66,18 +66,19 @@ bool page_walk(CpuState& c, uint64_t lin, Access kind, bool user, uint64_t& phys
     }
   } else {
     bool long_mode = (c.efer & kEferLMA) != 0;
+    const uint64_t below_phys = (1ull << c.machine->cpu_model().phys_bits) - 1;
+    const uint64_t addr_rsvd_4level = ((1ull << 52) - 1) & ~below_phys;
+    const uint64_t addr_rsvd_pae = 0x7FFFFFFFFFFFFFFFull & ~below_phys;
     uint64_t table;
     int top;
     if (long_mode) {
       table = c.cr3 & maxphys_mask;
       top = 3;
     } else {
-      uint64_t pdpte_addr = (c.cr3 & 0xFFFFFFE0ull) + ((lin >> 30) & 3) * 8;
-      uint64_t pdpte = read_entry(pdpte_addr, true);
+      // PAE uses the PDPTEs loaded by MOV CR3/CR0/CR4, not memory (SDM Vol. 3 §4.4.1);
+      // their reserved bits were checked at that load (#GP).
+      uint64_t pdpte = c.pae_pdpte[(lin >> 30) & 3];
       if (!(pdpte & kPteP)) return page_fault(c, lin, err_base | (fetch && nxe ? kPfI : 0));
-      // PAE PDPTEs have no R/W, U/S or NX bits (SDM Vol. 3 §4.4.1): bits 1,2,5-8,63 reserved.
-      if (pdpte & (0x1E6ull | (~maxphys_mask & ~0xFFFull)))
-        return page_fault(c, lin, err_base | kPfP | kPfRsvd | (fetch && nxe ? kPfI : 0));
       table = pdpte & maxphys_mask;
       top = 1;
     }
@@ -89,15 +90,13 @@ bool page_walk(CpuState& c, uint64_t lin, Access kind, bool user, uint64_t& phys
       entry_addr[levels] = addr; entry_val[levels++] = e;
       uint32_t ifetch = fetch && nxe ? kPfI : 0;
       if (!(e & kPteP)) return page_fault(c, lin, err_base | ifetch);
-      uint64_t rsvd = (e & ~maxphys_mask & 0x7FF0000000000000ull & ~kPteNX) | (e & rsvd_nx);
-      // PS is reserved in the PML4E, and in the PDPTE unless 1 GiB pages are advertised.
+      // Address bits from MAXPHYADDR up are reserved: to bit 51 with 4-level paging
+      // (52-62 are ignored there), to bit 62 with PAE (SDM Vol. 3 Tables 4-11, 4-15..4-20).
+      uint64_t rsvd = (e & (long_mode ? addr_rsvd_4level : addr_rsvd_pae)) | (e & rsvd_nx);
+      // PS is reserved in the PML4E, and in the PDPTE while 1 GiB pages are not advertised.
       bool large = level > 0 && (e & kPtePS);
-      if (level == 3 && (e & kPtePS)) rsvd |= kPtePS;
-      if (level == 2 && large && true) {
-        // 1 GiB page: bits 29:13 reserved
-        rsvd |= e & 0x3FFFE000ull;
-      }
-      if (level == 1 && large) rsvd |= e & 0x1FE000ull;
+      if ((level == 3 || level == 2) && (e & kPtePS)) rsvd |= kPtePS;
+      if (level == 1 && large) rsvd |= e & 0x1FE000ull;  // 2 MiB page: bits 20:13
       if (rsvd) return page_fault(c, lin, err_base | kPfP | kPfRsvd | ifetch);
       if (level == 0 || large) {
         if (level == 0) { page_base = e & maxphys_mask; page_mask = 0xFFF; }
@@ -131,6 +130,22 @@ bool page_walk(CpuState& c, uint64_t lin, Access kind, bool user, uint64_t& phys
   if (page_mask != 0xFFF) c.tlb_has_large = 1;
   phys = page_base | (lin & page_mask);
   return true;
+}
+
+bool load_pae_pdptes(CpuState& c) {
+  uint64_t e[4];
+  c.machine->bus().read(c.cr3 & 0xFFFFFFE0ull, e, sizeof e);
+  const uint64_t below_phys = (1ull << c.machine->cpu_model().phys_bits) - 1;
+  // PAE PDPTEs have no R/W, U/S or NX bits: bits 1, 2, 5-8 and MAXPHYADDR-63 are reserved.
+  const uint64_t rsvd = 0x1E6ull | ~below_phys;
+  for (uint64_t v : e)
+    if ((v & kPteP) && (v & rsvd)) return false;
+  for (int i = 0; i < 4; ++i) c.pae_pdpte[i] = e[i];
+  return true;
+}
+
+bool pae_pdptes_in_use(const CpuState& c) {
+  return (c.cr0 & kCr0PG) && (c.cr4 & kCr4PAE) && !(c.efer & kEferLMA);
 }
 
 }  // namespace kestrel::machine

@@ -6,6 +6,7 @@
 #include "machine/flags.h"
 #include "machine/machine.h"
 #include "machine/memory.h"
+#include "machine/paging.h"
 #include "machine/segments.h"
 
 namespace kestrel::machine {
@@ -144,6 +145,7 @@ bool task_switch(CpuState& c, uint16_t selector, Descriptor tss, TaskSwitchSourc
   c.cr0 |= kCr0TS;
   if (new32 && (c.cr0 & kCr0PG)) {
     c.cr3 = next.cr3;
+    if (pae_pdptes_in_use(c) && !load_pae_pdptes(c)) return raise_gp(c, 0), false;
     tlb_flush(c);
   }
   c.rip = next.eip;
