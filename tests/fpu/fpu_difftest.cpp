@@ -5,7 +5,12 @@
 // through kestrel::interp::fpu, and the result bits and exception flags
 // (plus x87 condition codes, SSE EFLAGS for COMISS) must match exactly.
 //
-//   fpu-difftest [--cases N] [--seed S] [--only SUBSTRING] [--verbose]
+//   fpu-difftest [--cases N] [--seed S] [--only SUBSTRING] [--verbose] [--coverage]
+//
+// --coverage prints, per operation, how many cases raised each flag on the
+// host (IE DE ZE OE UE PE, C1 for x87), and how many underflowed with x87
+// precision control 24/53 or with SSE FTZ/DAZ set, to show the generators
+// reach the edges.
 #if defined(__x86_64__)
 
 #include <cpuid.h>
@@ -15,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -156,6 +162,96 @@ Val gen_val(Rng& r, const Fmt& f, int prec) {
     else if (cat < 75) v.exp = bias + r.range(-100, 100);
     else v.exp = r.range(1, emax - 1);
     return v;
+}
+
+// A random integer of exactly `bits` bits (top bit set), as a normalised significand.
+uint64_t int_sig(Rng& r, int bits, bool odd) {
+    uint64_t m = (bits >= 64 ? r.next() : r.next() & ((1ull << bits) - 1)) | (1ull << (bits - 1));
+    if (odd) m |= 1;
+    return m << (64 - bits);
+}
+
+// Operand pairs whose exact product or quotient has exactly p or p+1
+// significant bits (p = 24, 53, 64 or the format's), giving exact and
+// exactly-halfway results.
+bool gen_exact_pair(Rng& r, const Fmt& f, Hint hint, Val& a, Val& b) {
+    static constexpr int kPrecs[] = {24, 53, 64};
+    int p = f.exp_bits == 15 ? kPrecs[r.below(3)] : f.precision();
+    const int total = p + int(r.range(0, 1));  // result bits
+    const int fmax = f.precision();
+    a.sign = r.coin();
+    b.sign = r.coin();
+    if (hint == Hint::Mul) {
+        const int k1 = r.range(std::max(1, total - fmax), std::min(fmax, total - 1));
+        const int k2 = total + 1 - k1;  // product of k1- and k2-bit integers has total or total+1 bits
+        if (k2 < 1 || k2 > fmax) return false;
+        a.sig = int_sig(r, k1, true);
+        b.sig = int_sig(r, k2, true);
+    } else if (hint == Hint::Div) {
+        // a = b * q exactly, q of `total` bits: a has up to kb + total bits.
+        const int kb = r.range(1, std::max(1, fmax - total));
+        if (kb + total > fmax + 1) return false;
+        const uint64_t bi = int_sig(r, kb, true) >> (64 - kb);
+        const uint64_t qi = int_sig(r, total, true) >> (64 - total);
+        const unsigned __int128 prod = (unsigned __int128)bi * qi;
+        if (prod >> fmax) return false;
+        const uint64_t ai = uint64_t(prod);
+        const int lz = __builtin_clzll(ai);
+        a.sig = ai << lz;
+        b.sig = bi << (64 - kb);
+    } else {
+        return false;
+    }
+    const int bias = f.bias();
+    a.exp = bias + r.range(-20, 20);
+    b.exp = bias + r.range(-20, 20);
+    if (f.exp_bits != 15) {
+        a.sig &= ~0ull << (63 - f.frac_bits);
+        b.sig &= ~0ull << (63 - f.frac_bits);
+    }
+    return true;
+}
+
+// Perfect squares (exact roots) and squares of odd (p+1)-bit numbers
+// (roots exactly halfway at precision p, representable for p = 24 in f80).
+Val gen_square(Rng& r, const Fmt& f) {
+    const int fmax = f.precision();
+    const int k = r.range(1, fmax / 2);
+    const uint64_t m = int_sig(r, k, r.coin()) >> (64 - k);
+    const unsigned __int128 sq = (unsigned __int128)m * m;
+    Val v;
+    v.sign = false;
+    const uint64_t s64 = uint64_t(sq);
+    const int lz = __builtin_clzll(s64);
+    v.sig = s64 << lz;
+    // Scale by an even power of two so the value stays a square.
+    const int int_exp = 63 - lz;  // sq = 1.x * 2^int_exp
+    v.exp = f.bias() + int_exp + 2 * r.range(-40, 40);
+    if (v.exp <= 0 || v.exp >= f.emax()) v.exp = f.bias() + int_exp;
+    if (f.exp_bits != 15) v.sig &= ~0ull << (63 - f.frac_bits);
+    return v;
+}
+
+// FSCALE operands whose result exponent lands within a few units of the
+// overflow/underflow limits, with or without the x87 bias adjustment (24576).
+void gen_scale_edge(Rng& r, Val& a, Val& b) {
+    static constexpr int kTargets[] = {0x7FFF, 0, 0x7FFF + 24576, -24576, -64, 0x7FFF - 1};
+    const int target = kTargets[r.below(6)] + r.range(-3, 3);
+    a.sign = r.coin();
+    a.exp = r.range(1, 0x7FFE);
+    a.sig = r.chance(30) ? ~0ull : gen_sig(r, 64) | (1ull << 63);
+    const int n = target - a.exp;
+    b.sign = n < 0;
+    const uint64_t mag = uint64_t(n < 0 ? -int64_t(n) : n);
+    if (mag == 0) {
+        b.exp = 16383 - 1;  // 0.5: truncates to 0
+        b.sig = 1ull << 63;
+        return;
+    }
+    const int lz = __builtin_clzll(mag);
+    b.exp = 16383 + 63 - lz;
+    b.sig = mag << lz;
+    if (lz < 63 && r.coin()) b.sig |= r.next() >> (64 - lz);  // a fraction to truncate
 }
 
 int clampi(int x, int lo, int hi) { return x < lo ? lo : x > hi ? hi : x; }
@@ -400,6 +496,41 @@ void host_x87_mem(int op, bool is64, uint16_t cw, const f80& a, uint64_t m, f80&
 #undef XC
 }
 
+// x87 with some exceptions unmasked: the pending exception is never
+// delivered because the state is read with FNSAVE (a non-waiting instruction
+// that also reinitialises the FPU). ST(0) = a, ST(1) = b; store forms write
+// `mem` (pre-filled with a sentinel to see suppressed writes).
+enum UnOp { uAdd, uSub, uMul, uDiv, uSqrt, uScale, uRndint, uPrem, uPrem1, uFst32, uFst64, uFist32, uFist16 };
+struct SaveArea {
+    uint8_t b[108];
+};
+constexpr uint64_t kSentinel = 0x5A5A5A5A5A5A5A5Aull;
+
+void host_x87_unmasked(UnOp op, uint16_t cw, const f80& a, const f80& b, SaveArea& sv, uint64_t& mem) {
+    mem = kSentinel;
+#define XU(body)                                                                                    \
+    asm volatile(X87_PRE "fldt %[b]\n\tfldt %[a]\n\t" body "\n\tfnsave %[sv]\n\tfninit"           \
+                 : [sv] "=m"(sv), [m] "+m"(mem)                                                      \
+                 : [cw] "m"(cw), [a] "m"(a), [b] "m"(b)                                              \
+                 : X87_CLOBBERS)
+    switch (op) {
+        case uAdd: XU("fadd %%st(1), %%st"); break;
+        case uSub: XU("fsub %%st(1), %%st"); break;
+        case uMul: XU("fmul %%st(1), %%st"); break;
+        case uDiv: XU("fdiv %%st(1), %%st"); break;
+        case uSqrt: XU("fsqrt"); break;
+        case uScale: XU("fscale"); break;
+        case uRndint: XU("frndint"); break;
+        case uPrem: XU("fprem"); break;
+        case uPrem1: XU("fprem1"); break;
+        case uFst32: XU("fsts %[m]"); break;
+        case uFst64: XU("fstl %[m]"); break;
+        case uFist32: XU("fistl %[m]"); break;
+        default: XU("fists %[m]"); break;
+    }
+#undef XU
+}
+
 // ------------------------------------------------------------ host SSE ----
 const uint32_t kDefaultMxcsr = 0x1F80;
 
@@ -558,6 +689,7 @@ struct Cfg {
 // result plus a status word (x87 FSW bits, or MXCSR flags | EFLAGS << 8).
 struct Case {
     uint64_t a[2] = {}, b[2] = {};
+    uint8_t masks = kAllFlags;  // exception masks (unmasked-exception tests)
 };
 struct Outcome {
     uint64_t v[4] = {};
@@ -568,6 +700,14 @@ struct Outcome {
 };
 
 enum class Dom { X87, X87NoPc, Sse };
+
+// Each exception unmasked with probability 1/4.
+uint8_t gen_masks(Rng& r) {
+    uint8_t m = 0;
+    for (int bit = 0; bit < 6; ++bit)
+        if (!r.chance(25)) m |= uint8_t(1u << bit);
+    return m;
+}
 
 struct Op {
     std::string name;
@@ -608,8 +748,11 @@ unsigned ordering_to_eflags(Ordering o) {  // ZF<<2 | PF<<1 | CF
 }
 
 void gen_f80_pair(Rng& r, Case& c, Hint hint, int prec = 64) {
-    const Val a = gen_val(r, kFmt80, prec);
-    const Val b = gen_related(r, kFmt80, prec, a, hint);
+    Val a, b;
+    if (!((hint == Hint::Mul || hint == Hint::Div) && r.chance(25) && gen_exact_pair(r, kFmt80, hint, a, b))) {
+        a = gen_val(r, kFmt80, prec);
+        b = gen_related(r, kFmt80, prec, a, hint);
+    }
     const f80 fa = encode_f80(a), fb = encode_f80(b);
     c.a[0] = fa.sig, c.a[1] = fa.sign_exp, c.b[0] = fb.sig, c.b[1] = fb.sign_exp;
 }
@@ -618,8 +761,11 @@ void gen_f80_one(Rng& r, Case& c, bool intish = false) {
     c.a[0] = fa.sig, c.a[1] = fa.sign_exp;
 }
 void gen_ieee_pair(Rng& r, Case& c, const Fmt& f, Hint hint) {
-    const Val a = gen_val(r, f, f.precision());
-    const Val b = gen_related(r, f, f.precision(), a, hint);
+    Val a, b;
+    if (!(hint == Hint::Mul && r.chance(25) && gen_exact_pair(r, f, hint, a, b))) {
+        a = gen_val(r, f, f.precision());
+        b = gen_related(r, f, f.precision(), a, hint);
+    }
     c.a[0] = encode_ieee(f, a);
     c.b[0] = encode_ieee(f, b);
 }
@@ -657,7 +803,16 @@ std::vector<Op> build_ops(bool have_sse41) {
                            o.status = x87_status(ctx);
                        }});
     }
-    ops.push_back({"fsqrt", Dom::X87, 6, [](Rng& r, Case& c) { gen_f80_one(r, c); },
+    ops.push_back({"fsqrt", Dom::X87, 6,
+                   [](Rng& r, Case& c) {
+                       if (r.chance(30)) {
+                           const f80 a = encode_f80(gen_square(r, kFmt80));
+                           c.a[0] = a.sig, c.a[1] = a.sign_exp;
+                       } else {
+                           gen_f80_one(r, c);
+                           if (r.chance(60)) c.a[1] &= 0x7FFF;  // mostly positive
+                       }
+                   },
                    [](const Case& c, const Cfg& cfg, Outcome& o) {
                        f80 r;
                        uint16_t sw;
@@ -689,6 +844,13 @@ std::vector<Op> build_ops(bool have_sse41) {
     }
     ops.push_back({"fscale", Dom::X87NoPc, 4,
                    [](Rng& r, Case& c) {
+                       if (r.chance(30)) {
+                           Val a, b;
+                           gen_scale_edge(r, a, b);
+                           const f80 fa = encode_f80(a), fb = encode_f80(b);
+                           c.a[0] = fa.sig, c.a[1] = fa.sign_exp, c.b[0] = fb.sig, c.b[1] = fb.sign_exp;
+                           return;
+                       }
                        const f80 a = encode_f80(gen_val(r, kFmt80, 64));
                        Val bv = r.chance(70) ? Val{r.coin(), 16383 + r.range(-3, 16), gen_sig(r, 64) | (1ull << 63)}
                                              : gen_val(r, kFmt80, 64);
@@ -894,6 +1056,85 @@ std::vector<Op> build_ops(bool have_sse41) {
         }
     }
 
+    // -- x87 with unmasked exceptions
+    static const char* kUnNames[] = {"fadd unmasked",   "fsub unmasked",  "fmul unmasked",     "fdiv unmasked",
+                                     "fsqrt unmasked",  "fscale unmasked", "frndint unmasked", "fprem unmasked",
+                                     "fprem1 unmasked", "fst m32 unmasked", "fst m64 unmasked", "fist m32 unmasked",
+                                     "fist m16 unmasked"};
+    for (int op = uAdd; op <= uFist16; ++op) {
+        ops.push_back({kUnNames[op], Dom::X87, 2,
+                       [op](Rng& r, Case& c) {
+                           static constexpr Hint kHints[] = {Hint::Add, Hint::Add, Hint::Mul, Hint::Div, Hint::None,
+                                                             Hint::None, Hint::None, Hint::Prem, Hint::Prem};
+                           if (op >= uFst32) gen_f80_one(r, c, op >= uFist32);
+                           else if (op == uScale && r.chance(40)) {
+                               Val a, b;
+                               gen_scale_edge(r, a, b);
+                               const f80 fa = encode_f80(a), fb = encode_f80(b);
+                               c.a[0] = fa.sig, c.a[1] = fa.sign_exp, c.b[0] = fb.sig, c.b[1] = fb.sign_exp;
+                           } else if (op == uScale) {
+                               gen_f80_pair(r, c, Hint::None);
+                               const f80 b = encode_f80(Val{r.coin(), 16383 + r.range(-2, 16), gen_sig(r, 64) | (1ull << 63)});
+                               if (r.chance(70)) c.b[0] = b.sig, c.b[1] = b.sign_exp;
+                           } else gen_f80_pair(r, c, kHints[op], r.coin() ? 64 : 24);
+                           if (op >= uFst32) {  // the stored value ST(0) near the destination's limits
+                               if (op == uFst32 || op == uFst64) {
+                                   const Fmt& d = op == uFst32 ? kFmt32 : kFmt64;
+                                   if ((c.a[1] & 0x7FFF) != 0 && (c.a[1] & 0x7FFF) != 0x7FFF && r.chance(60))
+                                       c.a[1] = (c.a[1] & 0x8000) | uint64_t(16383 - d.bias() + (r.coin() ? r.range(-d.precision() - 3, 3) : d.emax() + r.range(-3, 2)));
+                               }
+                           }
+                           c.masks = gen_masks(r);
+                       },
+                       [op](const Case& c, const Cfg& cfg, Outcome& o) {
+                           SaveArea sv;
+                           uint64_t mem;
+                           const uint16_t cw = uint16_t((cfg.fcw() & ~0x3F) | c.masks);
+                           host_x87_unmasked(UnOp(op), cw, F(c.a), F(c.b), sv, mem);
+                           uint16_t sw;
+                           std::memcpy(&sw, sv.b + 4, 2);
+                           f80 st0;
+                           std::memcpy(&st0.sig, sv.b + 28, 8);
+                           std::memcpy(&st0.sign_exp, sv.b + 36, 2);
+                           put(o, 0, st0);
+                           o.v[2] = mem;
+                           o.status = sw & (kSwMask | 0x80);
+                       },
+                       [op](const Case& c, const Cfg& cfg, Outcome& o) {
+                           Context ctx = Context::from_fcw(uint16_t((cfg.fcw() & ~0x3F) | c.masks));
+                           const f80 a = F(c.a), b = F(c.b);
+                           f80 res{};
+                           uint64_t mem = 0;
+                           uint32_t cc = 0;  // C0/C2/C3 of FPREM
+                           const bool to_mem = op >= uFst32;
+                           switch (op) {
+                               case uAdd: res = f80_add(a, b, ctx); break;
+                               case uSub: res = f80_sub(a, b, ctx); break;
+                               case uMul: res = f80_mul(a, b, ctx); break;
+                               case uDiv: res = f80_div(a, b, ctx); break;
+                               case uSqrt: res = f80_sqrt(a, ctx); break;
+                               case uScale: res = f80_scale(a, b, ctx); break;
+                               case uRndint: res = f80_round_to_int(a, ctx); break;
+                               case uPrem:
+                               case uPrem1: {
+                                   const RemainderResult rr = op == uPrem ? f80_prem(a, b, ctx) : f80_prem1(a, b, ctx);
+                                   res = rr.value;
+                                   ctx.c1 = rr.quotient & 1;
+                                   cc = ((rr.quotient >> 2) & 1) << 8 | uint32_t(rr.incomplete) << 10 | ((rr.quotient >> 1) & 1) << 14;
+                                   break;
+                               }
+                               case uFst32: mem = (kSentinel & ~0xFFFFFFFFull) | f80_to_f32(a, ctx); break;
+                               case uFst64: mem = f80_to_f64(a, ctx); break;
+                               case uFist32: mem = (kSentinel & ~0xFFFFFFFFull) | uint32_t(f80_to_i32(a, ctx)); break;
+                               default: mem = (kSentinel & ~0xFFFFull) | uint16_t(f80_to_i16(a, ctx)); break;
+                           }
+                           const Resolution rs = x87_resolve(ctx.flags, ctx.masks, to_mem);
+                           put(o, 0, (rs.write && !to_mem) ? res : a);
+                           o.v[2] = (rs.write && to_mem) ? mem : kSentinel;
+                           o.status = rs.flags | (rs.trap ? 0x80u : 0u) | (rs.write ? (ctx.c1 ? 0x200u : 0u) | cc : 0u);
+                       }});
+    }
+
     // -- SSE scalar arithmetic, min/max
     struct SseBin {
         const char* name32;
@@ -932,7 +1173,12 @@ std::vector<Op> build_ops(bool have_sse41) {
     }
     for (int dbl = 0; dbl < 2; ++dbl) {
         ops.push_back({dbl ? "sqrtsd" : "sqrtss", Dom::Sse, 6,
-                       [dbl](Rng& r, Case& c) { gen_ieee_one(r, c, dbl ? kFmt64 : kFmt32); },
+                       [dbl](Rng& r, Case& c) {
+                           const Fmt& f = dbl ? kFmt64 : kFmt32;
+                           if (r.chance(30)) c.a[0] = encode_ieee(f, gen_square(r, f));
+                           else gen_ieee_one(r, c, f);
+                           if (r.chance(60)) c.a[0] &= ~(1ull << (dbl ? 63 : 31));
+                       },
                        [dbl](const Case& c, const Cfg& cfg, Outcome& o) {
                            uint64_t r;
                            uint32_t mxo;
@@ -1113,12 +1359,14 @@ int main(int argc, char** argv) {
     uint64_t seed = 0x4B455354524C;  // "KESTRL"
     std::string only;
     bool verbose = false;
+    bool coverage = false;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--cases" && i + 1 < argc) total_cases = std::strtoull(argv[++i], nullptr, 0);
         else if (arg == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 0);
         else if (arg == "--only" && i + 1 < argc) only = argv[++i];
         else if (arg == "--verbose") verbose = true;
+        else if (arg == "--coverage") coverage = true;
         else {
             std::fprintf(stderr, "usage: %s [--cases N] [--seed S] [--only SUBSTRING] [--verbose]\n", argv[0]);
             return 2;
@@ -1142,6 +1390,7 @@ int main(int argc, char** argv) {
         Rng rng{seed ^ (0x9E3779B97F4A7C15ull * (oi + 1))};
         const uint64_t n = total_weight ? total_cases * uint64_t(op.weight) / uint64_t(total_weight) : 0;
         uint64_t bad = 0;
+        uint64_t cov[10] = {};  // IE DE ZE OE UE PE C1 | UE with pc24, pc53 | UE with ftz (or DAZ+DE-free)
         for (uint64_t i = 0; i < n; ++i) {
             Cfg cfg;
             cfg.rc = int(i & 3);
@@ -1157,10 +1406,21 @@ int main(int argc, char** argv) {
             Outcome h, s;
             op.host(c, cfg, h);
             op.soft(c, cfg, s);
+            if (coverage) {
+                for (int bit = 0; bit < 6; ++bit) cov[bit] += (h.status >> bit) & 1;
+                if (op.dom != Dom::Sse) {
+                    cov[6] += (h.status >> 9) & 1;
+                    if (h.status & 0x10) cov[cfg.pc == 0 ? 7 : cfg.pc == 2 ? 8 : 9] += 1;
+                } else if (h.status & 0x10) {
+                    cov[cfg.ftz ? 7 : 8] += 1;
+                }
+            }
             if (!(h == s)) {
                 if (bad < 6 || verbose) {
-                    std::printf("  MISMATCH %s [%s] a=%04" PRIx64 ":%016" PRIx64 " b=%04" PRIx64 ":%016" PRIx64 "\n",
-                                op.name.c_str(), describe_cfg(op, cfg).c_str(), c.a[1], c.a[0], c.b[1], c.b[0]);
+                    std::printf("  MISMATCH %s [%s] a=%04" PRIx64 ":%016" PRIx64 " b=%04" PRIx64 ":%016" PRIx64 "%s",
+                                op.name.c_str(), describe_cfg(op, cfg).c_str(), c.a[1], c.a[0], c.b[1], c.b[0],
+                                c.masks == kAllFlags ? "\n" : "");
+                    if (c.masks != kAllFlags) std::printf(" masks=%02x\n", c.masks);
                     print_outcome("host", h);
                     print_outcome("soft", s);
                 }
@@ -1168,6 +1428,16 @@ int main(int argc, char** argv) {
             }
         }
         std::printf("%-16s %8" PRIu64 " cases %6" PRIu64 " mismatches\n", op.name.c_str(), n, bad);
+        if (coverage) {
+            if (op.dom == Dom::Sse)
+                std::printf("    IE %" PRIu64 " DE %" PRIu64 " ZE %" PRIu64 " OE %" PRIu64 " UE %" PRIu64 " PE %" PRIu64
+                            " | UE with FTZ %" PRIu64 " without %" PRIu64 "\n",
+                            cov[0], cov[1], cov[2], cov[3], cov[4], cov[5], cov[7], cov[8]);
+            else
+                std::printf("    IE %" PRIu64 " DE %" PRIu64 " ZE %" PRIu64 " OE %" PRIu64 " UE %" PRIu64 " PE %" PRIu64
+                            " C1 %" PRIu64 " | UE at pc24 %" PRIu64 " pc53 %" PRIu64 " pc64 %" PRIu64 "\n",
+                            cov[0], cov[1], cov[2], cov[3], cov[4], cov[5], cov[6], cov[7], cov[8], cov[9]);
+        }
         cases += n;
         mismatches += bad;
     }

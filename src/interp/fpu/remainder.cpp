@@ -23,9 +23,12 @@ RemainderResult remainder(f80 a, f80 b, bool ieee, Context& ctx) {
         return res;
     }
     raise_denormal(ua, ub, ctx);
-    if (ua.kind == Kind::Zero || ub.kind == Kind::Inf) {  // result is ST(0)
-        res.value = X87Target::round_full(ua.sign, ua.exp, u128(ua.sig) << 64, ctx);
-        if (ua.kind == Kind::Zero) res.value = f80_zero(ua.sign);
+    // x rem inf: ST(0) is returned without rounding (a denormal raises no UE
+    // even when unmasked), unlike a remainder that happens to equal ST(0); a
+    // pseudo-denormal is re-encoded with exponent 1 (hardware).
+    if (ua.kind == Kind::Zero || ub.kind == Kind::Inf) {
+        const bool pseudo_denormal = (a.sign_exp & 0x7FFF) == 0 && (a.sig >> 63);
+        res.value = f80{a.sig, uint16_t(a.sign_exp | unsigned(pseudo_denormal))};
         return res;
     }
     const int32_t d = ua.exp - ub.exp;
@@ -110,6 +113,12 @@ f80 f80_scale(f80 a, f80 b, Context& ctx) {
     raise_denormal(ua, ub, ctx);
     if (ua.kind == Kind::Inf) return f80_inf(ua.sign);
     if (ua.kind == Kind::Zero) return f80_zero(ua.sign);
+    if (ub.kind == Kind::Zero) {
+        // ST(0) unchanged, without rounding (no UE for a denormal even when
+        // unmasked); a pseudo-denormal is re-encoded with exponent 1 (hardware).
+        const bool pseudo_denormal = (a.sign_exp & 0x7FFF) == 0 && (a.sig >> 63);
+        return f80{a.sig, uint16_t(a.sign_exp | unsigned(pseudo_denormal))};
+    }
     int32_t n = 0;
     if (ub.kind == Kind::Finite && ub.exp >= 0) {
         // Beyond 2^20 any scale over- or underflows; clamp to keep the

@@ -21,6 +21,24 @@ Context Context::from_mxcsr(uint32_t mxcsr) {
     return c;
 }
 
+Resolution x87_resolve(uint8_t raised, uint8_t masks, bool memory_destination) {
+    const uint8_t unmasked = raised & ~masks & kAllFlags;
+    constexpr uint8_t kPre = kFlagInvalid | kFlagDivByZero | kFlagDenormal;
+    if (unmasked & kPre) return Resolution{false, uint8_t(raised & kPre), true};
+    // A store to memory with an unmasked OE/UE writes nothing and records
+    // only that flag: no PE, no C1 (hardware).
+    constexpr uint8_t kRange = kFlagOverflow | kFlagUnderflow;
+    if (memory_destination && (unmasked & kRange)) return Resolution{false, uint8_t(raised & kRange), true};
+    return Resolution{true, raised, unmasked != 0};
+}
+
+Resolution sse_resolve(uint8_t raised, uint8_t masks) {
+    const uint8_t unmasked = raised & ~masks & kAllFlags;
+    constexpr uint8_t kPre = kFlagInvalid | kFlagDivByZero | kFlagDenormal;
+    if (unmasked & kPre) return Resolution{false, uint8_t(raised & kPre), true};
+    return Resolution{unmasked == 0, raised, unmasked != 0};
+}
+
 }  // namespace kestrel::interp::fpu
 
 namespace kestrel::interp::fpu::detail {
@@ -111,16 +129,21 @@ Unpacked unpack_f64(f64 a, bool daz) { return unpack_ieee<11, 52>(a, daz); }
 // tests/fpu): the result is tiny if, rounded to `precision` bits with an
 // unbounded exponent, it is below the smallest normal ("after rounding").
 // Masked: the result is denormalised and rounded, UE only if also inexact;
-// SSE with FTZ returns a signed zero with UE and PE. Unmasked x87 (register
-// destination): the exponent is bias-adjusted by +24576 and UE is raised even
-// if exact. With x87 precision control the denormalised significand is
-// rounded at the same bit of the 64-bit field as a normal one.
+// SSE with FTZ returns a signed zero with UE and PE. With x87 precision
+// control the denormalised significand is rounded at the same bit of the
+// 64-bit field as a normal one. Unmasked: UE for every tiny result, and an
+// x87 register destination gets the exponent bias-adjusted by +24576.
 //
 // Overflow, §4.9.1.4: after rounding. Masked: infinity or the largest finite
 // value depending on the rounding direction (Table 4-10); unmasked x87
 // register destination: exponent bias-adjusted by -24576.
+//
+// If the bias-adjusted exponent is still out of range (FSCALE by a huge
+// factor), the x87 returns a signed infinity (C1 = 1) or zero, whatever the
+// rounding mode, with OE+PE or UE+PE (hardware).
 Packed round_pack(bool sign, int32_t exp, u128 sig, const FormatSpec& fs, int precision,
                   Flavor flavor, Context& ctx) {
+    constexpr int32_t kBiasAdjust = 24576;
     if (sig == 0) return Packed{sign, 0, 0};
     const int lz = clz128(sig);
     sig <<= lz;
@@ -132,6 +155,8 @@ Packed round_pack(bool sign, int32_t exp, u128 sig, const FormatSpec& fs, int pr
     const u128 mask = lsb - 1;
     const Rounding rm = ctx.rounding;
     const bool x87 = flavor != Flavor::Sse;
+    const bool ue_unmasked = !(ctx.masks & kFlagUnderflow);
+    const bool oe_unmasked = !(ctx.masks & kFlagOverflow);
 
     auto round_up = [&](u128 s) -> bool {
         const u128 rest = s & mask;
@@ -146,40 +171,31 @@ Packed round_pack(bool sign, int32_t exp, u128 sig, const FormatSpec& fs, int pr
 
     int32_t bexp = exp + fs.bias;
     uint8_t raised = 0;
-
+    bool tiny = false;
+    bool denormalize = false;
     if (bexp <= 0) {
         // Tiny after rounding unless rounding the unbounded-exponent result
         // carries it up to 2^emin.
-        const bool carries_to_normal = bexp == 0 && (sig | mask) == ~u128(0) && round_up(sig);
-        const bool tiny = !carries_to_normal;
-        if (tiny) {
-            if (flavor == Flavor::Sse && ctx.ftz && (ctx.masks & kFlagUnderflow)) {
+        tiny = !(bexp == 0 && (sig | mask) == ~u128(0) && round_up(sig));
+        if (tiny && flavor == Flavor::Sse && ctx.ftz && !ue_unmasked) {
+            ctx.flags |= kFlagUnderflow | kFlagInexact;
+            return Packed{sign, 0, 0};
+        }
+        if (tiny && flavor == Flavor::X87Reg && ue_unmasked) {
+            if (bexp + kBiasAdjust <= 0) {  // out of range even when adjusted: a signed zero
                 ctx.flags |= kFlagUnderflow | kFlagInexact;
                 return Packed{sign, 0, 0};
             }
-            if (flavor == Flavor::X87Reg && !(ctx.masks & kFlagUnderflow)) {
-                bexp += 24576;
-                raised |= kFlagUnderflow;
-                goto normal;
-            }
+            bexp += kBiasAdjust;
+            raised |= kFlagUnderflow;
+        } else {
+            denormalize = true;
         }
+    }
+    if (denormalize) {
         sig = shift_right_jam(sig, int64_t(1) - bexp);
         bexp = 0;
-        const bool inexact = (sig & mask) != 0;
-        const bool up = round_up(sig);
-        sig &= ~mask;
-        if (up) sig += lsb;
-        if (sig >> 127) bexp = 1;  // rounded up to the smallest normal
-        if (inexact) {
-            raised |= kFlagInexact;
-            if (x87 && up) ctx.c1 = true;
-        }
-        if (tiny && (inexact || !(ctx.masks & kFlagUnderflow))) raised |= kFlagUnderflow;
-        ctx.flags |= raised;
-        return Packed{sign, bexp, uint64_t(sig >> 64)};
     }
-
-normal : {
     const bool inexact = (sig & mask) != 0;
     const bool up = round_up(sig);
     sig &= ~mask;
@@ -188,15 +204,22 @@ normal : {
         if (sig == 0) {  // carried out of the significand
             sig = u128(1) << 127;
             ++bexp;
+        } else if (denormalize && (sig >> 127)) {
+            bexp = 1;  // a denormal rounded up to the smallest normal
         }
     }
+    if (tiny && (inexact || ue_unmasked)) raised |= kFlagUnderflow;
     if (bexp >= fs.exp_all_ones) {
-        if (flavor == Flavor::X87Reg && !(ctx.masks & kFlagOverflow)) {
-            bexp -= 24576;
-            raised |= kFlagOverflow;
+        raised |= kFlagOverflow;
+        if (flavor == Flavor::X87Reg && oe_unmasked) {
+            if (bexp - kBiasAdjust >= fs.exp_all_ones) {  // out of range even when adjusted: infinity
+                ctx.flags |= raised | kFlagInexact;
+                ctx.c1 = true;
+                return Packed{sign, fs.exp_all_ones, 1ull << 63};
+            }
+            bexp -= kBiasAdjust;
         } else {
-            raised |= kFlagOverflow | kFlagInexact;
-            ctx.flags |= raised;
+            ctx.flags |= raised | kFlagInexact;
             const bool to_inf = rm == Rounding::NearestEven || (rm == Rounding::Up && !sign) ||
                                 (rm == Rounding::Down && sign);
             if (to_inf) {
@@ -212,7 +235,6 @@ normal : {
     }
     ctx.flags |= raised;
     return Packed{sign, bexp, uint64_t(sig >> 64)};
-}
 }
 
 // SDM Vol. 1 Table 4-7 (x87 column): an SNaN and a QNaN give the QNaN; two

@@ -199,6 +199,28 @@ int64_t f32_to_i64_trunc(f32 a, Context& ctx);
 int32_t f64_to_i32_trunc(f64 a, Context& ctx);
 int64_t f64_to_i64_trunc(f64 a, Context& ctx);
 
+// ---- unmasked exceptions ----------------------------------------------------
+// What an instruction does with the flags one operation raised (`raised`:
+// clear Context::flags before the call) under the masks (SDM Vol. 1 §4.9.2,
+// §8.5, §11.5.3). The library never raises IE, ZE and DE together, and PE/UE/
+// OE only when the operation completed.
+// - An unmasked IE, ZE or DE is a pre-computation exception: the destination
+//   (register, memory, stack) is not written and only that flag is recorded.
+// - x87, otherwise: the result is written (OE/UE unmasked: the bias-adjusted
+//   result the functions return), all raised flags are recorded, and C1 keeps
+//   the rounding direction. For stores to memory (FST m32/m64, FIST) an
+//   unmasked OE/UE/IE suppresses the write instead.
+// - SSE, otherwise: an unmasked OE/UE/PE suppresses the write too.
+// trap = an unmasked flag was raised (x87: FSW.ES, #MF at the next waiting
+// instruction; SSE: #XM, or #UD with CR4.OSXMMEXCPT clear).
+struct Resolution {
+    bool write;
+    uint8_t flags;
+    bool trap;
+};
+Resolution x87_resolve(uint8_t raised, uint8_t masks, bool memory_destination = false);
+Resolution sse_resolve(uint8_t raised, uint8_t masks);
+
 // ---- predicates -------------------------------------------------------------
 constexpr bool f32_is_nan(f32 a) { return (a & 0x7FFFFFFFu) > 0x7F800000u; }
 constexpr bool f64_is_nan(f64 a) { return (a & 0x7FFFFFFFFFFFFFFFull) > 0x7FF0000000000000ull; }
