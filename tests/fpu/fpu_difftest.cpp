@@ -14,6 +14,9 @@
 #if defined(__x86_64__)
 
 #include <cpuid.h>
+#include <csetjmp>
+#include <csignal>
+#include <ucontext.h>
 
 #include <chrono>
 #include <cinttypes>
@@ -676,6 +679,70 @@ void host_round(int imm, uint32_t mx, uint64_t a, uint64_t& r, uint32_t& mxo) {
     }
 }
 
+// SSE with some exceptions unmasked: the #XM arrives as SIGFPE; the handler
+// reads MXCSR and XMM0 from the signal context and jumps back. XMM0 = a (the
+// destination's old value), XMM1 = b (the source).
+enum SseUnOp { suAddss, suSubsd, suMulss, suDivsd, suDivss, suSqrtss, suSqrtsd, suMinsd, suCvtsd2ss, suCvtss2sd,
+               suCvtsd2si, suComiss, suRoundsd, suNumOps };
+
+sigjmp_buf g_sse_jmp;
+volatile uint32_t g_trap_mxcsr;
+volatile uint64_t g_trap_xmm0;
+
+void sigfpe_handler(int, siginfo_t*, void* ucv) {
+    const ucontext_t* uc = static_cast<const ucontext_t*>(ucv);
+    g_trap_mxcsr = uc->uc_mcontext.fpregs->mxcsr;
+    uint64_t x;
+    std::memcpy(&x, &uc->uc_mcontext.fpregs->_xmm[0], 8);
+    g_trap_xmm0 = x;
+    siglongjmp(g_sse_jmp, 1);
+}
+
+// Returns true if the instruction trapped.
+bool host_sse_unmasked(SseUnOp op, uint32_t mx, uint64_t a, uint64_t b, uint64_t& r, uint32_t& mxo) {
+    static bool installed = false;
+    if (!installed) {
+        struct sigaction sa {};
+        sa.sa_sigaction = sigfpe_handler;
+        sa.sa_flags = SA_SIGINFO;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGFPE, &sa, nullptr);
+        installed = true;
+    }
+    if (sigsetjmp(g_sse_jmp, 1) != 0) {
+        r = g_trap_xmm0;
+        mxo = g_trap_mxcsr;
+        return true;
+    }
+    uint64_t out;
+    uint32_t mo;
+#define SU(insn)                                                                                          \
+    asm volatile("ldmxcsr %[mi]\n\tmovq %[a], %%xmm0\n\tmovq %[b], %%xmm1\n\t" insn "\n\t"              \
+                 "movq %%xmm0, %[r]\n\tstmxcsr %[mo]\n\tldmxcsr %[def]"                                    \
+                 : [r] "=r"(out), [mo] "=m"(mo)                                                            \
+                 : [mi] "m"(mx), [a] "r"(a), [b] "r"(b), [def] "m"(kDefaultMxcsr)                          \
+                 : "xmm0", "xmm1", "rax", "cc")
+    switch (op) {
+        case suAddss: SU("addss %%xmm1, %%xmm0"); break;
+        case suSubsd: SU("subsd %%xmm1, %%xmm0"); break;
+        case suMulss: SU("mulss %%xmm1, %%xmm0"); break;
+        case suDivsd: SU("divsd %%xmm1, %%xmm0"); break;
+        case suDivss: SU("divss %%xmm1, %%xmm0"); break;
+        case suSqrtss: SU("sqrtss %%xmm1, %%xmm0"); break;
+        case suSqrtsd: SU("sqrtsd %%xmm1, %%xmm0"); break;
+        case suMinsd: SU("minsd %%xmm1, %%xmm0"); break;
+        case suCvtsd2ss: SU("cvtsd2ss %%xmm1, %%xmm0"); break;
+        case suCvtss2sd: SU("cvtss2sd %%xmm1, %%xmm0"); break;
+        case suCvtsd2si: SU("cvtsd2si %%xmm1, %%rax\n\tmovq %%rax, %%xmm0"); break;
+        case suComiss: SU("comiss %%xmm1, %%xmm0"); break;
+        default: SU("roundsd $4, %%xmm1, %%xmm0"); break;
+    }
+#undef SU
+    r = out;
+    mxo = mo;
+    return false;
+}
+
 // --------------------------------------------------------------- harness ---
 struct Cfg {
     int rc = 0;  // 0 nearest, 1 down, 2 up, 3 toward zero
@@ -1290,6 +1357,71 @@ std::vector<Op> build_ops(bool have_sse41) {
             }
         }
     }
+    // -- SSE with unmasked exceptions (#XM caught as SIGFPE)
+    static const char* kSseUnNames[] = {"addss unmasked",    "subsd unmasked",    "mulss unmasked",    "divsd unmasked",
+                                        "divss unmasked",    "sqrtss unmasked",   "sqrtsd unmasked",   "minsd unmasked",
+                                        "cvtsd2ss unmasked", "cvtss2sd unmasked", "cvtsd2si unmasked", "comiss unmasked",
+                                        "roundsd unmasked"};
+    for (int op = 0; op < suNumOps; ++op) {
+        if (op == suRoundsd && !have_sse41) continue;
+        // formats of (a = old destination, b = source)
+        static constexpr bool kDstDouble[] = {false, true, false, true, false, false, true, true, false, true, true, false, true};
+        static constexpr bool kSrcDouble[] = {false, true, false, true, false, false, true, true, true, false, true, false, true};
+        static constexpr Hint kHints[] = {Hint::Add, Hint::Add, Hint::Mul, Hint::Div, Hint::Div, Hint::None, Hint::None,
+                                          Hint::None, Hint::None, Hint::None, Hint::Int, Hint::None, Hint::Int};
+        ops.push_back({kSseUnNames[op], Dom::Sse, 2,
+                       [op](Rng& r, Case& c) {
+                           const Fmt& fa = kDstDouble[op] ? kFmt64 : kFmt32;
+                           const Fmt& fb = kSrcDouble[op] ? kFmt64 : kFmt32;
+                           if (fa.exp_bits == fb.exp_bits && kHints[op] != Hint::None && kHints[op] != Hint::Int) {
+                               gen_ieee_pair(r, c, fa, kHints[op]);
+                           } else {
+                               gen_ieee_one(r, c, fb, kHints[op] == Hint::Int);
+                               c.b[0] = c.a[0];
+                               c.a[0] = encode_ieee(fa, gen_val(r, fa, fa.precision()));
+                               if (op == suCvtsd2ss && r.chance(60)) {  // near f32's limits
+                                   Val v = gen_val(r, kFmt64, 24);
+                                   if (v.exp > 0 && v.exp < 0x7FF)
+                                       v.exp = 1023 - 127 + (r.coin() ? r.range(-27, 3) : 255 + r.range(-3, 2));
+                                   c.b[0] = encode_ieee(kFmt64, v);
+                               }
+                           }
+                           c.masks = gen_masks(r);
+                       },
+                       [op](const Case& c, const Cfg& cfg, Outcome& o) {
+                           const uint32_t mx = (cfg.mxcsr() & ~0x1F80u) | uint32_t(c.masks) << 7;
+                           uint64_t r;
+                           uint32_t mxo;
+                           const bool trapped = host_sse_unmasked(SseUnOp(op), mx, c.a[0], c.b[0], r, mxo);
+                           o.v[0] = r;
+                           o.status = (mxo & 0x3F) | uint32_t(trapped) << 8;
+                       },
+                       [op](const Case& c, const Cfg& cfg, Outcome& o) {
+                           Context ctx = Context::from_mxcsr((cfg.mxcsr() & ~0x1F80u) | uint32_t(c.masks) << 7);
+                           const uint64_t a = c.a[0], b = c.b[0];
+                           const uint32_t a32 = uint32_t(a), b32 = uint32_t(b);
+                           uint64_t res = a;
+                           switch (op) {
+                               case suAddss: res = f32_add(a32, b32, ctx); break;
+                               case suSubsd: res = f64_sub(a, b, ctx); break;
+                               case suMulss: res = f32_mul(a32, b32, ctx); break;
+                               case suDivsd: res = f64_div(a, b, ctx); break;
+                               case suDivss: res = f32_div(a32, b32, ctx); break;
+                               case suSqrtss: res = f32_sqrt(b32, ctx); break;
+                               case suSqrtsd: res = f64_sqrt(b, ctx); break;
+                               case suMinsd: res = f64_min(a, b, ctx); break;
+                               case suCvtsd2ss: res = f64_to_f32(b, ctx); break;
+                               case suCvtss2sd: res = f32_to_f64(b32, ctx); break;
+                               case suCvtsd2si: res = uint64_t(f64_to_i64(b, ctx)); break;
+                               case suComiss: f32_compare(a32, b32, true, ctx); break;
+                               default: res = f64_round_to_int(b, ctx.rounding, false, ctx); break;
+                           }
+                           const Resolution rs = sse_resolve(ctx.flags, ctx.masks);
+                           o.v[0] = rs.write ? res : a;
+                           o.status = rs.flags | uint32_t(rs.trap) << 8;
+                       }});
+    }
+
     if (have_sse41) {
         for (int dbl = 0; dbl < 2; ++dbl) {
             ops.push_back({dbl ? "roundsd" : "roundss", Dom::Sse, 4,

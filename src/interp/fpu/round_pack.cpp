@@ -21,24 +21,6 @@ Context Context::from_mxcsr(uint32_t mxcsr) {
     return c;
 }
 
-Resolution x87_resolve(uint8_t raised, uint8_t masks, bool memory_destination) {
-    const uint8_t unmasked = raised & ~masks & kAllFlags;
-    constexpr uint8_t kPre = kFlagInvalid | kFlagDivByZero | kFlagDenormal;
-    if (unmasked & kPre) return Resolution{false, uint8_t(raised & kPre), true};
-    // A store to memory with an unmasked OE/UE writes nothing and records
-    // only that flag: no PE, no C1 (hardware).
-    constexpr uint8_t kRange = kFlagOverflow | kFlagUnderflow;
-    if (memory_destination && (unmasked & kRange)) return Resolution{false, uint8_t(raised & kRange), true};
-    return Resolution{true, raised, unmasked != 0};
-}
-
-Resolution sse_resolve(uint8_t raised, uint8_t masks) {
-    const uint8_t unmasked = raised & ~masks & kAllFlags;
-    constexpr uint8_t kPre = kFlagInvalid | kFlagDivByZero | kFlagDenormal;
-    if (unmasked & kPre) return Resolution{false, uint8_t(raised & kPre), true};
-    return Resolution{unmasked == 0, raised, unmasked != 0};
-}
-
 }  // namespace kestrel::interp::fpu
 
 namespace kestrel::interp::fpu::detail {
@@ -173,6 +155,10 @@ Packed round_pack(bool sign, int32_t exp, u128 sig, const FormatSpec& fs, int pr
     uint8_t raised = 0;
     bool tiny = false;
     bool denormalize = false;
+    // Inexactness of the rounding with unbounded exponent: what SSE reports
+    // as PE next to an unmasked OE/UE (SDM Vol. 1 §11.5.2.4), whose result
+    // is not delivered.
+    const bool inexact_unbounded = (sig & mask) != 0;
     if (bexp <= 0) {
         // Tiny after rounding unless rounding the unbounded-exponent result
         // carries it up to 2^emin.
@@ -196,7 +182,7 @@ Packed round_pack(bool sign, int32_t exp, u128 sig, const FormatSpec& fs, int pr
         sig = shift_right_jam(sig, int64_t(1) - bexp);
         bexp = 0;
     }
-    const bool inexact = (sig & mask) != 0;
+    bool inexact = (sig & mask) != 0;
     const bool up = round_up(sig);
     sig &= ~mask;
     if (up) {
@@ -208,7 +194,10 @@ Packed round_pack(bool sign, int32_t exp, u128 sig, const FormatSpec& fs, int pr
             bexp = 1;  // a denormal rounded up to the smallest normal
         }
     }
-    if (tiny && (inexact || ue_unmasked)) raised |= kFlagUnderflow;
+    if (tiny && (inexact || ue_unmasked)) {
+        raised |= kFlagUnderflow;
+        if (ue_unmasked && flavor == Flavor::Sse) inexact = inexact_unbounded;
+    }
     if (bexp >= fs.exp_all_ones) {
         raised |= kFlagOverflow;
         if (flavor == Flavor::X87Reg && oe_unmasked) {
@@ -219,7 +208,7 @@ Packed round_pack(bool sign, int32_t exp, u128 sig, const FormatSpec& fs, int pr
             }
             bexp -= kBiasAdjust;
         } else {
-            ctx.flags |= raised | kFlagInexact;
+            ctx.flags |= raised | (oe_unmasked && flavor == Flavor::Sse && !inexact ? 0 : kFlagInexact);
             const bool to_inf = rm == Rounding::NearestEven || (rm == Rounding::Up && !sign) ||
                                 (rm == Rounding::Down && sign);
             if (to_inf) {
@@ -259,3 +248,28 @@ f80 propagate_nan_x87(const Unpacked& a, const Unpacked& b, Context& ctx) {
 }
 
 }  // namespace kestrel::interp::fpu::detail
+
+namespace kestrel::interp::fpu {
+
+Resolution x87_resolve(uint8_t raised, uint8_t masks, bool memory_destination) {
+    const uint8_t unmasked = raised & ~masks & kAllFlags;
+    constexpr uint8_t kPre = kFlagInvalid | kFlagDivByZero | kFlagDenormal;
+    if (unmasked & kPre) return Resolution{false, uint8_t(raised & kPre), true};
+    // A store to memory with an unmasked OE/UE writes nothing and records no
+    // PE and no C1 (hardware).
+    constexpr uint8_t kRange = kFlagOverflow | kFlagUnderflow;
+    if (memory_destination && (unmasked & kRange)) return Resolution{false, uint8_t(raised & ~kFlagInexact), true};
+    return Resolution{true, raised, unmasked != 0};
+}
+
+Resolution sse_resolve(uint8_t raised, uint8_t masks) {
+    const uint8_t unmasked = raised & ~masks & kAllFlags;
+    constexpr uint8_t kPre = kFlagInvalid | kFlagDivByZero | kFlagDenormal;
+    if (unmasked & kPre) return Resolution{false, uint8_t(raised & kPre), true};
+    // Post-computation: nothing written if anything is unmasked; the flags
+    // are all recorded (with OE/UE unmasked, PE means the unbounded-exponent
+    // rounding was inexact, which round_pack already reports).
+    return Resolution{unmasked == 0, raised, unmasked != 0};
+}
+
+}  // namespace kestrel::interp::fpu
