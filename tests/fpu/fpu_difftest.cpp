@@ -503,14 +503,15 @@ void host_x87_mem(int op, bool is64, uint16_t cw, const f80& a, uint64_t m, f80&
 // delivered because the state is read with FNSAVE (a non-waiting instruction
 // that also reinitialises the FPU). ST(0) = a, ST(1) = b; store forms write
 // `mem` (pre-filled with a sentinel to see suppressed writes).
-enum UnOp { uAdd, uSub, uMul, uDiv, uSqrt, uScale, uRndint, uPrem, uPrem1, uFst32, uFst64, uFist32, uFist16 };
+enum UnOp { uAdd, uSub, uMul, uDiv, uSqrt, uScale, uRndint, uPrem, uPrem1, uFst32, uFst64, uFist32, uFist16,
+            uFld32, uFld64, uFcom, uFcomi, uFucomi };
 struct SaveArea {
     uint8_t b[108];
 };
 constexpr uint64_t kSentinel = 0x5A5A5A5A5A5A5A5Aull;
 
 void host_x87_unmasked(UnOp op, uint16_t cw, const f80& a, const f80& b, SaveArea& sv, uint64_t& mem) {
-    mem = kSentinel;
+    mem = (op == uFld32 || op == uFld64) ? b.sig : kSentinel;
 #define XU(body)                                                                                    \
     asm volatile(X87_PRE "fldt %[b]\n\tfldt %[a]\n\t" body "\n\tfnsave %[sv]\n\tfninit"           \
                  : [sv] "=m"(sv), [m] "+m"(mem)                                                      \
@@ -529,7 +530,24 @@ void host_x87_unmasked(UnOp op, uint16_t cw, const f80& a, const f80& b, SaveAre
         case uFst32: XU("fsts %[m]"); break;
         case uFst64: XU("fstl %[m]"); break;
         case uFist32: XU("fistl %[m]"); break;
-        default: XU("fists %[m]"); break;
+        case uFist16: XU("fists %[m]"); break;
+        case uFld32: XU("flds %[m]"); break;
+        case uFld64: XU("fldl %[m]"); break;
+        case uFcom: XU("fcom %%st(1)"); break;
+        default: {
+            // FCOMI/FUCOMI: EFLAGS ZF, PF, CF go to bits 2:0 of mem
+            bool zf, pf, cf;
+            if (op == uFcomi)
+                asm volatile(X87_PRE "fldt %[b]\n\tfldt %[a]\n\tfcomi %%st(1), %%st\n\tfnsave %[sv]\n\tfninit"
+                             : [sv] "=m"(sv), "=@ccz"(zf), "=@ccp"(pf), "=@ccc"(cf)
+                             : [cw] "m"(cw), [a] "m"(a), [b] "m"(b) : X87_CLOBBERS);
+            else
+                asm volatile(X87_PRE "fldt %[b]\n\tfldt %[a]\n\tfucomi %%st(1), %%st\n\tfnsave %[sv]\n\tfninit"
+                             : [sv] "=m"(sv), "=@ccz"(zf), "=@ccp"(pf), "=@ccc"(cf)
+                             : [cw] "m"(cw), [a] "m"(a), [b] "m"(b) : X87_CLOBBERS);
+            mem = uint64_t(zf) << 2 | uint64_t(pf) << 1 | uint64_t(cf);
+            break;
+        }
     }
 #undef XU
 }
@@ -1127,12 +1145,25 @@ std::vector<Op> build_ops(bool have_sse41) {
     static const char* kUnNames[] = {"fadd unmasked",   "fsub unmasked",  "fmul unmasked",     "fdiv unmasked",
                                      "fsqrt unmasked",  "fscale unmasked", "frndint unmasked", "fprem unmasked",
                                      "fprem1 unmasked", "fst m32 unmasked", "fst m64 unmasked", "fist m32 unmasked",
-                                     "fist m16 unmasked"};
-    for (int op = uAdd; op <= uFist16; ++op) {
+                                     "fist m16 unmasked", "fld m32 unmasked", "fld m64 unmasked", "fcom unmasked",
+                                     "fcomi unmasked", "fucomi unmasked"};
+    for (int op = uAdd; op <= uFucomi; ++op) {
         ops.push_back({kUnNames[op], Dom::X87, 2,
                        [op](Rng& r, Case& c) {
                            static constexpr Hint kHints[] = {Hint::Add, Hint::Add, Hint::Mul, Hint::Div, Hint::None,
                                                              Hint::None, Hint::None, Hint::Prem, Hint::Prem};
+                           if (op == uFld32 || op == uFld64) {
+                               gen_f80_one(r, c);
+                               c.b[0] = encode_ieee(op == uFld32 ? kFmt32 : kFmt64, gen_val(r, op == uFld32 ? kFmt32 : kFmt64, 24));
+                               c.b[1] = 0;
+                               c.masks = gen_masks(r);
+                               return;
+                           }
+                           if (op >= uFcom) {
+                               gen_f80_pair(r, c, Hint::None);
+                               c.masks = gen_masks(r);
+                               return;
+                           }
                            if (op >= uFst32) gen_f80_one(r, c, op >= uFist32);
                            else if (op == uScale && r.chance(40)) {
                                Val a, b;
@@ -1173,7 +1204,7 @@ std::vector<Op> build_ops(bool have_sse41) {
                            f80 res{};
                            uint64_t mem = 0;
                            uint32_t cc = 0;  // C0/C2/C3 of FPREM
-                           const bool to_mem = op >= uFst32;
+                           const bool to_mem = op >= uFst32 && op <= uFist16;
                            switch (op) {
                                case uAdd: res = f80_add(a, b, ctx); break;
                                case uSub: res = f80_sub(a, b, ctx); break;
@@ -1193,11 +1224,18 @@ std::vector<Op> build_ops(bool have_sse41) {
                                case uFst32: mem = (kSentinel & ~0xFFFFFFFFull) | f80_to_f32(a, ctx); break;
                                case uFst64: mem = f80_to_f64(a, ctx); break;
                                case uFist32: mem = (kSentinel & ~0xFFFFFFFFull) | uint32_t(f80_to_i32(a, ctx)); break;
-                               default: mem = (kSentinel & ~0xFFFFull) | uint16_t(f80_to_i16(a, ctx)); break;
+                               case uFist16: mem = (kSentinel & ~0xFFFFull) | uint16_t(f80_to_i16(a, ctx)); break;
+                               case uFld32: res = f32_to_f80(uint32_t(c.b[0]), ctx); mem = c.b[0]; break;
+                               case uFld64: res = f64_to_f80(c.b[0], ctx); mem = c.b[0]; break;
+                               case uFcom: cc = ordering_to_fsw(f80_compare(a, b, true, ctx)); break;
+                               default: mem = ordering_to_eflags(f80_compare(a, b, op == uFcomi, ctx)); break;
                            }
-                           const Resolution rs = x87_resolve(ctx.flags, ctx.masks, to_mem);
-                           put(o, 0, (rs.write && !to_mem) ? res : a);
-                           o.v[2] = (rs.write && to_mem) ? mem : kSentinel;
+                           const X87Kind kind = to_mem ? X87Kind::Store
+                                                : (op == uFld32 || op == uFld64) ? X87Kind::Load
+                                                : op >= uFcom ? X87Kind::Compare : X87Kind::Arith;
+                           const Resolution rs = x87_resolve(ctx.flags, ctx.masks, kind);
+                           put(o, 0, (rs.write && !to_mem && op < uFcom) ? res : a);
+                           o.v[2] = (rs.write && to_mem) || op == uFld32 || op == uFld64 || (op >= uFcomi && rs.write) ? mem : kSentinel;
                            o.status = rs.flags | (rs.trap ? 0x80u : 0u) | (rs.write ? (ctx.c1 ? 0x200u : 0u) | cc : 0u);
                        }});
     }

@@ -251,10 +251,14 @@ f80 propagate_nan_x87(const Unpacked& a, const Unpacked& b, Context& ctx) {
 
 namespace kestrel::interp::fpu {
 
-Resolution x87_resolve(uint8_t raised, uint8_t masks, bool memory_destination) {
+Resolution x87_resolve(uint8_t raised, uint8_t masks, X87Kind kind) {
     const uint8_t unmasked = raised & ~masks & kAllFlags;
-    constexpr uint8_t kPre = kFlagInvalid | kFlagDivByZero | kFlagDenormal;
-    if (unmasked & kPre) return Resolution{false, uint8_t(raised & kPre), true};
+    // Compares set their condition codes whatever is unmasked, and an
+    // unmasked DE does not stop FLD m32/m64 (hardware).
+    if (kind == X87Kind::Compare) return Resolution{true, raised, unmasked != 0};
+    const uint8_t pre = kFlagInvalid | kFlagDivByZero | (kind == X87Kind::Load ? 0 : kFlagDenormal);
+    if (unmasked & pre) return Resolution{false, uint8_t(raised & (kFlagInvalid | kFlagDivByZero | kFlagDenormal)), true};
+    const bool memory_destination = kind == X87Kind::Store;
     // A store to memory with an unmasked OE/UE writes nothing and records no
     // PE and no C1 (hardware).
     constexpr uint8_t kRange = kFlagOverflow | kFlagUnderflow;

@@ -202,15 +202,22 @@ int64_t f64_to_i64_trunc(f64 a, Context& ctx);
 // ---- unmasked exceptions ----------------------------------------------------
 // What an instruction does with the flags one operation raised (`raised`:
 // clear Context::flags before the call) under the masks (SDM Vol. 1 §4.9.2,
-// §8.5, §11.5.3). The library never raises IE, ZE and DE together, and PE/UE/
-// OE only when the operation completed.
-// - An unmasked IE, ZE or DE is a pre-computation exception: the destination
-//   (register, memory, stack) is not written and only that flag is recorded.
-// - x87, otherwise: the result is written (OE/UE unmasked: the bias-adjusted
-//   result the functions return), all raised flags are recorded, and C1 keeps
-//   the rounding direction. For stores to memory (FST m32/m64, FIST) an
-//   unmasked OE/UE/IE suppresses the write instead.
-// - SSE, otherwise: an unmasked OE/UE/PE suppresses the write too.
+// §8.5, §11.5.3; the details were established against hardware). The library
+// never raises IE, ZE and DE together, and PE/UE/OE only when the operation
+// completed.
+// - An unmasked IE or ZE is a pre-computation exception: nothing is written
+//   (register, stack push, memory, condition codes) and only that flag is
+//   recorded. So is an unmasked DE, except that FLD m32/m64 still loads the
+//   value. Compares (FCOM, FUCOM, FCOMI, FUCOMI) always set their condition
+//   codes / EFLAGS, unordered for NaNs, whatever is unmasked.
+// - x87 register results, otherwise: the result is written (OE/UE unmasked:
+//   the bias-adjusted result the functions return), all raised flags are
+//   recorded and C1 keeps the rounding direction. Stores to memory (FST
+//   m32/m64, FIST) with an unmasked OE/UE write nothing and record no PE and
+//   no C1.
+// - SSE, otherwise: any unmasked flag suppresses the write; all flags are
+//   recorded (next to an unmasked OE/UE, PE means the rounding with unbounded
+//   exponent was inexact, §11.5.2.4, which the functions report that way).
 // trap = an unmasked flag was raised (x87: FSW.ES, #MF at the next waiting
 // instruction; SSE: #XM, or #UD with CR4.OSXMMEXCPT clear).
 struct Resolution {
@@ -218,7 +225,13 @@ struct Resolution {
     uint8_t flags;
     bool trap;
 };
-Resolution x87_resolve(uint8_t raised, uint8_t masks, bool memory_destination = false);
+enum class X87Kind : uint8_t {
+    Arith,    // register result (FADD, FSQRT, FPREM, FXTRACT, FRNDINT, FILD...)
+    Store,    // memory result (FST m32/m64, FIST, FISTTP)
+    Load,     // FLD m32/m64
+    Compare,  // FCOM, FUCOM, FCOMI, FTST... (writes condition codes / EFLAGS)
+};
+Resolution x87_resolve(uint8_t raised, uint8_t masks, X87Kind kind = X87Kind::Arith);
 Resolution sse_resolve(uint8_t raised, uint8_t masks);
 
 // ---- predicates -------------------------------------------------------------
