@@ -60,7 +60,8 @@ inline constexpr uint8_t kAllFlags = 0x3F;
 // Encodings as in FCW.RC and MXCSR.RC.
 enum class Rounding : uint8_t { NearestEven = 0, Down = 1, Up = 2, TowardZero = 3 };
 
-// Encodings as in FCW.PC (1 is reserved; treated as Extended).
+// Encodings as in FCW.PC. The reserved value 1 acts as 64 bits on Intel
+// hardware; Context::from_fcw maps it to Extended.
 enum class Precision : uint8_t { Single = 0, Double = 2, Extended = 3 };
 
 struct Context {
