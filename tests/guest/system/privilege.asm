@@ -249,8 +249,8 @@ main:
 
         ; port 0xE9 is allowed; POPF keeps IF and IOPL
         R3_TRY
-        mov     al, 0
-        out     0xE9, al                        ; a NUL on the console
+        mov     al, 10
+        out     0xE9, al                        ; an empty line on the console
         pushfd
         or      dword [esp], 0x3200             ; IOPL 3, IF
         popfd
