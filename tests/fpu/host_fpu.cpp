@@ -1,4 +1,4 @@
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(KESTREL_FPU_NO_HOST)
 
 #include "host_fpu.h"
 
@@ -198,7 +198,7 @@ void sse_bin_impl(SseOp op, uint32_t mx, uint64_t a, uint64_t b, uint64_t& r, ui
 #define SSE2(insn)                                                                                         \
     asm volatile("ldmxcsr %[mi]\n\tmovq %[a], %%xmm0\n\tmovq %[b], %%xmm1\n\t" insn " %%xmm1, %%xmm0\n\t" \
                  "movq %%xmm0, %[r]\n\tstmxcsr %[mo]\n\tldmxcsr %[def]"                                   \
-                 : [r] "=r"(r), [mo] "=m"(mxo)                                                            \
+                 : [r] "=&r"(r), [mo] "=m"(mxo)                                                            \
                  : [mi] "m"(mx), [a] "r"(a), [b] "r"(b), [def] "m"(kDefaultMxcsr)                         \
                  : "xmm0", "xmm1")
     if (kDouble) {
@@ -250,13 +250,13 @@ unsigned sse_comi_impl(bool quiet, uint32_t mx, uint64_t a, uint64_t b, uint32_t
 void host_cvt_ss2sd(uint32_t mx, uint64_t a, uint64_t& r, uint32_t& mxo) {
     asm volatile("ldmxcsr %[mi]\n\tmovq %[a], %%xmm1\n\tcvtss2sd %%xmm1, %%xmm0\n\tmovq %%xmm0, %[r]\n\t"
                  "stmxcsr %[mo]\n\tldmxcsr %[def]"
-                 : [r] "=r"(r), [mo] "=m"(mxo) : [mi] "m"(mx), [a] "r"(a), [def] "m"(kDefaultMxcsr)
+                 : [r] "=&r"(r), [mo] "=m"(mxo) : [mi] "m"(mx), [a] "r"(a), [def] "m"(kDefaultMxcsr)
                  : "xmm0", "xmm1");
 }
 void host_cvt_sd2ss(uint32_t mx, uint64_t a, uint64_t& r, uint32_t& mxo) {
     asm volatile("ldmxcsr %[mi]\n\tmovq %[a], %%xmm1\n\tcvtsd2ss %%xmm1, %%xmm0\n\tmovq %%xmm0, %[r]\n\t"
                  "stmxcsr %[mo]\n\tldmxcsr %[def]"
-                 : [r] "=r"(r), [mo] "=m"(mxo) : [mi] "m"(mx), [a] "r"(a), [def] "m"(kDefaultMxcsr)
+                 : [r] "=&r"(r), [mo] "=m"(mxo) : [mi] "m"(mx), [a] "r"(a), [def] "m"(kDefaultMxcsr)
                  : "xmm0", "xmm1");
     r &= 0xFFFFFFFFull;
 }
@@ -267,7 +267,7 @@ void host_cvt_si2f(bool to_double, bool is64, uint32_t mx, int64_t v, uint64_t& 
 #define CVT(insn, src)                                                                                   \
     asm volatile("ldmxcsr %[mi]\n\tpxor %%xmm0, %%xmm0\n\t" insn " %[v], %%xmm0\n\tmovq %%xmm0, %[r]\n\t" \
                  "stmxcsr %[mo]\n\tldmxcsr %[def]"                                                       \
-                 : [r] "=r"(r), [mo] "=m"(mxo) : [mi] "m"(mx), [v] "r"(src), [def] "m"(kDefaultMxcsr)    \
+                 : [r] "=&r"(r), [mo] "=m"(mxo) : [mi] "m"(mx), [v] "r"(src), [def] "m"(kDefaultMxcsr)    \
                  : "xmm0")
     switch (int(to_double) * 2 + int(is64)) {
         case 0: CVT("cvtsi2ssl", v32); break;
@@ -287,7 +287,7 @@ void host_cvt_f2si(bool from_double, bool is64, bool trunc, uint32_t mx, uint64_
 #define CVT(insn, dst)                                                                                   \
     asm volatile("ldmxcsr %[mi]\n\tmovq %[a], %%xmm1\n\t" insn " %%xmm1, %[r]\n\t"                       \
                  "stmxcsr %[mo]\n\tldmxcsr %[def]"                                                       \
-                 : [r] "=r"(dst), [mo] "=m"(mxo) : [mi] "m"(mx), [a] "r"(a), [def] "m"(kDefaultMxcsr)    \
+                 : [r] "=&r"(dst), [mo] "=m"(mxo) : [mi] "m"(mx), [a] "r"(a), [def] "m"(kDefaultMxcsr)    \
                  : "xmm1")
     switch (int(from_double) * 4 + int(is64) * 2 + int(trunc)) {
         case 0: CVT("cvtss2si", r32); out = r32; break;
@@ -307,12 +307,12 @@ void host_round_imm(uint32_t mx, uint64_t a, uint64_t& r, uint32_t& mxo) {
     if (kDouble)
         asm volatile("ldmxcsr %[mi]\n\tmovq %[a], %%xmm1\n\troundsd %[imm], %%xmm1, %%xmm0\n\tmovq %%xmm0, %[r]\n\t"
                      "stmxcsr %[mo]\n\tldmxcsr %[def]"
-                     : [r] "=r"(r), [mo] "=m"(mxo)
+                     : [r] "=&r"(r), [mo] "=m"(mxo)
                      : [mi] "m"(mx), [a] "r"(a), [imm] "i"(kImm), [def] "m"(kDefaultMxcsr) : "xmm0", "xmm1");
     else
         asm volatile("ldmxcsr %[mi]\n\tmovq %[a], %%xmm1\n\troundss %[imm], %%xmm1, %%xmm0\n\tmovq %%xmm0, %[r]\n\t"
                      "stmxcsr %[mo]\n\tldmxcsr %[def]"
-                     : [r] "=r"(r), [mo] "=m"(mxo)
+                     : [r] "=&r"(r), [mo] "=m"(mxo)
                      : [mi] "m"(mx), [a] "r"(a), [imm] "i"(kImm), [def] "m"(kDefaultMxcsr) : "xmm0", "xmm1");
     if (!kDouble) r &= 0xFFFFFFFFull;
 }
@@ -371,7 +371,7 @@ bool host_sse_unmasked(SseUnOp op, uint32_t mx, uint64_t a, uint64_t b, uint64_t
 #define SU(insn)                                                                                          \
     asm volatile("ldmxcsr %[mi]\n\tmovq %[a], %%xmm0\n\tmovq %[b], %%xmm1\n\t" insn "\n\t"              \
                  "movq %%xmm0, %[r]\n\tstmxcsr %[mo]\n\tldmxcsr %[def]"                                    \
-                 : [r] "=r"(out), [mo] "=m"(mo)                                                            \
+                 : [r] "=&r"(out), [mo] "=m"(mo)                                                            \
                  : [mi] "m"(mx), [a] "r"(a), [b] "r"(b), [def] "m"(kDefaultMxcsr)                          \
                  : "xmm0", "xmm1", "rax", "cc")
     switch (op) {
@@ -406,6 +406,40 @@ void host_round(bool dbl, int imm, uint32_t mx, uint64_t a, uint64_t& r, uint32_
     if (dbl) round_impl<true>(imm, mx, a, r, mxo);
     else round_impl<false>(imm, mx, a, r, mxo);
 }
+
+}  // namespace kestrel::fpu_test
+
+#else  // no x86-64 host to compare with
+
+// Other hosts have no x87/SSE to compare with; fpu-difftest only runs its
+// --soft-digest mode there and never calls these.
+#include <cstdlib>
+
+#include "host_fpu.h"
+
+namespace kestrel::fpu_test {
+
+void host_x87(HostX87Op op, uint16_t cw, const f80& a, const f80& b, f80& r, uint16_t& sw) { std::abort(); }
+void host_fxtract(uint16_t cw, const f80& a, f80& sig, f80& exp, uint16_t& sw) { std::abort(); }
+void host_fcom(bool quiet, uint16_t cw, const f80& a, const f80& b, uint16_t& sw) { std::abort(); }
+void host_fxam(const f80& a, uint16_t& sw) { std::abort(); }
+void host_fist(int kind, bool trunc, uint16_t cw, const f80& a, int64_t& out, uint16_t& sw) { std::abort(); }
+void host_fild(int kind, int64_t v, f80& r, uint16_t& sw) { std::abort(); }
+void host_fld32(uint16_t cw, uint32_t v, f80& r, uint16_t& sw) { std::abort(); }
+void host_fld64(uint16_t cw, uint64_t v, f80& r, uint16_t& sw) { std::abort(); }
+void host_fst32(uint16_t cw, const f80& a, uint32_t& r, uint16_t& sw) { std::abort(); }
+void host_fst64(uint16_t cw, const f80& a, uint64_t& r, uint16_t& sw) { std::abort(); }
+void host_x87_mem(int op, bool is64, uint16_t cw, const f80& a, uint64_t m, f80& r, uint16_t& sw) { std::abort(); }
+void host_x87_unmasked(UnOp op, uint16_t cw, const f80& a, const f80& b, SaveArea& sv, uint64_t& mem) { std::abort(); }
+void host_cvt_ss2sd(uint32_t mx, uint64_t a, uint64_t& r, uint32_t& mxo) { std::abort(); }
+void host_cvt_sd2ss(uint32_t mx, uint64_t a, uint64_t& r, uint32_t& mxo) { std::abort(); }
+void host_cvt_si2f(bool to_double, bool is64, uint32_t mx, int64_t v, uint64_t& r, uint32_t& mxo) { std::abort(); }
+void host_cvt_f2si(bool from_double, bool is64, bool trunc, uint32_t mx, uint64_t a, int64_t& out, uint32_t& mxo) { std::abort(); }
+void host_round_imm(uint32_t mx, uint64_t a, uint64_t& r, uint32_t& mxo) { std::abort(); }
+bool host_sse_unmasked(SseUnOp op, uint32_t mx, uint64_t a, uint64_t b, uint64_t& r, uint32_t& mxo) { std::abort(); }
+void host_sse_bin(bool dbl, SseOp op, uint32_t mx, uint64_t a, uint64_t b, uint64_t& r, uint32_t& mxo) { std::abort(); }
+unsigned host_sse_comi(bool dbl, bool quiet, uint32_t mx, uint64_t a, uint64_t b, uint32_t& mxo) { std::abort(); }
+void host_round(bool dbl, int imm, uint32_t mx, uint64_t a, uint64_t& r, uint32_t& mxo) { std::abort(); }
 
 }  // namespace kestrel::fpu_test
 

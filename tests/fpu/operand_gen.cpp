@@ -1,3 +1,6 @@
+// Every random draw is its own statement (or sequenced by ?:, && or a braced
+// initialiser): the case set must not depend on the compiler's evaluation
+// order, since fpu-difftest --soft-digest compares a hash of it across hosts.
 #include "operand_gen.h"
 
 #include <algorithm>
@@ -69,8 +72,19 @@ Val gen_val(Rng& r, const Fmt& f, int prec) {
         switch (r.below(f80 ? 14 : 10)) {
             case 0: v.exp = 0; v.sig = 0; break;                                   // zero
             case 1: v.exp = emax; v.sig = 1ull << 63; break;                      // infinity
-            case 2: v.exp = emax; v.sig = (3ull << 62) | (r.next() >> r.range(2, 64)); break;  // QNaN
-            case 3: v.exp = emax; v.sig = (1ull << 63) | ((r.next() >> 2) | (1ull << r.range(0, 61)) >> r.range(0, 3)); break;  // SNaN
+            case 2: {  // QNaN
+                v.exp = emax;
+                const uint64_t payload = r.next();
+                v.sig = (3ull << 62) | (payload >> r.range(2, 64));
+                break;
+            }
+            case 3: {  // SNaN (quiet bit clear, payload nonzero)
+                v.exp = emax;
+                const uint64_t payload = r.next() >> 2;
+                const uint64_t bit = 1ull << r.range(0, 61);
+                v.sig = (1ull << 63) | ((payload | bit) >> r.range(0, 3));
+                break;
+            }
             case 4: v.exp = 0; v.sig = 1ull << (63 - f.frac_bits); break;        // min denormal
             case 5: v.exp = 0; v.sig = ~0ull >> 1; break;                          // max denormal
             case 6: v.exp = 1; v.sig = 1ull << 63; break;                          // min normal
@@ -78,7 +92,12 @@ Val gen_val(Rng& r, const Fmt& f, int prec) {
             case 8: v.exp = bias; v.sig = 1ull << 63; break;                       // 1.0
             case 9: v.exp = emax; v.sig = 3ull << 62; break;                       // default NaN
             case 10: v.exp = 0; v.sig = (1ull << 63) | r.next(); break;            // pseudo-denormal
-            case 11: v.exp = r.range(1, emax - 1); v.sig = r.next() >> r.range(1, 64); break;  // unnormal
+            case 11: {  // unnormal
+                v.exp = r.range(1, emax - 1);
+                const uint64_t bits = r.next();
+                v.sig = bits >> r.range(1, 64);
+                break;
+            }
             case 12: v.exp = emax; v.sig = (r.next() >> 1) | 1; break;             // pseudo-NaN
             default: v.exp = emax; v.sig = 0; break;                               // pseudo-infinity
         }
@@ -177,7 +196,8 @@ Val gen_square(Rng& r, const Fmt& f) {
 // overflow/underflow limits, with or without the x87 bias adjustment (24576).
 void gen_scale_edge(Rng& r, Val& a, Val& b) {
     static constexpr int kTargets[] = {0x7FFF, 0, 0x7FFF + 24576, -24576, -64, 0x7FFF - 1};
-    const int target = kTargets[r.below(6)] + r.range(-3, 3);
+    const int base = kTargets[r.below(6)];
+    const int target = base + r.range(-3, 3);
     a.sign = r.coin();
     a.exp = r.range(1, 0x7FFE);
     a.sig = r.chance(30) ? ~0ull : gen_sig(r, 64) | (1ull << 63);
@@ -211,7 +231,8 @@ Val gen_related(Rng& r, const Fmt& f, int prec, const Val& a, Hint hint) {
             if (r.chance(30)) {  // near-cancellation
                 b = a;
                 b.sign = !a.sign;
-                b.sig ^= r.next() >> r.range(20, 63);
+                const uint64_t noise = r.next();
+                b.sig ^= noise >> r.range(20, 63);
                 b.sig |= 1ull << 63;
                 if (r.coin()) b.exp = a.exp + r.range(-1, 1);
             } else {
@@ -256,7 +277,13 @@ Val gen_intish(Rng& r, const Fmt& f, int prec) {
     static constexpr int kLimits[] = {15, 16, 31, 32, 63, 64};
     Val v;
     v.sign = r.coin();
-    const int e = r.chance(50) ? kLimits[r.below(6)] + r.range(-1, 0) : r.range(-2, 66);
+    int e;
+    if (r.chance(50)) {
+        e = kLimits[r.below(6)];
+        e += r.range(-1, 0);
+    } else {
+        e = r.range(-2, 66);
+    }
     v.exp = f.bias() + e;
     const int int_bits = e + 1;  // the integer's last place is bit 64 - int_bits
     v.sig = r.next();
@@ -286,8 +313,8 @@ int64_t gen_int(Rng& r, int bits) {
     uint64_t x;
     switch (r.below(4)) {
         case 0: x = r.next(); break;
-        case 1: x = r.next() >> r.range(0, 63); break;
-        case 2: x = (1ull << r.range(0, 63)) + uint64_t(r.range(-2, 2)); break;
+        case 1: x = r.next(); x >>= r.range(0, 63); break;
+        case 2: x = 1ull << r.range(0, 63); x += uint64_t(r.range(-2, 2)); break;
         default: {  // runs
             x = r.coin() ? ~0ull : 0;
             const int lo = r.range(0, 63);
