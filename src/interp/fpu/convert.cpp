@@ -4,9 +4,7 @@
 
 namespace kestrel::interp::fpu::detail {
 
-// SDM Vol. 1 §4.8.4 / §8.3.x (FIST, FISTTP) and Vol. 2 CVTSS2SI: the value
-// rounded in `mode`; if it does not fit in `bits` (or is a NaN, infinity or
-// unsupported encoding) IE and the integer indefinite 100...0.
+// Rounding to an integer (SDM Vol. 1 §4.8.4) on a fixed-point copy.
 IntRounding round_to_integer(const Unpacked& u, Rounding mode) {
     IntRounding r{0, false, false, false};
     if (u.exp >= 64) {
@@ -32,6 +30,9 @@ IntRounding round_to_integer(const Unpacked& u, Rounding mode) {
     return r;
 }
 
+// SDM Vol. 2 FIST/FISTTP and CVTSS2SI/CVTTSS2SI: the value rounded in
+// `mode`; if it does not fit in `bits` (or is a NaN, infinity or unsupported
+// encoding) IE alone and the integer indefinite 100...0.
 int64_t to_int(const Unpacked& u, int bits, Rounding mode, Flavor flavor, Context& ctx) {
     const int64_t indefinite = int64_t(uint64_t(-1) << (bits - 1));
     if (u.kind == Kind::Zero) return 0;

@@ -142,7 +142,7 @@ struct F64 {
 };
 
 // SSE NaN propagation: the first NaN operand, quieted; IE for any SNaN
-// (SDM Vol. 1 §11.5.2.2, Table 4-7 "SSE" column).
+// (SDM Vol. 1 §4.8.3.5 Table 4-7 "SSE" column, §11.5.2.1).
 template <class F>
 typename F::T propagate_nan_sse(const Unpacked& a, const Unpacked& b, Context& ctx) {
     if (a.snan || b.snan) ctx.flags |= kFlagInvalid;

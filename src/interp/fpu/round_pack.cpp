@@ -107,7 +107,7 @@ Unpacked unpack_f64(f64 a, bool daz) { return unpack_ieee<11, 52>(a, daz); }
 // The one rounding routine (IEEE 754 rounding as described in SDM Vol. 1
 // §4.8.4; precision control §8.1.5.2).
 //
-// Underflow, SDM Vol. 1 §4.9.1.5 and §11.5.2.3 (checked against hardware by
+// Underflow, SDM Vol. 1 §4.9.1.5 and §11.5.2.5 (checked against hardware by
 // tests/fpu): the result is tiny if, rounded to `precision` bits with an
 // unbounded exponent, it is below the smallest normal ("after rounding").
 // Masked: the result is denormalised and rounded, UE only if also inexact;

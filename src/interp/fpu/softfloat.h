@@ -1,7 +1,9 @@
 // Kestrel software floating point: x87 80-bit extended precision and SSE
 // 32/64-bit IEEE arithmetic with the exact results, flags and NaN rules of
-// Intel hardware, computed with integer arithmetic only (no host FPU), so the
-// emulator gives identical results on any host.
+// Intel hardware, computed with integer arithmetic only (no host FPU: the
+// library builds with -mgeneral-regs-only), so the emulator gives the same
+// results on any host. tests/fpu/fpu-difftest checks it bit for bit against
+// the host's x87/SSE (and, on other hosts, against a hardware-verified hash).
 //
 // Design
 // - Values are raw bit patterns: f32 = uint32_t, f64 = uint64_t, f80 = the
@@ -14,23 +16,35 @@
 //   x87 rules: precision control, x87 NaN propagation (Intel SDM Vol. 1
 //   §4.8.3.5, Table 4-7), unsupported 80-bit encodings (§8.2.2, Table 8-3),
 //   C1. Functions on f32/f64 only follow the SSE rules: DAZ, FTZ, first-source
-//   NaN propagation (§11.5.2.2, Table E-1 in appendix E).
+//   NaN propagation (§11.5.2.2, Table 4-7 SSE column).
 // - Every rounding goes through one routine parameterised by significand
 //   width and exponent range (round_pack.cpp), so x87 precision control is
 //   "round to 24/53 bits, keep the 15-bit exponent" (§8.1.5.2).
-// - Underflow (§4.9.1.5, §11.5.2.3? see round_pack.cpp): tininess is detected
-//   after rounding; with #U masked UE is raised only if the result is also
-//   inexact; with #U unmasked it is raised for every tiny result.
 //
-// Unmasked exceptions. The functions always return the masked (default)
-// result and the flags the hardware records; the caller decides what to do
-// with `flags & ~masks`:
-// - IE, DE, ZE are pre-computation exceptions: if one of them is unmasked the
-//   instruction must not write its destination (x87 and SSE alike).
-// - x87 OE/UE unmasked with a register destination: the functions return the
-//   result with the exponent bias-adjusted by ∓24576 (§4.9.1.4, §4.9.1.5),
-//   which is what the x87 stores before delivering #MF. For stores to memory
-//   (f80_to_f32/f64) and for SSE, nothing is written when OE/UE is unmasked.
+// Behaviour established against hardware (where the SDM is vague or silent):
+// - Tininess is detected after rounding (§4.9.1.5) for x87 and SSE; masked,
+//   UE needs an inexact result. Under x87 precision control 24/53 a tiny
+//   result is denormalised first and rounded at the same bit of the 64-bit
+//   significand as a normal one. FTZ flushes every tiny result, exact or
+//   not, to a signed zero with UE+PE, but only while #U is masked.
+// - Priorities (§4.9.2): unsupported encodings and NaN operands first, then
+//   the operation's own invalid and divide-by-zero cases, then DE: x/0 with
+//   a denormal x raises ZE alone, sqrt(-denormal) IE alone, NaN op denormal
+//   no DE.
+// - x87 NaNs: SNaN vs QNaN gives the QNaN; two of a kind give the larger
+//   significand, ties the positive one. A NaN memory operand keeps its
+//   signalling state (use f80_arith_f32/f64, not f32_to_f80 + f80_arith).
+// - FST m32/m64 and FIST/FISTTP never raise DE; CVT(T)SS2SI apply DAZ and
+//   raise no DE; ROUNDSS/SD raise no DE (DAZ applies); MINSS/MAXSS raise IE
+//   for QNaNs too and return the second operand as read (DAZ-flushed).
+// - A partial FPREM/FPREM1 (exponent difference D >= 64) reduces by
+//   32 + D mod 32 bits and clears C0, C1, C3. FPREM with ST(1) = inf and
+//   FSCALE with ST(1) = 0 return ST(0) unrounded (no UE for a denormal) but
+//   re-encode a pseudo-denormal with exponent 1.
+// - The reserved precision control value 01 acts as 64 bits.
+// - Unmasked exceptions: see x87_resolve / sse_resolve below. The x87 bias
+//   adjustment is ∓24576 (§4.9.1.4-5); if the adjusted exponent is still out
+//   of range (FSCALE), the x87 returns ±inf (C1 = 1) or ±0 with OE/UE+PE.
 #pragma once
 
 #include <cstdint>
