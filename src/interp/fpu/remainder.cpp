@@ -40,13 +40,11 @@ RemainderResult remainder(f80 a, f80 b, bool ieee, Context& ctx) {
     uint64_t rem;
     int32_t rem_exp;  // value = rem * 2^(rem_exp - 63)
     if (d >= 64) {
-        // Partial reduction with a truncated quotient, for both instructions.
+        // Partial reduction with a truncated quotient, for both instructions;
+        // the hardware leaves C0, C3, C1 (the quotient bits) clear.
         const int n = partial_bits(d);
-        const u128 num = u128(ua.sig) << n;
-        const u128 q = num / ub.sig;
-        rem = uint64_t(num % ub.sig);
+        rem = uint64_t((u128(ua.sig) << n) % ub.sig);
         rem_exp = ub.exp + (d - n);
-        (void)q;  // the hardware leaves C0, C3, C1 clear for a partial result
         res.incomplete = true;
     } else if (d >= 0) {
         const u128 num = u128(ua.sig) << d;
