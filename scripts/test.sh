@@ -18,7 +18,8 @@ log_dir=build/test-logs
 mkdir -p "$log_dir"
 
 # run_suite NAME REGEX COMMAND...: runs a suite, echoes its output to a log, and
-# reads its counts from the last line matching REGEX (two capture groups: passed, failed).
+# reads its counts from the last line matching REGEX (two capture groups: passed,
+# failed; with counts_are_cases=1 in the environment: cases, mismatches).
 run_suite() {
   local name=$1 regex=$2
   shift 2
@@ -31,6 +32,8 @@ run_suite() {
   if [[ -n "$line" && "$line" =~ $regex ]]; then
     p=${BASH_REMATCH[1]}
     f=${BASH_REMATCH[2]}
+    # A difftest reports (cases, mismatches): the cases that matched passed.
+    [[ -n "${counts_are_cases:-}" ]] && p=$((p - f))
   else
     p=0
     f=1
@@ -54,6 +57,10 @@ run_suite() {
 if [[ -x build/tests/unit-tests ]]; then
   run_suite unit 'test cases:[^|]*\|[[:space:]]*([0-9]+) passed[[:space:]]*\|[[:space:]]*([0-9]+) failed' \
     build/tests/unit-tests
+fi
+if [[ -x build/tests/fpu/fpu-difftest ]]; then
+  # Passed = cases that matched the host FPU; failed = mismatches.
+  counts_are_cases=1 run_suite fpu 'fpu-difftest: ([0-9]+) cases, ([0-9]+) mismatches' build/tests/fpu/fpu-difftest
 fi
 if [[ -x build/testsuites/sst-runner ]]; then
   run_suite sst 'sst-80286: ([0-9]+) passed, ([0-9]+) failed' \

@@ -42,7 +42,10 @@ const Encoding kEncodings[] = {
 
 ZydisMachineMode zydis_mode(CpuMode m) {
   switch (m) {
-    case CpuMode::Real: case CpuMode::Virtual8086: return ZYDIS_MACHINE_MODE_REAL_16;
+    // Real and virtual-8086 mode decode as 16-bit legacy code: Zydis's real-mode
+    // filter drops instructions (SYSENTER, LAR, ARPL...) whose real-mode behaviour is
+    // a specific fault the handlers raise themselves (#GP, #UD), not a decode failure.
+    case CpuMode::Real: case CpuMode::Virtual8086:
     case CpuMode::Protected16: return ZYDIS_MACHINE_MODE_LEGACY_16;
     case CpuMode::Protected32: return ZYDIS_MACHINE_MODE_LEGACY_32;
     case CpuMode::Long64: return ZYDIS_MACHINE_MODE_LONG_64;

@@ -325,6 +325,7 @@ ExecStatus RETF(CpuState& c, const DecodedInsn& d) { return far_return(c, d, 0);
 ExecStatus RETF_Iw(CpuState& c, const DecodedInsn& d) { return far_return(c, d, static_cast<uint16_t>(d.imm)); }
 
 ExecStatus IRET(CpuState& c, const DecodedInsn& d) {
+  c.nmi_blocked = 0;  // IRET ends NMI blocking, even if it then faults (SDM Vol. 3 §6.7.1)
   unsigned sz = d.osize;
   const uint64_t f = m::materialize_flags(c);
   const bool lm = m::long_mode_active(c);

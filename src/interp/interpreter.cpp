@@ -7,6 +7,7 @@
 #include "interp/interpreter.h"
 
 #include <algorithm>
+#include <ctime>
 
 #include <fmt/format.h>
 
@@ -220,17 +221,63 @@ void Interpreter::execute(Block* b, bool single_step) {
   running_ = nullptr;
 }
 
+bool Interpreter::service_interrupts() {
+  if (m_.nmi_pending() && !c_.nmi_blocked && !c_.interrupt_shadow) {
+    m_.take_nmi();
+    c_.halted = 0;
+    c_.nmi_blocked = 1;
+    c_.exc = PendingException{kVecNMI, false, false, 0, 0};
+    deliver(false);
+    return true;
+  }
+  InterruptController* ic = m_.interrupt_controller();
+  if (!ic || !ic->interrupt_pending()) return m_.nmi_pending();
+  if (!(c_.rflags & kIF) || c_.interrupt_shadow) return true;  // still pending: ask again later
+  uint8_t vector = ic->acknowledge();
+  c_.halted = 0;
+  c_.exc = PendingException{vector, false, false, 0, 0};
+  if (tracer_) tracer_->exception(c_, c_.exc);
+  deliver_exception(c_);
+  return true;
+}
+
+bool Interpreter::wait_while_halted() {
+  TimerQueue& timers = m_.timers();
+  uint64_t next = timers.next_deadline();
+  if (next == TimerQueue::kNever) return false;
+  Clock& clock = m_.clock();
+  if (clock.source() == Clock::Source::Icount) {
+    clock.idle_until(next, c_.icount);
+  } else {
+    uint64_t now = m_.now_ns();
+    if (next > now) {
+      // Sleep in short steps so the front end stays responsive (input, signals).
+      uint64_t ns = std::min<uint64_t>(next - now, 10'000'000);
+      timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+      nanosleep(&ts, nullptr);
+    }
+  }
+  timers.run_expired(m_.now_ns());
+  return true;
+}
+
 StopReason Interpreter::run(uint64_t max_insns) {
   const uint64_t end = max_insns == ~0ull ? ~0ull : c_.icount + max_insns;
+  TimerQueue& timers = m_.timers();
   for (;;) {
+    if (timers.next_deadline() != TimerQueue::kNever) timers.run_expired(m_.now_ns());
     if (c_.event_pending) {
       if (m_.stop_requested()) return StopReason::Stopped;
       c_.event_pending &= ~kEventCodeChanged;
       cache_.collect();
+      if ((c_.event_pending & kEventInterrupt) && !service_interrupts()) c_.event_pending &= ~kEventInterrupt;
     }
     if (c_.halted) {
-      // Nothing can raise an interrupt on this board yet: HLT ends the run.
-      return StopReason::HaltedNoInterrupts;
+      // Only an interrupt the CPU can take (or an NMI) ends HLT.
+      bool can_wake = (c_.rflags & kIF) || m_.nmi_pending();
+      if (!can_wake || !wait_while_halted()) return StopReason::HaltedNoInterrupts;
+      if (c_.icount >= end) return StopReason::InstructionLimit;
+      continue;
     }
     if (c_.icount >= end) return StopReason::InstructionLimit;
     Block* b = find_block();

@@ -23,8 +23,6 @@ class Tracer {
 
 enum class StopReason { Stopped, HaltedNoInterrupts, InstructionLimit };
 
-// Bits of CpuState::event_pending.
-enum : uint32_t { kEventStop = 1, kEventCodeChanged = 2, kEventInterrupt = 4 };
 
 class Interpreter : public machine::CodeWriteListener {
  public:
@@ -49,6 +47,11 @@ class Interpreter : public machine::CodeWriteListener {
   // Runs the instructions of a block (or just one); false when the run must stop.
   void execute(Block* b, bool single_step);
   void deliver(bool software_trap_done);
+  // Takes a pending NMI or maskable interrupt if the CPU may; false when nothing
+  // is pending any more (the event bit can be cleared).
+  bool service_interrupts();
+  // A halted CPU waits for the next timer; false when nothing can ever wake it.
+  bool wait_while_halted();
   uint32_t mode_key() const;
 
   // Linear CS:RIP -> block, in front of the physical lookup. An entry is good while

@@ -21,8 +21,26 @@ class Clock {
 
   // Nanoseconds of guest time since reset. `icount` is the CPU's retired-instruction count.
   uint64_t now_ns(uint64_t icount) const {
-    if (source_ == Source::Icount) return icount * kIcountNsPerInsnNum / kIcountNsPerInsnDen;
+    if (source_ == Source::Icount) return icount * kIcountNsPerInsnNum / kIcountNsPerInsnDen + idle_ns_;
     return host_ns() - start_;
+  }
+
+  // A halted CPU lets time pass: counting instructions, time jumps to `target`;
+  // following the host, the caller sleeps instead.
+  void idle_until(uint64_t target_ns, uint64_t icount) {
+    uint64_t now = now_ns(icount);
+    if (source_ == Source::Icount && target_ns > now) idle_ns_ += target_ns - now;
+  }
+
+  // Guest time to instruction count (Icount mode): the icount at which `ns` is reached.
+  uint64_t icount_at(uint64_t ns) const {
+    if (ns <= idle_ns_) return 0;
+    return (ns - idle_ns_) * kIcountNsPerInsnDen / kIcountNsPerInsnNum;
+  }
+
+  void reset() {
+    idle_ns_ = 0;
+    start_ = host_ns();
   }
 
   // TSC rate reported to the guest (CPUID 0x15/0x16 later).
@@ -41,6 +59,7 @@ class Clock {
   }
   Source source_;
   uint64_t start_;
+  uint64_t idle_ns_ = 0;
 };
 
 }  // namespace kestrel::machine

@@ -86,6 +86,10 @@ enum class FlagKind : uint8_t {
   Sbb,       // Sub with a borrow-in
 };
 
+// Bits of CpuState::event_pending: reasons for the run loop to look up from the
+// current block at the next instruction boundary.
+enum : uint32_t { kEventStop = 1, kEventCodeChanged = 2, kEventInterrupt = 4 };
+
 // Interrupt shadows (SDM Vol. 3 §6.8.3): STI holds off interrupts; MOV SS and POP SS
 // also hold off debug traps such as the single-step trap.
 enum : uint8_t { kShadowNone = 0, kShadowSti = 1, kShadowSs = 2 };
@@ -118,6 +122,7 @@ struct CpuState {
   uint8_t a20_enabled; // mirrors the board's A20 gate, used to mask physical addresses
   uint8_t interrupt_shadow; // kShadowSti / kShadowSs: events held until after the next instruction
   uint8_t halted;
+  uint8_t nmi_blocked;      // an NMI handler runs: further NMIs wait for IRET (SDM Vol. 3 §6.7.1)
 
   // Set by devices or the run loop when something needs attention at the next
   // instruction boundary (interrupt request, timer event, stop request).

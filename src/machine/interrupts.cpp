@@ -84,7 +84,13 @@ bool deliver_protected(CpuState& c, const PendingException& e) {
     if (!fetch_descriptor(c, tsel, td, kVecTS, ext)) return false;
     if (td.is_segment() || (td.type() != kTss16Avail && td.type() != kTss32Avail))
       return raise_exception(c, kVecTS, (tsel & 0xFFFC) | ext), false;
-    return task_switch(c, tsel, td, TaskSwitchSource::Interrupt, e.has_error, e.error, ext);
+    // The outgoing task resumes after a trapping instruction (INT n, INTO, INT3).
+    const uint64_t here = c.rip;
+    const uint16_t old_tr = c.tr.selector;
+    c.rip = c.mode == CpuMode::Long64 ? c.rip + e.trap_len : (c.rip + e.trap_len) & 0xFFFFFFFFull;
+    if (task_switch(c, tsel, td, TaskSwitchSource::Interrupt, e.has_error, e.error, ext)) return true;
+    if (c.tr.selector == old_tr) c.rip = here;
+    return false;
   }
 
   const bool gate16 = type == kIntGate16 || type == kTrapGate16;

@@ -63,10 +63,20 @@ void Machine::reset() {
   c.a20_enabled = bus_.a20();
   refresh_all_segments(c);
   c.tlb.flush();
+  clock_.reset();
+  timers_.reset();
+  nmi_pending_ = false;
   for (auto& d : devices_) d->reset();
   stop_requested_ = false;
   reset_requested_ = false;
   triple_faulted_ = false;
+}
+
+void Machine::signal_interrupt() { cpu_->event_pending |= kEventInterrupt; }
+
+void Machine::raise_nmi() {
+  nmi_pending_ = true;
+  cpu_->event_pending |= kEventInterrupt;
 }
 
 void Machine::request_stop(int exit_status, std::string reason) {
@@ -74,7 +84,7 @@ void Machine::request_stop(int exit_status, std::string reason) {
   stop_requested_ = true;
   exit_status_ = exit_status;
   stop_reason_ = std::move(reason);
-  cpu_->event_pending = 1;
+  cpu_->event_pending |= kEventStop;
 }
 
 void Machine::request_reset(std::string reason) {

@@ -12,8 +12,10 @@
 #include "machine/clock.h"
 #include "machine/cpu_state.h"
 #include "machine/device.h"
+#include "machine/irq.h"
 #include "machine/phys_bus.h"
 #include "machine/port_bus.h"
+#include "machine/timer_queue.h"
 
 namespace kestrel::machine {
 
@@ -44,6 +46,23 @@ class Machine {
   PhysBus& bus() { return bus_; }
   PortBus& ports() { return ports_; }
   Clock& clock() { return clock_; }
+  TimerQueue& timers() { return timers_; }
+  // Guest time now, in nanoseconds since reset (the one virtual clock).
+  uint64_t now_ns() const { return clock_.now_ns(cpu_->icount); }
+
+  // The CPU's interrupt controller (LAPIC, or the 8259 pair without one).
+  void set_interrupt_controller(InterruptController* ic) { intc_ = ic; }
+  InterruptController* interrupt_controller() const { return intc_; }
+  // Devices call this when an interrupt may have become pending; the run loop
+  // then asks the controller at the next instruction boundary.
+  void signal_interrupt();
+  void raise_nmi();
+  bool take_nmi() {
+    bool n = nmi_pending_;
+    nmi_pending_ = false;
+    return n;
+  }
+  bool nmi_pending() const { return nmi_pending_; }
   const MachineConfig& config() const { return cfg_; }
   const CpuModel& cpu_model() const { return *model_; }
 
@@ -96,6 +115,9 @@ class Machine {
   PhysBus bus_;
   PortBus ports_;
   Clock clock_;
+  TimerQueue timers_;
+  InterruptController* intc_ = nullptr;
+  bool nmi_pending_ = false;
   std::unique_ptr<CpuState> cpu_;
   std::vector<std::unique_ptr<Device>> devices_;
   std::set<std::string> reported_;
