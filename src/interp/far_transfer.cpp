@@ -338,7 +338,7 @@ ExecStatus IRET(CpuState& c, const DecodedInsn& d) {
     KESTREL_TRY(peek_value(c, sz, sz, cs));
     KESTREL_TRY(peek_value(c, 2 * sz, sz, fl));
     if ((ip & m::size_mask(sz)) > c.seg[m::CS].limit) return m::raise_gp(c, 0);
-    uint64_t take = sz == 4 ? 0x257FD5ull : 0xFFFFull;  // VM, RF, VIP, VIF stay
+    uint64_t take = sz == 4 ? 0x257FD5ull : 0x7FD5ull;  // VM, RF, VIP, VIF and reserved bits stay
     if (c.mode == m::CpuMode::Virtual8086) take &= ~static_cast<uint64_t>(m::kIOPL);
     set_sp(c, get_sp(c) + 3 * sz);
     m::load_segment_real(c, m::CS, static_cast<uint16_t>(cs));
