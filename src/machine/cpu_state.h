@@ -94,6 +94,19 @@ enum : uint32_t { kEventStop = 1, kEventCodeChanged = 2, kEventInterrupt = 4 };
 // also hold off debug traps such as the single-step trap.
 enum : uint8_t { kShadowNone = 0, kShadowSti = 1, kShadowSs = 2 };
 
+// An x87 data register as FXSAVE lays it out: 64-bit significand, sign and exponent.
+struct X87Reg {
+  uint64_t sig;
+  uint16_t sign_exp;
+  uint16_t pad[3];
+};
+static_assert(sizeof(X87Reg) == 16);
+
+// An XMM register; lanes are read through the accessors of the SSE code.
+struct alignas(16) Xmm {
+  uint64_t q[2];
+};
+
 // Pending guest exception, set by a handler that returns ExecStatus::Fault.
 struct PendingException {
   uint8_t vector;
@@ -149,6 +162,23 @@ struct CpuState {
   uint8_t tlb_has_large;    // a 2 MiB / 4 MiB / 1 GiB page was cached since the last flush
   uint64_t pae_pdpte[4];    // PDPTE registers of PAE paging (loaded with CR3)
   uint32_t tlb_generation;  // bumped by every TLB flush: linear-keyed caches check it
+
+  // ---- x87, MMX and SSE (SDM Vol. 1 chapters 8-12) --------------------------------------
+  // x87 physical registers R0..R7 in 80-bit form; ST(i) is R[(ftop + i) & 7]. MMX
+  // register i is the significand of R[i] (SDM Vol. 1 §9.5).
+  X87Reg fpr[8];
+  uint16_t fcw;    // control word
+  uint16_t fsw;    // status word without TOP (bits 11-13 live in ftop)
+  uint16_t ftw;    // full tag word, 2 bits per physical register (00 valid, 01 zero, 10 special, 11 empty)
+  uint16_t fop;    // last non-control instruction's opcode (11 bits)
+  uint8_t ftop;    // TOP of the register stack
+  uint8_t pad_fpu[3];
+  uint32_t mxcsr;
+  uint64_t fip, fdp;  // last instruction / operand pointers (offsets)
+  uint16_t fcs, fds;  // and their selectors
+  uint32_t pad_fpu2;
+  uint64_t xcr0;   // XSAVE feature mask (XGETBV/XSETBV)
+  Xmm xmm[16];
 
   PendingException exc;
 

@@ -56,6 +56,11 @@ void Machine::reset() {
   c.ldtr = SegmentCache{0, 0xFFFF, 0, 0xFFFF, 0, 0x82, 0, {}};
   c.tr = SegmentCache{0, 0xFFFF, 0, 0xFFFF, 0, 0x8B, 0, {}};
   c.dr[6] = 0xFFFF0FF0;
+  // x87 and SSE power-on state (SDM Vol. 3 §9.1.1, Table 9-1): FINIT-like, MXCSR 0x1F80.
+  c.fcw = 0x0040;
+  c.ftw = 0x5555;  // registers hold +0.0 after power-on (tags "zero")
+  c.mxcsr = 0x1F80;
+  c.xcr0 = 1;
   c.dr[7] = 0x400;
   c.msr_pat = 0x0007040600070406ull;
   c.msr_apic_base = 0xFEE00900;
