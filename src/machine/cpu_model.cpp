@@ -33,12 +33,32 @@ constexpr CpuidBit kBits[] = {
 std::vector<CpuModel> make_models() {
   std::vector<CpuModel> m;
   // The default grows as the implementation does: it advertises only what runs.
+  // One feature per line: each family's handlers add their features here when complete.
   CpuModel x64{"default", "x86-64 core: integer and system architecture (x87/SSE come next)", 6, 0x3A, 9,
                 "GenuineIntel", "Kestrel virtual x86-64 CPU",
-                {Feature::I386, Feature::I486, Feature::Cpuid, Feature::De, Feature::Pse, Feature::Tsc,
-                 Feature::Msr, Feature::Pae, Feature::Cx8, Feature::Sep, Feature::Mtrr, Feature::Pge,
-                 Feature::Cmov, Feature::Pat, Feature::Pse36, Feature::Cx16, Feature::Syscall, Feature::Nx,
-                 Feature::Lm, Feature::Lahf64, Feature::Rdtscp}};
+                {
+                    Feature::I386,
+                    Feature::I486,
+                    Feature::Cpuid,
+                    Feature::De,
+                    Feature::Pse,
+                    Feature::Tsc,
+                    Feature::Msr,
+                    Feature::Pae,
+                    Feature::Cx8,
+                    Feature::Sep,
+                    Feature::Mtrr,
+                    Feature::Pge,
+                    Feature::Cmov,
+                    Feature::Pat,
+                    Feature::Pse36,
+                    Feature::Cx16,
+                    Feature::Syscall,
+                    Feature::Nx,
+                    Feature::Lm,
+                    Feature::Lahf64,
+                    Feature::Rdtscp,
+                }};
   x64.phys_bits = 40;
   x64.virt_bits = 48;
   m.push_back(x64);
