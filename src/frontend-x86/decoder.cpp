@@ -77,6 +77,9 @@ Decoder::Decoder() : impl_(std::make_unique<Impl>()) {
   for (int m = 0; m < 7; ++m) {
     auto mode = static_cast<CpuMode>(m);
     ZydisDecoderInit(&impl_->dec[m], zydis_mode(mode), zydis_stack(mode));
+    // No CET: a 3E prefix on an indirect branch is the DS override it is on the CPUs
+    // we model, not NOTRACK (and ENDBR decodes as the hint NOP it is without CET).
+    ZydisDecoderEnableMode(&impl_->dec[m], ZYDIS_DECODER_MODE_CET, ZYAN_FALSE);
   }
   ZydisFormatterInit(&impl_->fmt, ZYDIS_FORMATTER_STYLE_INTEL);
   for (const auto& e : kEncodings)

@@ -161,6 +161,7 @@ Block* Interpreter::decode_block(uint64_t lin, uint64_t phys, uint64_t key) {
 }
 
 void Interpreter::deliver(bool) {
+  ++faults_;
   if (tracer_) tracer_->exception(c_, c_.exc);
   deliver_exception(c_);
 }
@@ -262,7 +263,11 @@ bool Interpreter::wait_while_halted() {
 }
 
 StopReason Interpreter::run(uint64_t max_insns) {
-  const uint64_t end = max_insns == ~0ull ? ~0ull : c_.icount + max_insns;
+  // The budget counts retired instructions and delivered exceptions, so a guest
+  // stuck re-faulting still comes back.
+  const uint64_t base_faults = faults_;
+  const uint64_t base_icount = c_.icount;
+  auto used = [&]() { return (c_.icount - base_icount) + (faults_ - base_faults); };
   TimerQueue& timers = m_.timers();
   for (;;) {
     if (timers.next_deadline() != TimerQueue::kNever) timers.run_expired(m_.now_ns());
@@ -276,17 +281,17 @@ StopReason Interpreter::run(uint64_t max_insns) {
       // Only an interrupt the CPU can take (or an NMI) ends HLT.
       bool can_wake = (c_.rflags & kIF) || m_.nmi_pending();
       if (!can_wake || !wait_while_halted()) return StopReason::HaltedNoInterrupts;
-      if (c_.icount >= end) return StopReason::InstructionLimit;
+      if (used() >= max_insns) return StopReason::InstructionLimit;
       continue;
     }
-    if (c_.icount >= end) return StopReason::InstructionLimit;
+    if (used() >= max_insns) return StopReason::InstructionLimit;
     Block* b = find_block();
     if (!b) {
       deliver(false);
       continue;
     }
     bool single = (c_.rflags & kTF) || c_.interrupt_shadow || tracer_;
-    execute(b, single || (end != ~0ull && end - c_.icount < b->insns.size()));
+    execute(b, single || max_insns - used() < b->insns.size());
   }
 }
 

@@ -72,6 +72,7 @@ class Interpreter : public machine::CodeWriteListener {
   BlockCache cache_;
   Tracer* tracer_ = nullptr;
   Block* running_ = nullptr;
+  uint64_t faults_ = 0;  // delivered exceptions: they count toward run()'s budget
   uint32_t cache_generation_ = 1;
   std::unique_ptr<JumpCacheEntry[]> jump_cache_;
 };

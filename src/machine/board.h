@@ -10,6 +10,8 @@ class Machine;
 class DebugConsole;
 class DebugExit;
 class Uart16550;
+class Pic8259Pair;
+class Pit8254;
 
 // Optional devices a front end may ask for.
 struct BoardOptions {
@@ -24,11 +26,13 @@ struct BoardDevices {
   DebugConsole* debug_console = nullptr;
   Uart16550* com1 = nullptr;
   DebugExit* debug_exit = nullptr;  // null unless BoardOptions::debug_exit
+  Pic8259Pair* pic = nullptr;
+  Pit8254* pit = nullptr;
 };
 
-// The minimal board of issue 2: the debug console on ports 0xE9/0x402 and a 16550
-// UART as COM1 at 0x3F8; plus the optional devices. No PIC or timers yet, so
-// nothing raises interrupts.
+// The basic board: the debug console on ports 0xE9/0x402, a 16550 UART as COM1
+// at 0x3F8 on IRQ 4, the 8259 PIC pair as the CPU's interrupt controller and the
+// 8254 PIT on IRQ 0 (with port 0x61); plus the optional devices.
 BoardDevices build_basic_board(Machine& m, const BoardOptions& opt = {});
 
 // The name of the basic board's device on `port`, or nullptr when the port is free

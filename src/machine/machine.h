@@ -50,6 +50,9 @@ class Machine {
   // Guest time now, in nanoseconds since reset (the one virtual clock).
   uint64_t now_ns() const { return clock_.now_ns(cpu_->icount); }
 
+  // The 16 ISA interrupt lines; the board wires each to the PIC pair (and the IOAPIC).
+  IrqLine& isa_irq(unsigned n) { return isa_irqs_[n]; }
+
   // The CPU's interrupt controller (LAPIC, or the 8259 pair without one).
   void set_interrupt_controller(InterruptController* ic) { intc_ = ic; }
   InterruptController* interrupt_controller() const { return intc_; }
@@ -117,6 +120,7 @@ class Machine {
   Clock clock_;
   TimerQueue timers_;
   InterruptController* intc_ = nullptr;
+  IrqLine isa_irqs_[16];
   bool nmi_pending_ = false;
   std::unique_ptr<CpuState> cpu_;
   std::vector<std::unique_ptr<Device>> devices_;
