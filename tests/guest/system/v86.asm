@@ -31,28 +31,9 @@ v_marker:       resd 1
 v_after_skip:   resd 1
 section .text
 
-V86_SP          equ 0x4800
-EF_VM           equ 0x20000
 EF_IOPL3        equ 0x3000
 VEC_V86_INT     equ 0x40            ; DPL3 gate
 VEC_V86_DPL0    equ 0x41            ; DPL0 gate
-
-; ENTER_V86 ip, eflags, back: IRETD into v86 code at 0000:ip with SS:SP = 0000:V86_SP and
-; ES = DS = FS = GS = 0. INT PM_VEC_EXIT from there (IOPL 3 only) resumes ring 0 at back.
-%macro ENTER_V86 3
-        mov     dword [r3_back_eip], %3
-        mov     [r3_back_esp], esp
-        push    dword 0                         ; GS
-        push    dword 0                         ; FS
-        push    dword 0                         ; DS
-        push    dword 0                         ; ES
-        push    dword 0                         ; SS
-        push    dword V86_SP                    ; ESP
-        push    dword (%2) | EF_VM              ; EFLAGS
-        push    dword 0                         ; CS
-        push    dword %1                        ; EIP
-        iretd
-%endmacro
 
 ; V86_TRY eflags / AT / V86_EXPECT name, vector, error: one expected exception in v86 code,
 ; caught in the ring-0 monitor; checks the pushed CS (0), EFLAGS.VM and SS:ESP.
