@@ -202,7 +202,12 @@ DecodeStatus Decoder::decode(CpuMode mode, const machine::CpuModel& model, const
 
   // Table lookup.
   d.id = InsnId::Unimplemented;
-  if (zi.encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY || zi.opcode_map > ZYDIS_OPCODE_MAP_0F3A) return DecodeStatus::Ok;
+  // VEX, EVEX, XOP and 3DNow! encodings: none of the models has AVX or AMD's
+  // extensions, so they are invalid opcodes (#UD), not missing handlers.
+  if (zi.encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY || zi.opcode_map > ZYDIS_OPCODE_MAP_0F3A) {
+    d.id = InsnId::Invalid;
+    return DecodeStatus::Ok;
+  }
   uint8_t want_pfx = mandatory == 0x66 ? P66 : mandatory == 0xF3 ? PF3 : mandatory == 0xF2 ? PF2 : PNP;
   for (const Encoding* e : impl_->by_opcode[zi.opcode_map * 256 + zi.opcode]) {
     if (e->reg >= 0 && e->reg < 8 && (!has_modrm || e->reg != zi.raw.modrm.reg)) continue;
