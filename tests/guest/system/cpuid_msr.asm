@@ -10,7 +10,8 @@
 ; SYSENTER_EIP, FS_BASE take only canonical values (#GP(0) otherwise); the
 ; TSC MSR (10H) moves forward with RDTSC; RDTSCP returns IA32_TSC_AUX
 ; (C0000103H) in ECX when CPUID.80000001H:EDX[27] says RDTSCP exists; RDMSR
-; works in real mode.
+; works in real mode. SYSCALL, SYSRET and SWAPGS are #UD outside 64-bit mode
+; (Intel: "#UD if CS.L != 1 or EFER.LMA != 1 or EFER.SCE != 1").
 
 %define TEST_NAME 'cpuid_msr'
         org     0x7C00
@@ -136,6 +137,28 @@ main:
         mov     ecx, EFER_MSR
         rdmsr
         CHECK32 eax, EFER_SCE | EFER_NXE, 'EFER unchanged by the faulting writes'
+        xor     eax, eax
+        xor     edx, edx
+        wrmsr
+
+; ---- SYSCALL / SYSRET / SWAPGS outside 64-bit mode: #UD (Intel; even with EFER.SCE = 1) --------
+        mov     ecx, EFER_MSR
+        mov     eax, EFER_SCE
+        xor     edx, edx
+        wrmsr
+        TRY
+        AT
+        db      0x0F, 0x05                      ; syscall
+        EXPECT_EXC 'syscall in 32-bit protected mode', 6, -1
+        TRY
+        AT
+        db      0x0F, 0x07                      ; sysret
+        EXPECT_EXC 'sysret in 32-bit protected mode', 6, -1
+        TRY
+        AT
+        db      0x0F, 0x01, 0xF8                ; swapgs
+        EXPECT_EXC 'swapgs in 32-bit protected mode', 6, -1
+        mov     ecx, EFER_MSR
         xor     eax, eax
         xor     edx, edx
         wrmsr

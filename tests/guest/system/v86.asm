@@ -13,7 +13,8 @@
 ; handler's IRETD with VM = 1 in the image returns to v86), Vol. 2 POPF (in
 ; v86 with IOPL 3 POPF does not change IOPL).
 ;
-; The monitor's TSS (pm.inc) allows port 0xE9 only; v86 code runs at CS = 0
+; With paging on, page faults from v86 code are user accesses (U/S = 1 in the
+; error code). The monitor's TSS (pm.inc) allows port 0xE9 only; v86 code runs at CS = 0
 ; with the program's own offsets, SS:SP = 0000:4800.
 
 %define TEST_NAME 'v86'
@@ -236,5 +237,39 @@ bits 32
         AT
         ud2
         V86_EXPECT 'v86 IOPL 0: ud2', 6, -1
+
+; ---- paging: page faults from v86 code are user-mode accesses (SDM Vol. 3 §4.6, §20.1) ---------
+        cld
+        mov     edi, 0x21000
+        mov     eax, 7
+        mov     ecx, 1024
+.pt:    stosd
+        add     eax, 0x1000
+        dec     ecx
+        jnz     .pt
+        mov     dword [0x21000 + 0x30 * 4], 0x30000 | 3          ; supervisor only
+        mov     dword [0x21000 + 0x31 * 4], 0                    ; not present
+        mov     dword [0x20000], 0x21000 | 7
+        mov     eax, 0x20000
+        mov     cr3, eax
+        mov     eax, cr0
+        or      eax, CR0_PG
+        mov     cr0, eax
+
+        V86_TRY EF_IOPL3
+        mov     ax, 0x3000
+        mov     es, ax
+        AT
+        mov     al, [es:0x10]
+        V86_EXPECT 'v86: read of a supervisor page', 14, 5
+        CHECK32 dword [exc_cr2], 0x30010, 'v86: read of a supervisor page: CR2'
+
+        V86_TRY EF_IOPL3
+        mov     ax, 0x3100
+        mov     es, ax
+        AT
+        mov     byte [es:0x20], 1
+        V86_EXPECT 'v86: write to a not-present page', 14, 6
+        CHECK32 dword [exc_cr2], 0x31020, 'v86: write to a not-present page: CR2'
 
         FINISH32
