@@ -176,6 +176,16 @@ ExecStatus MOVSXD_Gv_Ed(CpuState& c, const DecodedInsn& d) {
 
 namespace {
 constexpr uint64_t kCr4De = 1u << 3;
+// General detect (DR7.GD): any MOV to or from a debug register is a #DB fault
+// with DR6.BD set, and the handler starts with GD clear (SDM Vol. 3 §17.2.4).
+bool general_detect(CpuState& c) {
+  if (!(c.dr[7] & (1u << 13))) return false;
+  c.dr[6] |= 1u << 13;
+  c.dr[7] &= ~(1ull << 13);
+  m::raise_exception(c, m::kVecDB);
+  return true;
+}
+
 // DR4/DR5 alias DR6/DR7 unless CR4.DE is set, when they are #UD.
 bool debug_reg_index(CpuState& c, unsigned& n) {
   if (n == 4 || n == 5) {
@@ -190,6 +200,7 @@ ExecStatus MOV_Rd_Dd(CpuState& c, const DecodedInsn& d) {
   if (c.mode == m::CpuMode::Virtual8086 || (c.mode != m::CpuMode::Real && c.cpl != 0)) return m::raise_gp(c, 0);
   unsigned n = d.reg;
   if (!debug_reg_index(c, n)) return m::raise_ud(c);
+  if (general_detect(c)) return ExecStatus::Fault;
   uint64_t v = c.dr[n];
   if (n == 6) v = (v & 0x0000E00Full) | 0xFFFF0FF0ull;
   if (n == 7) v = (v & 0xFFFF2FFFull) | 0x400;
@@ -202,6 +213,7 @@ ExecStatus MOV_Dd_Rd(CpuState& c, const DecodedInsn& d) {
   if (c.mode == m::CpuMode::Virtual8086 || (c.mode != m::CpuMode::Real && c.cpl != 0)) return m::raise_gp(c, 0);
   unsigned n = d.reg;
   if (!debug_reg_index(c, n)) return m::raise_ud(c);
+  if (general_detect(c)) return ExecStatus::Fault;
   uint64_t v = c.mode == m::CpuMode::Long64 ? c.gpr[d.rm] : static_cast<uint32_t>(c.gpr[d.rm]);
   if ((n == 6 || n == 7) && (v >> 32)) return m::raise_gp(c, 0);
   c.dr[n] = v;

@@ -164,7 +164,7 @@ ExecStatus protected_far(CpuState& c, const DecodedInsn& d, uint16_t sel, uint64
       if (!peek_value(c, i * gsz, gsz, params[i])) return snap.restore(c);
     c.cpl = static_cast<uint8_t>(new_cpl);
     if (lm) {
-      m::load_stack_segment(c, static_cast<uint16_t>(new_cpl), new_cpl, 0);
+      m::load_null_ss_64(c, new_cpl);
       c.mode = m::CpuMode::Long64;  // pushes use the 64-bit stack rules
     } else if (!m::load_stack_segment(c, nss, new_cpl, 0)) {
       return snap.restore(c);
@@ -263,8 +263,8 @@ ExecStatus far_return(CpuState& c, const DecodedInsn& d, uint16_t release) {
   const unsigned rpl = sel & 3;
   const bool to64 = m::long_mode_active(c) && cd.long_code();
   if (!to64) ip &= m::size_mask(sz);
-  if (!target_ok(c, cd, ip)) return m::raise_gp(c, 0);
   if (rpl == c.cpl) {
+    if (!target_ok(c, cd, ip)) return m::raise_gp(c, 0);
     Snapshot snap(c);
     m::load_cs(c, sel, cd, rpl);
     c.rip = ip;
@@ -278,6 +278,8 @@ ExecStatus far_return(CpuState& c, const DecodedInsn& d, uint16_t release) {
   Descriptor sd;
   bool null_ss;
   KESTREL_TRY(check_return_ss(c, static_cast<uint16_t>(nss), rpl, cd, sd, null_ss) == ExecStatus::Ok);
+  // The new SS is checked before the return address (SDM Vol. 2B, RET, return to outer level).
+  if (!target_ok(c, cd, ip)) return m::raise_gp(c, 0);
   m::load_cs(c, sel, cd, rpl);
   load_outer_ss(c, static_cast<uint16_t>(nss), rpl, sd, null_ss);
   c.rip = ip;
@@ -397,11 +399,11 @@ ExecStatus IRET(CpuState& c, const DecodedInsn& d) {
   const unsigned rpl = sel & 3;
   const bool to64 = lm && cd.long_code();
   if (!to64) ip &= m::size_mask(sz);
-  if (!target_ok(c, cd, ip)) return m::raise_gp(c, 0);
   // 64-bit mode always pops SS:RSP; otherwise only on a return to an outer level.
   const bool pop_stack = c.mode == m::CpuMode::Long64 || rpl > c.cpl;
   uint64_t new_flags = iret_flags(c, f, fl, sz, rpl);
   if (!pop_stack) {
+    if (!target_ok(c, cd, ip)) return m::raise_gp(c, 0);
     m::load_cs(c, sel, cd, rpl);
     set_sp(c, get_sp(c) + 3 * sz);
     c.rip = ip;
@@ -419,6 +421,8 @@ ExecStatus IRET(CpuState& c, const DecodedInsn& d) {
   } else {
     KESTREL_TRY(check_return_ss(c, static_cast<uint16_t>(nss), rpl, cd, sd, null_ss) == ExecStatus::Ok);
   }
+  // The popped SS is checked before the return address (SDM Vol. 2A, IRET).
+  if (!target_ok(c, cd, ip)) return m::raise_gp(c, 0);
   const bool outer = rpl > c.cpl;
   c.lf_kind = 0;
   c.rflags = new_flags;

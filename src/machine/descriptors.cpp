@@ -84,16 +84,20 @@ void load_cs(CpuState& c, uint16_t selector, const Descriptor& d, unsigned cpl) 
   refresh_all_segments(c);
 }
 
+void load_null_ss_64(CpuState& c, unsigned cpl) {
+  // A null SS stays usable in 64-bit mode (SDM Vol. 3 §6.14.4).
+  SegmentCache& s = c.seg[SS];
+  s.selector = static_cast<uint16_t>(cpl);
+  s.base = 0;
+  s.limit = 0xFFFFFFFF;
+  s.attr = static_cast<uint16_t>(0x93 | (cpl << 5) | kSegAttrD | kSegAttrG);
+  refresh_segment(c, s);
+}
+
 bool load_stack_segment(CpuState& c, uint16_t selector, unsigned cpl, uint32_t ext) {
   if ((selector & ~3u) == 0) {
     if (long_mode_active(c) && c.seg[CS].attr & kSegAttrL) {
-      // 64-bit mode: SS may be null; it stays usable (SDM Vol. 3 §6.14.4).
-      SegmentCache& s = c.seg[SS];
-      s.selector = static_cast<uint16_t>(cpl);
-      s.base = 0;
-      s.limit = 0xFFFFFFFF;
-      s.attr = static_cast<uint16_t>(0x93 | (cpl << 5) | kSegAttrD | kSegAttrG);
-      refresh_segment(c, s);
+      load_null_ss_64(c, cpl);
       return true;
     }
     raise_exception(c, kVecTS, ext);

@@ -72,6 +72,10 @@ void load_cs(CpuState& c, uint16_t selector, const Descriptor& d, unsigned cpl);
 // (with RPL = cpl) is allowed.
 bool load_stack_segment(CpuState& c, uint16_t selector, unsigned cpl, uint32_t ext);
 
+// IA-32e inner-privilege transfers (interrupts, call gates) load SS with a null
+// selector whose RPL is the new CPL (SDM Vol. 3 §6.14.4), from any old mode.
+void load_null_ss_64(CpuState& c, unsigned cpl);
+
 // Reads the stack for privilege level `dpl` from the current TSS (16-, 32- or
 // 64-bit; `ist` selects an interrupt stack in 64-bit mode). #TS on a TSS too short.
 bool tss_stack(CpuState& c, unsigned dpl, unsigned ist, uint16_t& ss, uint64_t& sp, uint32_t ext);

@@ -135,7 +135,7 @@ bool deliver_protected(CpuState& c, const PendingException& e) {
     if (!tss_stack(c, new_cpl, ist, nss, nsp, ext)) return rollback();
     c.cpl = static_cast<uint8_t>(new_cpl);
     if (lm) {
-      if (inner) load_stack_segment(c, static_cast<uint16_t>(new_cpl), new_cpl, ext);
+      if (inner) load_null_ss_64(c, new_cpl);
     } else if (!load_stack_segment(c, nss, new_cpl, ext)) {
       return rollback();
     }
