@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -26,6 +27,9 @@
 #include "cli/options.h"
 #include "cli/trace.h"
 #include "interp/interpreter.h"
+#ifdef KESTREL_HAVE_JIT
+#include "jit/jit.h"
+#endif
 #include "machine/board.h"
 #include "machine/cpu_model.h"
 #include "machine/devices/uart16550.h"
@@ -182,6 +186,14 @@ int run(const Options& opt) {
   }
 
   interp::Interpreter interp(m);
+#ifdef KESTREL_HAVE_JIT
+  std::unique_ptr<jit::Jit> jit;
+  if (opt.jit == JitMode::On) {
+    jit = std::make_unique<jit::Jit>();
+    interp.set_compiler(jit.get());
+  }
+#endif
+  const auto started = std::chrono::steady_clock::now();
   std::unique_ptr<TraceWriter> tracer;
   if (trace_file) {
     tracer = std::make_unique<TraceWriter>(trace_file.get(), interp.decoder(), m, opt.trace);
@@ -225,6 +237,21 @@ int run(const Options& opt) {
   std::fflush(m.console());
 
   const machine::CpuState& c = m.cpu();
+  if (opt.stats) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const auto& st = interp.stats();
+    uint64_t insns = retired_before + c.icount;
+    fmt::print(stderr,
+               "kestrel: stats: {} instructions in {:.3f} s ({:.1f} MIPS); blocks decoded {}; "
+               "block runs: {} interpreted, {} native ({} instructions native)",
+               insns, secs, secs > 0 ? insns / secs / 1e6 : 0.0, interp.cache().blocks_decoded(),
+               st.interpreted_runs, st.native_runs, st.native_insns);
+#ifdef KESTREL_HAVE_JIT
+    if (jit) fmt::print(stderr, "; blocks translated {} ({} KiB of host code)", jit->blocks_compiled(),
+                        jit->code_bytes() / 1024);
+#endif
+    fmt::print(stderr, "\n");
+  }
   switch (why) {
     case interp::StopReason::HaltedNoInterrupts:
       if (c.rflags & machine::kIF)

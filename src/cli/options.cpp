@@ -256,7 +256,7 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
   app.set_version_flag("--version", "kestrel " KESTREL_VERSION);
   app.get_formatter()->column_width(28);
 
-  std::string memory = "256M", max_insns, entry, triple_fault = "stop", serial_input = "auto";
+  std::string memory = "256M", max_insns, entry, triple_fault = "stop", serial_input = "auto", jit = "on";
   std::vector<std::string> loads, trace, modules, debug_exit;
   // Descriptions are broken by hand: CLI11 indents continuation lines but does not wrap.
   app.add_option("-m,--memory", memory,
@@ -337,6 +337,14 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
                  "or a file (never a terminal); none: ignore it")
       ->type_name("auto|none")
       ->capture_default_str();
+  app.add_option("--jit", jit,
+                 "on: hot blocks run as host code translated by the JIT\n"
+                 "(x86-64 hosts); off: everything runs in the interpreter")
+      ->type_name("on|off")
+      ->capture_default_str();
+  app.add_flag("--stats", out.stats,
+               "At exit, print to stderr: instructions retired, blocks\n"
+               "decoded and translated, runs in each tier, wall time");
 
   try {
     app.parse(argc, argv);
@@ -396,6 +404,12 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
   else if (lower(serial_input) == "none") out.serial_input = SerialInput::None;
   else {
     error = fmt::format("--serial-input: '{}' is neither auto nor none", serial_input);
+    return fail();
+  }
+  if (lower(jit) == "on") out.jit = JitMode::On;
+  else if (lower(jit) == "off") out.jit = JitMode::Off;
+  else {
+    error = fmt::format("--jit: '{}' is neither on nor off", jit);
     return fail();
   }
   if (out.list_cpus) return std::nullopt;

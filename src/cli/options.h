@@ -50,6 +50,9 @@ enum class TripleFaultPolicy { Stop, Reset };
 // Where COM1's input comes from (--serial-input).
 enum class SerialInput { Auto, None };
 
+// Which tiers run the guest (--jit).
+enum class JitMode { On, Off };
+
 struct Options {
   uint64_t ram_bytes = kDefaultRam;
   std::string cpu_model = "default";
@@ -68,6 +71,8 @@ struct Options {
   uint16_t debug_exit_size = 4;
   TripleFaultPolicy on_triple_fault = TripleFaultPolicy::Stop;
   SerialInput serial_input = SerialInput::Auto;
+  JitMode jit = JitMode::On;       // --jit on|off (the JIT exists on x86-64 hosts only)
+  bool stats = false;              // --stats: counters at exit
 };
 
 // Parses argv. Returns an exit status when the process should end now (--help,

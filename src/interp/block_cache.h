@@ -4,13 +4,19 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
 
 #include "frontend-x86/insn.h"
+#include "machine/cpu_state.h"
 
 namespace kestrel::interp {
+
+// Host code for a block from the JIT tier: returns how the block ended (see
+// interp/tier.h). Null until the block is hot and translated.
+using NativeBlockFn = uint32_t (*)(machine::CpuState*);
 
 struct Block {
   uint64_t key;         // physical address | mode key << 52
@@ -18,7 +24,9 @@ struct Block {
   uint64_t phys_page2;  // physical page of a last instruction that straddles a page, or ~0
   uint64_t exec_count = 0;
   bool valid = true;
-  std::vector<frontend::DecodedInsn> insns;
+  bool native_failed = false;  // the JIT declined it: stay in the interpreter
+  NativeBlockFn native = nullptr;
+  std::vector<frontend::DecodedInsn> insns;  // fixed after decoding: native code points into it
 };
 
 class BlockCache {
@@ -35,7 +43,14 @@ class BlockCache {
   bool invalidate_page(uint64_t page);
   void flush();
   // Frees dropped blocks; only when no block is executing.
-  void collect() { graveyard_.clear(); }
+  void collect() {
+    if (graveyard_.empty()) return;
+    if (on_free_)
+      for (auto& b : graveyard_) on_free_(*b);
+    graveyard_.clear();
+  }
+  // Called for each block as it is freed (the JIT releases its host code).
+  void set_on_free(std::function<void(Block&)> f) { on_free_ = std::move(f); }
 
   size_t size() const { return map_.size(); }
   uint64_t blocks_decoded() const { return decoded_; }
@@ -44,6 +59,7 @@ class BlockCache {
   std::unordered_map<uint64_t, std::unique_ptr<Block>> map_;
   std::unordered_map<uint64_t, std::vector<uint64_t>> by_page_;  // page -> block keys (may be stale)
   std::vector<std::unique_ptr<Block>> graveyard_;
+  std::function<void(Block&)> on_free_;
   uint64_t decoded_ = 0;
 };
 

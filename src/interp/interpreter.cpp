@@ -160,6 +160,43 @@ Block* Interpreter::decode_block(uint64_t lin, uint64_t phys, uint64_t key) {
   return cache_.insert(std::move(b), page1, p2);
 }
 
+void Interpreter::set_compiler(BlockCompiler* compiler, uint32_t threshold) {
+  compiler_ = compiler;
+  threshold_ = threshold;
+  cache_.set_on_free([this](Block& b) {
+    if (b.native && compiler_) compiler_->release(b.native);
+    b.native = nullptr;
+  });
+}
+
+void Interpreter::execute_native(Block* b) {
+  running_ = b;
+  ++stats_.native_runs;
+  uint64_t before = c_.icount;
+  uint32_t r = b->native(&c_);
+  stats_.native_insns += c_.icount - before;
+  switch (r) {
+    case kNativeFellThrough:
+      break;
+    case static_cast<uint32_t>(ExecStatus::Branch):
+      ++c_.icount;
+      ++stats_.native_insns;
+      break;
+    case static_cast<uint32_t>(ExecStatus::Halt):
+      ++c_.icount;
+      ++stats_.native_insns;
+      c_.halted = 1;
+      break;
+    case static_cast<uint32_t>(ExecStatus::Fault):
+      if (c_.exc.is_software) ++c_.icount;
+      deliver(false);
+      break;
+    default:  // Stop
+      break;
+  }
+  running_ = nullptr;
+}
+
 void Interpreter::deliver(bool) {
   ++faults_;
   if (tracer_) tracer_->exception(c_, c_.exc);
@@ -291,7 +328,20 @@ StopReason Interpreter::run(uint64_t max_insns) {
       continue;
     }
     bool single = (c_.rflags & kTF) || c_.interrupt_shadow || tracer_;
-    execute(b, single || max_insns - used() < b->insns.size());
+    bool partial = single || max_insns - used() < b->insns.size();
+    if (compiler_ && !partial) {
+      if (!b->native && !b->native_failed && b->exec_count >= threshold_) {
+        b->native = compiler_->compile(*b);
+        b->native_failed = b->native == nullptr;
+      }
+      if (b->native) {
+        ++b->exec_count;
+        execute_native(b);
+        continue;
+      }
+    }
+    ++stats_.interpreted_runs;
+    execute(b, partial);
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "frontend-x86/decoder.h"
 #include "interp/block_cache.h"
+#include "interp/tier.h"
 #include "machine/machine.h"
 #include "machine/phys_bus.h"
 
@@ -33,6 +34,18 @@ class Interpreter : public machine::CodeWriteListener {
   StopReason run(uint64_t max_insns = ~0ull);
 
   void set_tracer(Tracer* t) { tracer_ = t; }
+
+  // A compiling tier for hot blocks (the JIT): a block runs natively once it has
+  // run `threshold` times in the interpreter. Null keeps everything interpreted.
+  void set_compiler(BlockCompiler* compiler, uint32_t threshold = 16);
+
+  // Counters for --stats.
+  struct Stats {
+    uint64_t native_runs = 0;       // block executions in host code
+    uint64_t interpreted_runs = 0;  // block executions in the interpreter
+    uint64_t native_insns = 0;      // instructions retired in host code
+  };
+  const Stats& stats() const { return stats_; }
   const frontend::Decoder& decoder() const { return decoder_; }
   BlockCache& cache() { return cache_; }
 
@@ -46,6 +59,7 @@ class Interpreter : public machine::CodeWriteListener {
   Block* decode_block(uint64_t lin, uint64_t phys, uint64_t key);
   // Runs the instructions of a block (or just one); false when the run must stop.
   void execute(Block* b, bool single_step);
+  void execute_native(Block* b);
   void deliver(bool software_trap_done);
   // Takes a pending NMI or maskable interrupt if the CPU may; false when nothing
   // is pending any more (the event bit can be cleared).
@@ -71,6 +85,9 @@ class Interpreter : public machine::CodeWriteListener {
   frontend::Decoder decoder_;
   BlockCache cache_;
   Tracer* tracer_ = nullptr;
+  BlockCompiler* compiler_ = nullptr;
+  uint32_t threshold_ = 16;
+  Stats stats_;
   Block* running_ = nullptr;
   uint64_t faults_ = 0;  // delivered exceptions: they count toward run()'s budget
   uint32_t cache_generation_ = 1;

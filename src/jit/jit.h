@@ -1,0 +1,37 @@
+// The JIT tier (issue 6, first stage): hot blocks are translated with asmjit into
+// host code that calls each instruction's interpreter handler directly, with the
+// run loop's bookkeeping (RIP, retired count, event check) inlined between the
+// calls. The tiers share every handler, so they cannot drift apart; native fast
+// paths for hot instructions come next, checked by --jit verify.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "interp/tier.h"
+
+namespace kestrel::jit {
+
+class Jit final : public interp::BlockCompiler {
+ public:
+  Jit();
+  ~Jit() override;
+  Jit(const Jit&) = delete;
+  Jit& operator=(const Jit&) = delete;
+
+  interp::NativeBlockFn compile(const interp::Block& b) override;
+  void release(interp::NativeBlockFn fn) override;
+  uint64_t blocks_compiled() const override { return blocks_; }
+  uint64_t code_bytes() const override { return bytes_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  uint64_t blocks_ = 0;
+  uint64_t bytes_ = 0;
+};
+
+// True when this build has a JIT for the host (x86-64 with asmjit).
+bool available();
+
+}  // namespace kestrel::jit
