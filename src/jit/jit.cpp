@@ -7,6 +7,7 @@
 #include "frontend-x86/insn.h"
 #include "machine/cpu_state.h"
 #include "machine/exceptions.h"
+#include "machine/flags.h"
 
 namespace kestrel::jit {
 
@@ -20,7 +21,142 @@ constexpr int32_t kOffRip = offsetof(CpuState, rip);
 constexpr int32_t kOffIcount = offsetof(CpuState, icount);
 constexpr int32_t kOffEvents = offsetof(CpuState, event_pending);
 constexpr int32_t kOffMode = offsetof(CpuState, mode);
+constexpr int32_t kOffLfRes = offsetof(CpuState, lf_res);
+constexpr int32_t kOffLfSrc1 = offsetof(CpuState, lf_src1);
+constexpr int32_t kOffLfSrc2 = offsetof(CpuState, lf_src2);
+constexpr int32_t kOffLfKind = offsetof(CpuState, lf_kind);
 static_assert(kOffRip == 128);
+static_assert(offsetof(CpuState, lf_size) == offsetof(CpuState, lf_kind) + 1);
+
+using frontend::DecodedInsn;
+using frontend::InsnId;
+
+int32_t gpr_off(unsigned n) { return static_cast<int32_t>(n * 8); }
+
+// ---- native fast paths ------------------------------------------------------------------------
+// Register-only forms that cannot fault are emitted as host code; their effect on
+// CpuState (registers and the lazy-flags record) is exactly the handler's, which
+// the JIT-versus-interpreter differential test checks.
+
+enum class Alu { None, Add, Sub, Cmp, And, Or, Xor, Test, Mov };
+enum class Form { None, Gv_Ev, Ev_Gv, Ev_I, rAX_I, Zv_Iv };
+
+struct Fast {
+  Alu op = Alu::None;
+  Form form = Form::None;
+};
+
+Fast classify(InsnId id) {
+  switch (id) {
+#define ALU_CASES(NAME, OP)                                              \
+  case InsnId::NAME##_Gv_Ev: return {Alu::OP, Form::Gv_Ev};              \
+  case InsnId::NAME##_Ev_Gv: return {Alu::OP, Form::Ev_Gv};              \
+  case InsnId::NAME##_Ev_Iz: case InsnId::NAME##_Ev_Ib: return {Alu::OP, Form::Ev_I}; \
+  case InsnId::NAME##_rAX_Iz: return {Alu::OP, Form::rAX_I};
+    ALU_CASES(ADD, Add)
+    ALU_CASES(SUB, Sub)
+    ALU_CASES(CMP, Cmp)
+    ALU_CASES(AND, And)
+    ALU_CASES(OR, Or)
+    ALU_CASES(XOR, Xor)
+#undef ALU_CASES
+    case InsnId::TEST_Ev_Gv: return {Alu::Test, Form::Ev_Gv};
+    case InsnId::TEST_rAX_Iz: return {Alu::Test, Form::rAX_I};
+    case InsnId::MOV_Gv_Ev: return {Alu::Mov, Form::Gv_Ev};
+    case InsnId::MOV_Ev_Gv: return {Alu::Mov, Form::Ev_Gv};
+    case InsnId::MOV_Ev_Iz: return {Alu::Mov, Form::Ev_I};
+    case InsnId::MOV_Zv_Iv: return {Alu::Mov, Form::Zv_Iv};
+    default: return {};
+  }
+}
+
+// Loads a guest register of `bytes` into a host register, zero-extended.
+void load_reg(x86::Assembler& a, const x86::Gp& state, const x86::Gp& dst64, unsigned n, unsigned bytes) {
+  switch (bytes) {
+    case 2: a.movzx(dst64.r32(), x86::word_ptr(state, gpr_off(n))); break;
+    case 4: a.mov(dst64.r32(), x86::dword_ptr(state, gpr_off(n))); break;
+    default: a.mov(dst64, x86::qword_ptr(state, gpr_off(n))); break;
+  }
+}
+
+// Stores with the x86-64 rule: 32-bit writes zero-extend, 16-bit writes merge.
+void store_reg(x86::Assembler& a, const x86::Gp& state, const x86::Gp& src64, unsigned n, unsigned bytes) {
+  switch (bytes) {
+    case 2: a.mov(x86::word_ptr(state, gpr_off(n)), src64.r16()); break;
+    case 4: a.mov(src64.r32(), src64.r32()); a.mov(x86::qword_ptr(state, gpr_off(n)), src64); break;
+    default: a.mov(x86::qword_ptr(state, gpr_off(n)), src64); break;
+  }
+}
+
+// Emits the instruction natively when it is a register-only form we handle.
+bool emit_fast(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d) {
+  Fast f = classify(d.id);
+  if (f.op == Alu::None) return false;
+  const unsigned sz = d.osize;
+  if (sz != 2 && sz != 4 && sz != 8) return false;
+  if (f.form != Form::Zv_Iv && f.form != Form::rAX_I && d.mod != 3) return false;  // memory operand
+  const uint64_t mask = sz == 8 ? ~0ull : (1ull << (sz * 8)) - 1;
+  const x86::Gp ra = x86::rax, rc = x86::rcx;
+
+  unsigned dst;
+  bool src_imm = false;
+  uint64_t imm_val = 0;
+  unsigned src = 0;
+  switch (f.form) {
+    case Form::Gv_Ev: dst = d.reg; src = d.rm; break;
+    case Form::Ev_Gv: dst = d.rm; src = d.reg; break;
+    case Form::Ev_I: dst = d.rm; src_imm = true; imm_val = d.imm & mask; break;
+    case Form::rAX_I: dst = 0; src_imm = true; imm_val = d.imm & mask; break;
+    case Form::Zv_Iv: dst = d.reg; src_imm = true; imm_val = d.imm & mask; break;
+    default: return false;
+  }
+
+  if (f.op == Alu::Mov) {
+    if (src_imm) a.mov(ra, imm(imm_val));
+    else load_reg(a, state, ra, src, sz);
+    store_reg(a, state, ra, dst, sz);
+    return true;
+  }
+
+  // ALU: a = dst, b = src; record (kind, size, res, src1, src2) as the handler does.
+  load_reg(a, state, ra, dst, sz);
+  if (src_imm) a.mov(rc, imm(imm_val));
+  else load_reg(a, state, rc, src, sz);
+  const x86::Gp res = x86::rdx;
+  a.mov(res, ra);
+  switch (f.op) {
+    case Alu::Add: a.add(res, rc); break;
+    case Alu::Sub: case Alu::Cmp: a.sub(res, rc); break;
+    case Alu::And: case Alu::Test: a.and_(res, rc); break;
+    case Alu::Or: a.or_(res, rc); break;
+    case Alu::Xor: a.xor_(res, rc); break;
+    default: return false;
+  }
+  if (sz != 8) {
+    // Truncate the result to the operand size (the operands already are).
+    if (sz == 4) a.mov(res.r32(), res.r32());
+    else a.movzx(res.r32(), res.r16());
+  }
+  if (f.op != Alu::Cmp && f.op != Alu::Test) store_reg(a, state, res, dst, sz);
+  const unsigned size_code = sz == 2 ? 1 : sz == 4 ? 2 : 3;
+  unsigned kind;
+  switch (f.op) {
+    case Alu::Add: kind = static_cast<unsigned>(machine::FlagKind::Add); break;
+    case Alu::Sub: case Alu::Cmp: kind = static_cast<unsigned>(machine::FlagKind::Sub); break;
+    default: kind = static_cast<unsigned>(machine::FlagKind::Logic); break;
+  }
+  a.mov(x86::word_ptr(state, kOffLfKind), imm(kind | (size_code << 8)));
+  a.mov(x86::qword_ptr(state, kOffLfRes), res);
+  if (kind == static_cast<unsigned>(machine::FlagKind::Logic)) {
+    a.xor_(ra.r32(), ra.r32());
+    a.mov(x86::qword_ptr(state, kOffLfSrc1), ra);
+    a.mov(x86::qword_ptr(state, kOffLfSrc2), ra);
+  } else {
+    a.mov(x86::qword_ptr(state, kOffLfSrc1), ra);
+    a.mov(x86::qword_ptr(state, kOffLfSrc2), rc);
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -47,8 +183,29 @@ interp::NativeBlockFn Jit::compile(const interp::Block& b) {
   Label exit_fell = a.newLabel();
   a.push(state);  // also aligns the stack to 16 bytes for the calls
   a.mov(state, x86::rdi);
+  // RIP and the retired count advance lazily over native instructions and are
+  // brought up to date before every handler call (handlers read RIP) and exit.
+  uint64_t pending_len = 0, pending_count = 0;
+  auto flush = [&]() {
+    if (!pending_count) return;
+    if (long64) {
+      a.add(x86::qword_ptr(state, kOffRip), imm(pending_len));
+    } else {
+      a.mov(x86::eax, x86::dword_ptr(state, kOffRip));
+      a.add(x86::eax, imm(pending_len));
+      a.mov(x86::qword_ptr(state, kOffRip), x86::rax);
+    }
+    a.add(x86::qword_ptr(state, kOffIcount), imm(pending_count));
+    pending_len = pending_count = 0;
+  };
   for (size_t i = 0; i < b.insns.size(); ++i) {
     const frontend::DecodedInsn& d = b.insns[i];
+    if (emit_fast(a, state, d)) {
+      pending_len += d.len;
+      ++pending_count;
+      continue;
+    }
+    flush();
     a.mov(x86::rdi, state);
     a.mov(x86::rsi, imm(reinterpret_cast<uint64_t>(&d)));
     a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(d.fn)));
@@ -57,22 +214,17 @@ interp::NativeBlockFn Jit::compile(const interp::Block& b) {
     static_assert(static_cast<int>(machine::ExecStatus::Ok) == 0);
     a.test(x86::al, x86::al);
     a.jnz(exit_status);
-    // RIP += length (32-bit wrap outside 64-bit mode), one more retired instruction.
-    if (long64) {
-      a.add(x86::qword_ptr(state, kOffRip), d.len);
-    } else {
-      a.mov(x86::eax, x86::dword_ptr(state, kOffRip));
-      a.add(x86::eax, d.len);
-      a.mov(x86::qword_ptr(state, kOffRip), x86::rax);
-    }
-    a.inc(x86::qword_ptr(state, kOffIcount));
+    pending_len = d.len;
+    pending_count = 1;
     if (i + 1 < b.insns.size()) {
+      flush();
       // Stop between instructions when something needs the run loop (an interrupt,
       // a write into this block's code, a stop request).
       a.cmp(x86::dword_ptr(state, kOffEvents), 0);
       a.jnz(exit_fell);
     }
   }
+  flush();
   a.bind(exit_fell);
   a.mov(x86::eax, interp::kNativeFellThrough);
   a.pop(state);
