@@ -3,6 +3,7 @@
 #include <asmjit/x86.h>
 
 #include <cstddef>
+#include <vector>
 
 #include "frontend-x86/insn.h"
 #include "machine/cpu_state.h"
@@ -25,8 +26,15 @@ constexpr int32_t kOffLfRes = offsetof(CpuState, lf_res);
 constexpr int32_t kOffLfSrc1 = offsetof(CpuState, lf_src1);
 constexpr int32_t kOffLfSrc2 = offsetof(CpuState, lf_src2);
 constexpr int32_t kOffLfKind = offsetof(CpuState, lf_kind);
+constexpr int32_t kOffSeg = offsetof(CpuState, seg);
+constexpr int32_t kOffTlb = offsetof(CpuState, tlb);
 static_assert(kOffRip == 128);
 static_assert(offsetof(CpuState, lf_size) == offsetof(CpuState, lf_kind) + 1);
+static_assert(sizeof(machine::SegmentCache) == 32 && sizeof(machine::TlbEntry) == 32);
+constexpr int32_t kSegBase = offsetof(machine::SegmentCache, base), kSegLo = offsetof(machine::SegmentCache, lo),
+                  kSegHi = offsetof(machine::SegmentCache, hi), kSegRights = offsetof(machine::SegmentCache, rights);
+constexpr int32_t kTagRead = offsetof(machine::TlbEntry, tag_read), kTagWrite = offsetof(machine::TlbEntry, tag_write),
+                  kAddend = offsetof(machine::TlbEntry, addend);
 
 using frontend::DecodedInsn;
 using frontend::InsnId;
@@ -88,8 +96,111 @@ void store_reg(x86::Assembler& a, const x86::Gp& state, const x86::Gp& src64, un
   }
 }
 
-// Emits the instruction natively when it is a register-only form we handle.
-bool emit_fast(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d) {
+// What the translator knows that the fast paths need.
+struct Ctx {
+  bool long64;
+  bool user;             // CPL 3: the user half of the TLB
+  uint64_t pending_len;  // RIP bytes not yet written back (for RIP-relative operands)
+};
+
+// Computes the effective address of d's memory operand into rsi (clobbers rcx).
+void emit_ea(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx) {
+  const x86::Gp ea = x86::rsi;
+  if (d.base == frontend::kRipBase) {
+    a.mov(ea, x86::qword_ptr(state, kOffRip));
+    a.add(ea, imm(static_cast<int64_t>(cx.pending_len + d.len) + d.disp));
+  } else {
+    a.mov(ea, imm(static_cast<int64_t>(d.disp)));
+    if (d.base != frontend::kNoReg) a.add(ea, x86::qword_ptr(state, gpr_off(d.base)));
+  }
+  if (d.index != frontend::kNoReg) {
+    a.mov(x86::rcx, x86::qword_ptr(state, gpr_off(d.index)));
+    if (d.scale) a.shl(x86::rcx, d.scale);
+    a.add(ea, x86::rcx);
+  }
+  if (d.asize == 4) a.mov(ea.r32(), ea.r32());
+  else if (d.asize == 2) a.movzx(ea.r32(), ea.r16());
+}
+
+// From the offset in rsi to a host pointer in rdx for an access of `size` bytes,
+// or a jump to `slow`: the segment's bounds and rights (the canonical check in
+// 64-bit mode), then the soft TLB's tag compare — the same checks as the
+// interpreter's segment_to_linear and read_linear/write_linear fast paths.
+void emit_translate(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned size,
+                    bool write, Label slow) {
+  const x86::Gp off = x86::rsi, lin = x86::rdx;
+  const int32_t seg = kOffSeg + d.seg * 32;
+  if (cx.long64) {
+    a.mov(lin, off);
+    if (d.seg >= machine::FS) a.add(lin, x86::qword_ptr(state, seg + kSegBase));
+    for (unsigned k : {0u, size - 1}) {
+      a.lea(x86::rax, x86::ptr(lin, static_cast<int32_t>(k)));
+      a.sar(x86::rax, 47);
+      a.add(x86::rax, 1);
+      a.cmp(x86::rax, 1);
+      a.ja(slow);
+    }
+  } else {
+    uint8_t need = write ? (machine::kSegWritable | machine::kSegUsable) : (machine::kSegReadable | machine::kSegUsable);
+    a.movzx(x86::eax, x86::byte_ptr(state, seg + kSegRights));
+    a.and_(x86::eax, need);
+    a.cmp(x86::eax, need);
+    a.jne(slow);
+    a.mov(x86::eax, x86::dword_ptr(state, seg + kSegLo));
+    a.cmp(off, x86::rax);
+    a.jb(slow);
+    a.lea(x86::rcx, x86::ptr(off, static_cast<int32_t>(size - 1)));
+    a.mov(x86::eax, x86::dword_ptr(state, seg + kSegHi));
+    a.cmp(x86::rcx, x86::rax);
+    a.ja(slow);
+    a.mov(lin, x86::qword_ptr(state, seg + kSegBase));
+    a.add(lin, off);
+    a.mov(lin.r32(), lin.r32());
+  }
+  // TLB entry: index by the first byte, compare the tag with the last byte's page.
+  a.mov(x86::rcx, lin);
+  a.shr(x86::rcx, 12);
+  a.and_(x86::ecx, machine::Tlb::kSize - 1);
+  a.shl(x86::ecx, 5);
+  a.lea(x86::rcx, x86::ptr(state, x86::rcx, 0, kOffTlb + (cx.user ? machine::Tlb::kSize * 32 : 0)));
+  a.lea(x86::rax, x86::ptr(lin, static_cast<int32_t>(size - 1)));
+  if (!cx.long64) a.mov(x86::eax, x86::eax);
+  a.and_(x86::rax, imm(static_cast<int64_t>(machine::kPageMask)));
+  a.cmp(x86::rax, x86::qword_ptr(x86::rcx, write ? kTagWrite : kTagRead));
+  a.jne(slow);
+  a.add(lin, x86::qword_ptr(x86::rcx, kAddend));
+}
+
+// Register-only forms, and MOV loads/stores through the TLB fast path. Returns
+// false when the form is left to its handler. `slow` is bound by the caller to
+// a call of the handler, used when a memory fast path misses.
+bool emit_fast(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow,
+               bool& uses_slow) {
+  uses_slow = false;
+  if (d.mod != 3 && (d.id == InsnId::MOV_Gv_Ev || d.id == InsnId::MOV_Ev_Gv) &&
+      (d.osize == 2 || d.osize == 4 || d.osize == 8)) {
+    const bool store = d.id == InsnId::MOV_Ev_Gv;
+    emit_ea(a, state, d, cx);
+    emit_translate(a, state, d, cx, d.osize, store, slow);
+    uses_slow = true;
+    const x86::Gp v = x86::rax;
+    if (store) {
+      load_reg(a, state, v, d.reg, d.osize);
+      switch (d.osize) {
+        case 2: a.mov(x86::word_ptr(x86::rdx), v.r16()); break;
+        case 4: a.mov(x86::dword_ptr(x86::rdx), v.r32()); break;
+        default: a.mov(x86::qword_ptr(x86::rdx), v); break;
+      }
+    } else {
+      switch (d.osize) {
+        case 2: a.movzx(v.r32(), x86::word_ptr(x86::rdx)); break;
+        case 4: a.mov(v.r32(), x86::dword_ptr(x86::rdx)); break;
+        default: a.mov(v, x86::qword_ptr(x86::rdx)); break;
+      }
+      store_reg(a, state, v, d.reg, d.osize);
+    }
+    return true;
+  }
   Fast f = classify(d.id);
   if (f.op == Alu::None) return false;
   const unsigned sz = d.osize;
@@ -178,6 +289,7 @@ interp::NativeBlockFn Jit::compile(const interp::Block& b) {
 
   // The block's mode is fixed by its key: in 64-bit mode RIP is not truncated.
   const bool long64 = static_cast<machine::CpuMode>((b.key >> 52) & 7) == machine::CpuMode::Long64;
+  const bool user = ((b.key >> 55) & 3) == 3;  // the mode key holds the CPL in bits 3-4
 
   Label exit_status = a.newLabel();
   Label exit_fell = a.newLabel();
@@ -198,14 +310,8 @@ interp::NativeBlockFn Jit::compile(const interp::Block& b) {
     a.add(x86::qword_ptr(state, kOffIcount), imm(pending_count));
     pending_len = pending_count = 0;
   };
-  for (size_t i = 0; i < b.insns.size(); ++i) {
-    const frontend::DecodedInsn& d = b.insns[i];
-    if (emit_fast(a, state, d)) {
-      pending_len += d.len;
-      ++pending_count;
-      continue;
-    }
-    flush();
+  // Calls the handler of d, leaving the block on a status other than Ok.
+  auto emit_call = [&](const frontend::DecodedInsn& d) {
     a.mov(x86::rdi, state);
     a.mov(x86::rsi, imm(reinterpret_cast<uint64_t>(&d)));
     a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(d.fn)));
@@ -214,6 +320,41 @@ interp::NativeBlockFn Jit::compile(const interp::Block& b) {
     static_assert(static_cast<int>(machine::ExecStatus::Ok) == 0);
     a.test(x86::al, x86::al);
     a.jnz(exit_status);
+  };
+  auto add_rip = [&](int64_t n) {
+    if (long64) {
+      a.add(x86::qword_ptr(state, kOffRip), imm(n));
+    } else {
+      a.mov(x86::eax, x86::dword_ptr(state, kOffRip));
+      a.add(x86::eax, imm(n));
+      a.mov(x86::qword_ptr(state, kOffRip), x86::rax);
+    }
+  };
+  // Out-of-line slow paths of memory fast paths: the handler runs the whole
+  // instruction (it repeats every check, so nothing is done twice).
+  struct SlowStub {
+    Label slow, resume;
+    const frontend::DecodedInsn* d;
+    uint64_t p_len, p_count;  // RIP/icount not yet written back when the stub is entered
+  };
+  std::vector<SlowStub> stubs;
+  for (size_t i = 0; i < b.insns.size(); ++i) {
+    const frontend::DecodedInsn& d = b.insns[i];
+    Ctx cx{long64, user, pending_len};
+    Label slow = a.newLabel();
+    bool uses_slow = false;
+    if (emit_fast(a, state, d, cx, slow, uses_slow)) {
+      if (uses_slow) {
+        Label resume = a.newLabel();
+        a.bind(resume);
+        stubs.push_back(SlowStub{slow, resume, &d, pending_len, pending_count});
+      }
+      pending_len += d.len;
+      ++pending_count;
+      continue;
+    }
+    flush();
+    emit_call(d);
     pending_len = d.len;
     pending_count = 1;
     if (i + 1 < b.insns.size()) {
@@ -225,6 +366,25 @@ interp::NativeBlockFn Jit::compile(const interp::Block& b) {
     }
   }
   flush();
+  a.mov(x86::eax, interp::kNativeFellThrough);
+  a.pop(state);
+  a.ret();
+  for (const SlowStub& st : stubs) {
+    a.bind(st.slow);
+    // Bring RIP/icount up to the instruction, run its handler, account for it; leave
+    // if it raised an event (e.g. wrote into this block's code); else undo the
+    // write-back, since the code after `resume` still counts these as pending.
+    add_rip(static_cast<int64_t>(st.p_len));
+    if (st.p_count) a.add(x86::qword_ptr(state, kOffIcount), imm(st.p_count));
+    emit_call(*st.d);
+    add_rip(st.d->len);
+    a.inc(x86::qword_ptr(state, kOffIcount));
+    a.cmp(x86::dword_ptr(state, kOffEvents), 0);
+    a.jnz(exit_fell);
+    add_rip(-static_cast<int64_t>(st.p_len + st.d->len));
+    a.sub(x86::qword_ptr(state, kOffIcount), imm(st.p_count + 1));
+    a.jmp(st.resume);
+  }
   a.bind(exit_fell);
   a.mov(x86::eax, interp::kNativeFellThrough);
   a.pop(state);
