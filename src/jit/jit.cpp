@@ -174,8 +174,15 @@ void emit_translate(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& 
 // Register-only forms, and MOV loads/stores through the TLB fast path. Returns
 // false when the form is left to its handler. `slow` is bound by the caller to
 // a call of the handler, used when a memory fast path misses.
+// The flag-setting operation most recently emitted natively in the block, so a
+// following Jcc can evaluate its condition on the host (kind 0: unknown).
+struct FlagSource {
+  unsigned kind = 0;
+  unsigned size = 0;
+};
+
 bool emit_fast(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow,
-               bool& uses_slow) {
+               bool& uses_slow, FlagSource& flags) {
   uses_slow = false;
   if (d.mod != 3 && (d.id == InsnId::MOV_Gv_Ev || d.id == InsnId::MOV_Ev_Gv) &&
       (d.osize == 2 || d.osize == 4 || d.osize == 8)) {
@@ -257,6 +264,7 @@ bool emit_fast(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, co
     default: kind = static_cast<unsigned>(machine::FlagKind::Logic); break;
   }
   a.mov(x86::word_ptr(state, kOffLfKind), imm(kind | (size_code << 8)));
+  flags = FlagSource{kind, sz};
   a.mov(x86::qword_ptr(state, kOffLfRes), res);
   if (kind == static_cast<unsigned>(machine::FlagKind::Logic)) {
     a.xor_(ra.r32(), ra.r32());
@@ -267,6 +275,26 @@ bool emit_fast(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, co
     a.mov(x86::qword_ptr(state, kOffLfSrc2), rc);
   }
   return true;
+}
+
+// Re-creates the host flags of the recorded operation from the lazy record, so the
+// host's own Jcc evaluates the guest condition (the cc encodings are the same).
+void emit_flags_from_record(x86::Assembler& a, const x86::Gp& state, const FlagSource& f) {
+  const x86::Gp s1 = x86::rax, s2 = x86::rcx;
+  auto sized = [&](const x86::Gp& r) -> x86::Gp {
+    if (f.size == 2) return r.r16();
+    if (f.size == 4) return r.r32();
+    return r.r64();
+  };
+  if (f.kind == static_cast<unsigned>(machine::FlagKind::Logic)) {
+    a.mov(s1, x86::qword_ptr(state, kOffLfRes));
+    a.test(sized(s1), sized(s1));
+    return;
+  }
+  a.mov(s1, x86::qword_ptr(state, kOffLfSrc1));
+  a.mov(s2, x86::qword_ptr(state, kOffLfSrc2));
+  if (f.kind == static_cast<unsigned>(machine::FlagKind::Add)) a.add(sized(s1), sized(s2));
+  else a.cmp(sized(s1), sized(s2));
 }
 
 }  // namespace
@@ -338,12 +366,53 @@ interp::NativeBlockFn Jit::compile(const interp::Block& b) {
     uint64_t p_len, p_count;  // RIP/icount not yet written back when the stub is entered
   };
   std::vector<SlowStub> stubs;
+  FlagSource flags;
+  Label taken_slow = a.newLabel();
+  const frontend::DecodedInsn* native_jcc = nullptr;
   for (size_t i = 0; i < b.insns.size(); ++i) {
     const frontend::DecodedInsn& d = b.insns[i];
+    // A conditional branch after a natively emitted flag setter: evaluate it on the
+    // host from the lazy record, and set RIP as the handler would.
+    if ((d.id == InsnId::Jcc_Jb || d.id == InsnId::Jcc_Jz) && flags.kind && i + 1 == b.insns.size()) {
+      native_jcc = &d;
+      flush();
+      const unsigned osize = long64 ? (d.osize == 2 ? 2 : 8) : d.osize;
+      Label taken = a.newLabel();
+      emit_flags_from_record(a, state, flags);
+      a.j(static_cast<x86::CondCode>(d.op & 0xF), taken);
+      add_rip(d.len);
+      a.mov(x86::eax, static_cast<uint32_t>(machine::ExecStatus::Branch));
+      a.pop(state);
+      a.ret();
+      a.bind(taken);
+      // Target = next IP + displacement, truncated to the operand size; beyond the
+      // CS limit (or non-canonical) the handler raises the #GP.
+      a.mov(x86::rax, x86::qword_ptr(state, kOffRip));
+      a.add(x86::rax, imm(static_cast<int64_t>(d.len) + static_cast<int64_t>(d.imm)));
+      if (osize == 4) a.mov(x86::eax, x86::eax);
+      else if (osize == 2) a.movzx(x86::eax, x86::ax);
+      if (long64) {
+        a.mov(x86::rcx, x86::rax);
+        a.sar(x86::rcx, 47);
+        a.add(x86::rcx, 1);
+        a.cmp(x86::rcx, 1);
+        a.ja(taken_slow);
+      } else {
+        a.mov(x86::ecx, x86::dword_ptr(state, kOffSeg + machine::CS * 32 + static_cast<int32_t>(offsetof(machine::SegmentCache, limit))));
+        a.cmp(x86::rax, x86::rcx);
+        a.ja(taken_slow);
+      }
+      a.mov(x86::qword_ptr(state, kOffRip), x86::rax);
+      a.mov(x86::eax, static_cast<uint32_t>(machine::ExecStatus::Branch));
+      a.pop(state);
+      a.ret();
+      pending_len = pending_count = 0;
+      break;
+    }
     Ctx cx{long64, user, pending_len};
     Label slow = a.newLabel();
     bool uses_slow = false;
-    if (emit_fast(a, state, d, cx, slow, uses_slow)) {
+    if (emit_fast(a, state, d, cx, slow, uses_slow, flags)) {
       if (uses_slow) {
         Label resume = a.newLabel();
         a.bind(resume);
@@ -355,6 +424,7 @@ interp::NativeBlockFn Jit::compile(const interp::Block& b) {
     }
     flush();
     emit_call(d);
+    flags = FlagSource{};  // a handler may have set any flags
     pending_len = d.len;
     pending_count = 1;
     if (i + 1 < b.insns.size()) {
@@ -369,6 +439,14 @@ interp::NativeBlockFn Jit::compile(const interp::Block& b) {
   a.mov(x86::eax, interp::kNativeFellThrough);
   a.pop(state);
   a.ret();
+  if (native_jcc) {
+    // The taken branch's target failed its check: the handler raises the fault.
+    a.bind(taken_slow);
+    emit_call(*native_jcc);
+    a.mov(x86::eax, static_cast<uint32_t>(machine::ExecStatus::Branch));  // not reached: it faults
+    a.pop(state);
+    a.ret();
+  }
   for (const SlowStub& st : stubs) {
     a.bind(st.slow);
     // Bring RIP/icount up to the instruction, run its handler, account for it; leave

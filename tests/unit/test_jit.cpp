@@ -52,6 +52,20 @@ const std::vector<uint8_t> kMemoryLoop = {
     0xFA, 0xF4,        // 7C15 cli; hlt
 };
 
+// The same loop closed by SUB + JNZ, a pair the JIT evaluates on the host.
+const std::vector<uint8_t> kMemoryLoopSub = {
+    0xB9, 0xE8, 0x03,  // 7C00 mov cx, 1000
+    0xBE, 0xF1, 0x0F,  // 7C03 mov si, 0x0FF1
+    0x8B, 0x04,        // 7C06 mov ax, [si]
+    0x01, 0xC8,        // 7C08 add ax, cx
+    0x89, 0x44, 0x02,  // 7C0A mov [si+2], ax
+    0x83, 0xC6, 0x02,  // 7C0D add si, 2
+    0x83, 0xE9, 0x01,  // 7C10 sub cx, 1
+    0x75, 0xF1,        // 7C13 jnz 7C06
+    0x8B, 0x04,        // 7C15 mov ax, [si]
+    0xFA, 0xF4,        // 7C17 cli; hlt
+};
+
 struct Run {
   uint64_t ax, bx, cx, icount, native_runs;
 };
@@ -83,6 +97,11 @@ TEST_CASE("JIT: memory fast paths (TLB hits, a page-straddling access) match the
   CHECK(j.cx == i.cx);
   CHECK(j.icount == i.icount);
   CHECK(j.native_runs > 900);
+  Run i2 = run(false, kMemoryLoopSub), j2 = run(true, kMemoryLoopSub);
+  CHECK(i2.ax == 0xA314);
+  CHECK(j2.ax == i2.ax);
+  CHECK(j2.icount == i2.icount);
+  CHECK(j2.native_runs > 900);
 }
 
 TEST_CASE("JIT: hot loops run natively with the interpreter's results, and SMC re-translates") {
