@@ -52,6 +52,7 @@ std::vector<CpuModel> make_models() {
                     Feature::Cmov,
                     Feature::Pat,
                     Feature::Pse36,
+                    Feature::Clfsh,
                     Feature::Cx16,
                     Feature::Syscall,
                     Feature::Nx,
@@ -84,10 +85,11 @@ uint32_t CpuModel::signature() const {
   return (ext_fam << 20) | ((model >> 4) << 16) | (fam << 8) | ((model & 15) << 4) | stepping;
 }
 
-void CpuModel::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const {
-  (void)subleaf;
+void CpuModel::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4], uint64_t cr4) const {
   out[0] = out[1] = out[2] = out[3] = 0;
-  uint32_t max_basic = 1;
+  // Leaf 0xD (XSAVE) is the highest basic leaf a model with XSAVE needs; leaves 2-0xC
+  // then read as zeros (no cache descriptors, no leaf-7 features, no topology).
+  uint32_t max_basic = has(Feature::Xsave) ? 0xD : 1;
   uint32_t max_ext = has(Feature::Lm) ? 0x80000008 : !brand.empty() ? 0x80000004 : 0;
   if (leaf >= 0x80000000 && max_ext == 0) leaf = max_basic;  // out of range: highest basic leaf
   else if (leaf >= 0x80000000 && leaf > max_ext) leaf = max_basic;
@@ -105,6 +107,18 @@ void CpuModel::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const {
     case 1:
       out[0] = signature();
       if (has(Feature::Clfsh)) out[1] = 8u << 8;  // CLFLUSH line size in 8-byte units
+      // OSXSAVE (ECX bit 27) mirrors CR4.OSXSAVE (bit 18).
+      if (has(Feature::Xsave) && (cr4 & (1u << 18))) out[2] |= 1u << 27;
+      break;
+    case 0xD:
+      // XSAVE state components (SDM Vol. 1 §13.2): x87 and SSE only, both in the 512-byte
+      // legacy region, so the area is 512 + the 64-byte header whatever XCR0 enables.
+      // Subleaf 1 (XSAVEOPT/XSAVEC/XGETBV1/XSAVES) and the component subleaves are zero.
+      if (subleaf == 0) {
+        out[0] = 3;    // XCR0 bits that may be set
+        out[1] = 576;  // size for the components enabled in XCR0
+        out[2] = 576;  // size for all supported components
+      }
       break;
     case 0x80000000:
       out[0] = max_ext;

@@ -37,7 +37,8 @@ struct CpuModel {
   unsigned virt_bits = 32;
 
   bool has(Feature f) const;
-  void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]) const;
+  // cr4: the CPU's CR4, for the bits that mirror it (CPUID.1:ECX.OSXSAVE = CR4.OSXSAVE).
+  void cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4], uint64_t cr4 = 0) const;
   uint32_t signature() const;  // CPUID.1:EAX, also EDX after reset
 
   uint64_t feature_bits = 0;   // filled by finalize()
