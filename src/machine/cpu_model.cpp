@@ -59,6 +59,10 @@ std::vector<CpuModel> make_models() {
                     Feature::Lm,
                     Feature::Lahf64,
                     Feature::Rdtscp,
+                    Feature::Mmx,
+                    Feature::Ssse3,
+                    Feature::Sse42,
+                    Feature::Popcnt,
                 }};
   x64.phys_bits = 40;
   x64.virt_bits = 48;
