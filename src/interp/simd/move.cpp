@@ -30,18 +30,29 @@ bool write_ey(CpuState& c, const DecodedInsn& d, uint64_t v) {
 }
 
 // MASKMOVQ / MASKMOVDQU: bytes of `data` whose mask byte has its top bit set are stored
-// at DS:rDI (the segment may be overridden; rDI by address size). Every selected byte is
-// checked for writability before any is written, so a fault leaves memory unchanged.
-// With an all-zero mask nothing is accessed (the SDM leaves faults implementation-specific).
+// at DS:rDI (the segment may be overridden; rDI by address size). The whole 8 or 16
+// bytes are checked for writability first, whatever the mask, as an Intel host does: an
+// all-zero mask, or one selecting only mapped bytes, still faults on an unmapped part
+// (the SDM leaves this implementation-specific). MASKMOVDQU checks its high quadword
+// first (the host reports the fault there when both halves would fault).
 bool masked_store(CpuState& c, const DecodedInsn& d, const Xmm& data, const Xmm& mask, unsigned n) {
   const uint64_t base = c.gpr[m::RDI] & addr_mask(d);
-  for (unsigned i = 0; i < n; ++i)
-    if (simd::lane<uint8_t>(mask, i) & 0x80)
-      if (!m::probe_write(c, d.seg, (base + i) & addr_mask(d), 1)) return false;
+  for (unsigned half = n / 8; half-- > 0;)
+    if (!m::probe_write(c, d.seg, (base + 8 * half) & addr_mask(d), 8)) return false;
   for (unsigned i = 0; i < n; ++i)
     if (simd::lane<uint8_t>(mask, i) & 0x80)
       if (!m::write_mem<uint8_t>(c, d.seg, (base + i) & addr_mask(d), simd::lane<uint8_t>(data, i))) return false;
   return true;
+}
+
+// MMX stores to memory (MOVD/MOVQ m, mm and MOVNTQ): a faulting store has already set
+// TOP to 0 but left the tags alone (observed on an Intel host; loads that fault change
+// nothing), so TOP is cleared before the write and the tags after it.
+bool mmx_store(CpuState& c, const DecodedInsn& d, uint64_t v, unsigned bytes) {
+  c.ftop = 0;
+  const uint64_t ea = effective_address(c, d);
+  return bytes == 8 ? m::write_mem<uint64_t>(c, d.seg, ea, v)
+                    : m::write_mem<uint32_t>(c, d.seg, ea, static_cast<uint32_t>(v));
 }
 
 }  // namespace
@@ -58,7 +69,8 @@ ExecStatus MOVD_Pd_Ey(CpuState& c, const DecodedInsn& d) {
 
 ExecStatus MOVD_Ey_Pd(CpuState& c, const DecodedInsn& d) {
   if (!simd::mmx_ready(c)) return ExecStatus::Fault;
-  KESTREL_TRY(write_ey(c, d, simd::mm_get(c, d.reg)));
+  if (d.mod == 3) write_ey(c, d, simd::mm_get(c, d.reg));
+  else KESTREL_TRY(mmx_store(c, d, simd::mm_get(c, d.reg), ey_is_64(d) ? 8 : 4));
   simd::mmx_transition(c);
   return ExecStatus::Ok;
 }
@@ -76,7 +88,7 @@ ExecStatus MOVQ_Qq_Pq(CpuState& c, const DecodedInsn& d) {
   if (!simd::mmx_ready(c)) return ExecStatus::Fault;
   uint64_t v = simd::mm_get(c, d.reg);
   if (d.mod == 3) simd::mm_set(c, d.rm, v);
-  else KESTREL_TRY(m::write_mem<uint64_t>(c, d.seg, effective_address(c, d), v));
+  else KESTREL_TRY(mmx_store(c, d, v, 8));
   simd::mmx_transition(c);
   return ExecStatus::Ok;
 }
@@ -84,15 +96,17 @@ ExecStatus MOVQ_Qq_Pq(CpuState& c, const DecodedInsn& d) {
 // MOVNTQ m64, mm.
 ExecStatus MOVNTQ_Mq_Pq(CpuState& c, const DecodedInsn& d) {
   if (!simd::mmx_ready(c)) return ExecStatus::Fault;
-  KESTREL_TRY(m::write_mem<uint64_t>(c, d.seg, effective_address(c, d), simd::mm_get(c, d.reg)));
+  KESTREL_TRY(mmx_store(c, d, simd::mm_get(c, d.reg), 8));
   simd::mmx_transition(c);
   return ExecStatus::Ok;
 }
 
+// MASKMOVQ makes the whole x87 transition before its store, even one that faults
+// (observed on an Intel host).
 ExecStatus MASKMOVQ_Pq_Nq(CpuState& c, const DecodedInsn& d) {
   if (!simd::mmx_ready(c)) return ExecStatus::Fault;
-  KESTREL_TRY(masked_store(c, d, xmm_of(simd::mm_get(c, d.reg)), xmm_of(simd::mm_get(c, d.rm)), 8));
   simd::mmx_transition(c);
+  KESTREL_TRY(masked_store(c, d, xmm_of(simd::mm_get(c, d.reg)), xmm_of(simd::mm_get(c, d.rm)), 8));
   return ExecStatus::Ok;
 }
 
