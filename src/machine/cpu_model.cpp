@@ -63,6 +63,11 @@ std::vector<CpuModel> make_models() {
                     Feature::Ssse3,
                     Feature::Sse42,
                     Feature::Popcnt,
+                    Feature::Fxsr,
+                    Feature::Sse,
+                    Feature::Sse2,
+                    Feature::Sse41,
+                    Feature::Xsave,
                 }};
   x64.phys_bits = 40;
   x64.virt_bits = 48;
