@@ -74,6 +74,15 @@ if [[ -f tests/guest/system/run_system_tests.sh ]]; then
   run_suite system 'system: ([0-9]+) passed, ([0-9]+) failed' \
     bash tests/guest/system/run_system_tests.sh "$root/build/kestrel" "$root/build/tests/guest/system"
 fi
+# The guest programs again with every native block checked against the interpreter.
+if [[ -f tests/guest/run_guest_tests.sh ]]; then
+  run_suite guest-jv 'guest: ([0-9]+) passed, ([0-9]+) failed' \
+    bash tests/guest/run_guest_tests.sh "$root/build/kestrel" "$root/build" -- --jit verify
+fi
+if [[ -f tests/guest/system/run_system_tests.sh ]]; then
+  run_suite system-jv 'system: ([0-9]+) passed, ([0-9]+) failed' \
+    bash tests/guest/system/run_system_tests.sh "$root/build/kestrel" "$root/build/tests/guest/system" -- --jit verify
+fi
 if [[ -f tests/guest/multiboot/run_multiboot_tests.sh ]]; then
   run_suite multiboot 'multiboot: ([0-9]+) passed, ([0-9]+) failed' \
     bash tests/guest/multiboot/run_multiboot_tests.sh "$root/build/kestrel" "$root/build/tests/guest/multiboot"

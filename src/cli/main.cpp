@@ -188,9 +188,11 @@ int run(const Options& opt) {
   interp::Interpreter interp(m);
 #ifdef KESTREL_HAVE_JIT
   std::unique_ptr<jit::Jit> jit;
-  if (opt.jit == JitMode::On) {
-    jit = std::make_unique<jit::Jit>();
+  if (opt.jit != JitMode::Off) {
+    const bool verify = opt.jit == JitMode::Verify;
+    jit = std::make_unique<jit::Jit>(verify);
     interp.set_compiler(jit.get());
+    interp.set_verify(verify);
   }
 #endif
   const auto started = std::chrono::steady_clock::now();
@@ -246,6 +248,7 @@ int run(const Options& opt) {
                "block runs: {} interpreted, {} native ({} instructions native)",
                insns, secs, secs > 0 ? insns / secs / 1e6 : 0.0, interp.cache().blocks_decoded(),
                st.interpreted_runs, st.native_runs, st.native_insns);
+    if (st.verified_runs) fmt::print(stderr, "; {} native runs verified", st.verified_runs);
 #ifdef KESTREL_HAVE_JIT
     if (jit) fmt::print(stderr, "; blocks translated {} ({} KiB of host code)", jit->blocks_compiled(),
                         jit->code_bytes() / 1024);

@@ -339,8 +339,11 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
       ->capture_default_str();
   app.add_option("--jit", jit,
                  "on: hot blocks run as host code translated by the JIT\n"
-                 "(x86-64 hosts); off: everything runs in the interpreter")
-      ->type_name("on|off")
+                 "(x86-64 hosts); off: everything runs in the interpreter;\n"
+                 "verify: every native block run is undone and re-run in\n"
+                 "the interpreter, and the first difference stops the run\n"
+                 "with both states on stderr (slow; for debugging)")
+      ->type_name("on|off|verify")
       ->capture_default_str();
   app.add_flag("--stats", out.stats,
                "At exit, print to stderr: instructions retired, blocks\n"
@@ -408,8 +411,9 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
   }
   if (lower(jit) == "on") out.jit = JitMode::On;
   else if (lower(jit) == "off") out.jit = JitMode::Off;
+  else if (lower(jit) == "verify") out.jit = JitMode::Verify;
   else {
-    error = fmt::format("--jit: '{}' is neither on nor off", jit);
+    error = fmt::format("--jit: '{}' is not on, off or verify", jit);
     return fail();
   }
   if (out.list_cpus) return std::nullopt;

@@ -51,7 +51,7 @@ enum class TripleFaultPolicy { Stop, Reset };
 enum class SerialInput { Auto, None };
 
 // Which tiers run the guest (--jit).
-enum class JitMode { On, Off };
+enum class JitMode { On, Off, Verify };
 
 struct Options {
   uint64_t ram_bytes = kDefaultRam;
@@ -71,7 +71,7 @@ struct Options {
   uint16_t debug_exit_size = 4;
   TripleFaultPolicy on_triple_fault = TripleFaultPolicy::Stop;
   SerialInput serial_input = SerialInput::Auto;
-  JitMode jit = JitMode::On;       // --jit on|off (the JIT exists on x86-64 hosts only)
+  JitMode jit = JitMode::On;       // --jit on|off|verify (the JIT exists on x86-64 hosts only)
   bool stats = false;              // --stats: counters at exit
 };
 

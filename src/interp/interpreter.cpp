@@ -7,7 +7,10 @@
 #include "interp/interpreter.h"
 
 #include <algorithm>
+#include <cstddef>
+#include <cstring>
 #include <ctime>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -197,6 +200,116 @@ void Interpreter::execute_native(Block* b) {
   running_ = nullptr;
 }
 
+namespace {
+
+bool is_port_io(frontend::InsnId id) {
+  using frontend::InsnId;
+  switch (id) {
+    case InsnId::IN_AL_Ib: case InsnId::IN_eAX_Ib: case InsnId::IN_AL_DX: case InsnId::IN_eAX_DX:
+    case InsnId::OUT_Ib_AL: case InsnId::OUT_Ib_eAX: case InsnId::OUT_DX_AL: case InsnId::OUT_DX_eAX:
+    case InsnId::INSB: case InsnId::INSv: case InsnId::OUTSB: case InsnId::OUTSv:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The architectural state two runs of a block must agree on.
+std::string compare_states(const CpuState& native, const CpuState& interp) {
+  std::string diff;
+  auto field = [&](const char* name, uint64_t a, uint64_t b) {
+    if (a != b) diff += fmt::format("  {}: native {:#x}, interpreter {:#x}\n", name, a, b);
+  };
+  static const char* kGpr[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                 "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+  for (int i = 0; i < 16; ++i) field(kGpr[i], native.gpr[i], interp.gpr[i]);
+  field("rip", native.rip, interp.rip);
+  CpuState a = native, b = interp;
+  field("rflags", materialize_flags(a), materialize_flags(b));
+  field("icount", native.icount, interp.icount);
+  field("halted", native.halted, interp.halted);
+  field("cpl", native.cpl, interp.cpl);
+  for (int i = 0; i < 6; ++i) {
+    field("selector", native.seg[i].selector, interp.seg[i].selector);
+    field("segment base", native.seg[i].base, interp.seg[i].base);
+  }
+  field("cr0", native.cr0, interp.cr0);
+  field("cr2", native.cr2, interp.cr2);
+  field("cr3", native.cr3, interp.cr3);
+  field("cr4", native.cr4, interp.cr4);
+  field("efer", native.efer, interp.efer);
+  return diff;
+}
+
+}  // namespace
+
+void Interpreter::verify_native(Block* b) {
+  for (const auto& d : b->insns)
+    if (is_port_io(d.id)) {  // a port access cannot be undone: run it once
+      execute_native(b);
+      return;
+    }
+  PhysBus& bus = m_.bus();
+  // Registers and control state are everything before the TLB; copying just that
+  // part keeps the double run affordable (the TLB is flushed between the runs).
+  constexpr size_t kStateBytes = offsetof(CpuState, tlb);
+  auto before = std::make_unique<CpuState>();
+  std::memcpy(static_cast<void*>(before.get()), &c_, kStateBytes);
+  // Both runs record every RAM byte they change: writes through the bus, the
+  // interpreter's TLB fast path (journal_writes) and native stores (compiled in).
+  WriteJournal native_writes;
+  bus.set_journal(&native_writes);
+  c_.journal_writes = 1;
+  execute_native(b);
+  c_.journal_writes = 0;
+  bus.set_journal(nullptr);
+  if (native_writes.side_effects || m_.stop_requested()) return;  // a device saw it: keep it
+
+  auto native = std::make_unique<CpuState>();
+  std::memcpy(static_cast<void*>(native.get()), &c_, kStateBytes);
+  std::vector<uint8_t> native_bytes;
+  native_bytes.reserve(native_writes.bytes.size());
+  for (auto& [p, old] : native_writes.bytes) native_bytes.push_back(*p);
+  for (auto it = native_writes.bytes.rbegin(); it != native_writes.bytes.rend(); ++it) *it->first = it->second;
+
+  // The interpreter's run from the same state.
+  const uint32_t generation = std::max(c_.tlb_generation, before->tlb_generation);
+  std::memcpy(static_cast<void*>(&c_), before.get(), kStateBytes);
+  c_.tlb_generation = generation;
+  // The TLB caches translations; it is stale only if the native run changed them.
+  if (native->tlb_generation != before->tlb_generation) tlb_flush(c_);
+  WriteJournal interp_writes;
+  bus.set_journal(&interp_writes);
+  c_.journal_writes = 1;
+  execute(b, false);
+  c_.journal_writes = 0;
+  bus.set_journal(nullptr);
+  ++stats_.verified_runs;
+
+  std::string diff = compare_states(*native, c_);
+  // Memory: every byte either run wrote must end up the same.
+  std::map<uint8_t*, uint8_t> native_final, original;
+  for (size_t i = 0; i < native_writes.bytes.size(); ++i) {
+    native_final[native_writes.bytes[i].first] = native_bytes[i];
+    original.emplace(native_writes.bytes[i].first, native_writes.bytes[i].second);
+  }
+  for (auto& [p, old] : interp_writes.bytes) original.emplace(p, old);
+  for (auto& [p, orig] : original) {
+    auto it = native_final.find(p);
+    uint8_t nv = it != native_final.end() ? it->second : orig;
+    if (nv != *p) {
+      diff += fmt::format("  memory at host {}: native {:#04x}, interpreter {:#04x}\n", static_cast<void*>(p), nv, *p);
+      break;
+    }
+  }
+  if (diff.empty()) return;
+  std::string listing;
+  for (const auto& d : b->insns) listing += fmt::format(" {}", frontend::insn_info(d.id).name);
+  fmt::print(stderr, "kestrel: jit verify: the block at {:#x} (linear) differs:{}\n{}native state:\n{}\ninterpreter state:\n{}\n",
+             b->lin, listing, diff, format_state(*native), format_state(c_));
+  m_.request_stop(1, "jit verify: native code differs from the interpreter");
+}
+
 void Interpreter::deliver(bool) {
   ++faults_;
   if (tracer_) tracer_->exception(c_, c_.exc);
@@ -336,7 +449,8 @@ StopReason Interpreter::run(uint64_t max_insns) {
       }
       if (b->native) {
         ++b->exec_count;
-        execute_native(b);
+        if (verify_) verify_native(b);
+        else execute_native(b);
         continue;
       }
     }

@@ -38,12 +38,17 @@ class Interpreter : public machine::CodeWriteListener {
   // A compiling tier for hot blocks (the JIT): a block runs natively once it has
   // run `threshold` times in the interpreter. Null keeps everything interpreted.
   void set_compiler(BlockCompiler* compiler, uint32_t threshold = 16);
+  // --jit verify: every native block run is undone and re-run in the interpreter,
+  // and the first difference stops the machine with a report on stderr. The
+  // compiler must journal its native stores (jit::Jit(true)).
+  void set_verify(bool on) { verify_ = on; }
 
   // Counters for --stats.
   struct Stats {
     uint64_t native_runs = 0;       // block executions in host code
     uint64_t interpreted_runs = 0;  // block executions in the interpreter
     uint64_t native_insns = 0;      // instructions retired in host code
+    uint64_t verified_runs = 0;     // --jit verify: native runs checked against the interpreter
   };
   const Stats& stats() const { return stats_; }
   const frontend::Decoder& decoder() const { return decoder_; }
@@ -60,6 +65,7 @@ class Interpreter : public machine::CodeWriteListener {
   // Runs the instructions of a block (or just one); false when the run must stop.
   void execute(Block* b, bool single_step);
   void execute_native(Block* b);
+  void verify_native(Block* b);
   void deliver(bool software_trap_done);
   // Takes a pending NMI or maskable interrupt if the CPU may; false when nothing
   // is pending any more (the event bit can be cleared).
@@ -87,6 +93,7 @@ class Interpreter : public machine::CodeWriteListener {
   Tracer* tracer_ = nullptr;
   BlockCompiler* compiler_ = nullptr;
   uint32_t threshold_ = 16;
+  bool verify_ = false;
   Stats stats_;
   Block* running_ = nullptr;
   uint64_t faults_ = 0;  // delivered exceptions: they count toward run()'s budget

@@ -9,6 +9,7 @@
 #include "machine/cpu_state.h"
 #include "machine/exceptions.h"
 #include "machine/flags.h"
+#include "machine/machine.h"
 
 namespace kestrel::jit {
 
@@ -101,7 +102,15 @@ struct Ctx {
   bool long64;
   bool user;             // CPL 3: the user half of the TLB
   uint64_t pending_len;  // RIP bytes not yet written back (for RIP-relative operands)
+  bool journal;          // --jit verify: record native stores in the bus's write journal
 };
+
+// Called by code compiled for --jit verify before a native store: journals the
+// bytes about to change, as PhysBus does for writes through the bus.
+void journal_store(CpuState* c, uint8_t* p, uint64_t n) {
+  if (machine::WriteJournal* j = c->machine->bus().journal())
+    for (uint64_t i = 0; i < n; ++i) j->bytes.emplace_back(p + i, p[i]);
+}
 
 // Computes the effective address of d's memory operand into rsi (clobbers rcx).
 void emit_ea(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx) {
@@ -191,6 +200,17 @@ bool emit_fast(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, co
     emit_translate(a, state, d, cx, d.osize, store, slow);
     uses_slow = true;
     const x86::Gp v = x86::rax;
+    if (store && cx.journal) {
+      a.push(x86::rdx);
+      a.sub(x86::rsp, 8);  // keep the stack 16-byte aligned for the call
+      a.mov(x86::rdi, state);
+      a.mov(x86::rsi, x86::rdx);
+      a.mov(x86::edx, d.osize);
+      a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(&journal_store)));
+      a.call(x86::rax);
+      a.add(x86::rsp, 8);
+      a.pop(x86::rdx);
+    }
     if (store) {
       load_reg(a, state, v, d.reg, d.osize);
       switch (d.osize) {
@@ -303,7 +323,7 @@ struct Jit::Impl {
   JitRuntime rt;
 };
 
-Jit::Jit() : impl_(std::make_unique<Impl>()) {}
+Jit::Jit(bool journal_stores) : impl_(std::make_unique<Impl>()), journal_stores_(journal_stores) {}
 Jit::~Jit() = default;
 
 bool available() { return true; }
@@ -409,7 +429,7 @@ interp::NativeBlockFn Jit::compile(const interp::Block& b) {
       pending_len = pending_count = 0;
       break;
     }
-    Ctx cx{long64, user, pending_len};
+    Ctx cx{long64, user, pending_len, journal_stores_};
     Label slow = a.newLabel();
     bool uses_slow = false;
     if (emit_fast(a, state, d, cx, slow, uses_slow, flags)) {

@@ -14,7 +14,9 @@ namespace kestrel::jit {
 
 class Jit final : public interp::BlockCompiler {
  public:
-  Jit();
+  // journal_stores: compile native stores to record themselves in the bus's write
+  // journal (for --jit verify, which undoes a block and re-runs it interpreted).
+  explicit Jit(bool journal_stores = false);
   ~Jit() override;
   Jit(const Jit&) = delete;
   Jit& operator=(const Jit&) = delete;
@@ -27,6 +29,7 @@ class Jit final : public interp::BlockCompiler {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  bool journal_stores_;
   uint64_t blocks_ = 0;
   uint64_t bytes_ = 0;
 };

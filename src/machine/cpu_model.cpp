@@ -37,6 +37,7 @@ std::vector<CpuModel> make_models() {
   CpuModel x64{"default", "x86-64 core: integer and system architecture (x87/SSE come next)", 6, 0x3A, 9,
                 "GenuineIntel", "Kestrel virtual x86-64 CPU",
                 {
+                    Feature::Fpu,
                     Feature::I386,
                     Feature::I486,
                     Feature::Cpuid,

@@ -71,6 +71,7 @@ void Machine::reset() {
   clock_.reset();
   timers_.reset();
   nmi_pending_ = false;
+  ferr_line_.set(false);
   for (auto& d : devices_) d->reset();
   stop_requested_ = false;
   reset_requested_ = false;

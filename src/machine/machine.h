@@ -66,6 +66,15 @@ class Machine {
     return n;
   }
   bool nmi_pending() const { return nmi_pending_; }
+
+  // The CPU's FERR# output (x87 errors with CR0.NE = 0, SDM Vol. 1 §8.7 and
+  // Appendix D): the x87 code asserts it at the waiting instruction after an
+  // unmasked exception and drops it when the exception summary (FSW.ES) is cleared.
+  // On a PC it reaches IRQ 13 of the 8259 pair: the board connects ferr_line() to
+  // that input (and port F0h's write, which clears the latch, lowers it).
+  void set_ferr(bool asserted) { ferr_line_.set(asserted); }
+  bool ferr() const { return ferr_line_.level(); }
+  IrqLine& ferr_line() { return ferr_line_; }
   const MachineConfig& config() const { return cfg_; }
   const CpuModel& cpu_model() const { return *model_; }
 
@@ -122,6 +131,7 @@ class Machine {
   InterruptController* intc_ = nullptr;
   IrqLine isa_irqs_[16];
   bool nmi_pending_ = false;
+  IrqLine ferr_line_;
   std::unique_ptr<CpuState> cpu_;
   std::vector<std::unique_ptr<Device>> devices_;
   std::set<std::string> reported_;

@@ -134,6 +134,13 @@ void tlb_protect_code_page(CpuState& c, uint64_t phys_page) {
       if (!(e.tag_write & (kTlbInvalid | kTlbSlow)) && e.tag_write + e.addend == host) e.tag_write |= kTlbSlow;
 }
 
+void journal_host_write(CpuState& c, const void* host, unsigned size) {
+  if (WriteJournal* j = c.machine->bus().journal()) {
+    auto* p = static_cast<uint8_t*>(const_cast<void*>(host));
+    for (unsigned i = 0; i < size; ++i) j->bytes.emplace_back(p + i, p[i]);
+  }
+}
+
 void tlb_flush(CpuState& c) {
   c.tlb.flush();
   c.tlb_has_large = 0;

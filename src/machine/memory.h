@@ -24,6 +24,8 @@ bool translate_linear(CpuState& c, uint64_t lin, Access kind, bool user, uint64_
 // Downgrade every TLB entry that writes to this physical page (it now holds code).
 void tlb_protect_code_page(CpuState& c, uint64_t phys_page);
 void tlb_flush(CpuState& c);
+// --jit verify: records the bytes a fast-path write is about to change.
+void journal_host_write(CpuState& c, const void* host, unsigned size);
 // INVLPG: drops the translation of one linear page.
 void tlb_flush_page(CpuState& c, uint64_t lin);
 
@@ -44,6 +46,7 @@ template <class T>
 inline bool write_linear(CpuState& c, uint64_t lin, T value, bool user) {
   const TlbEntry& e = c.tlb.entry[user][Tlb::index(lin)];
   if (e.tag_write == ((lin + sizeof(T) - 1) & kPageMask)) [[likely]] {
+    if (c.journal_writes) [[unlikely]] journal_host_write(c, reinterpret_cast<void*>(lin + e.addend), sizeof(T));
     std::memcpy(reinterpret_cast<void*>(lin + e.addend), &value, sizeof(T));
     return true;
   }

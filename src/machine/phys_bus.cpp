@@ -85,6 +85,7 @@ void PhysBus::read(uint64_t addr, void* out, size_t size) {
       // Split MMIO accesses into naturally sized pieces within the region.
       unsigned n = size >= 8 && !(addr & 7) ? 8 : size >= 4 && !(addr & 3) ? 4 : size >= 2 && !(addr & 1) ? 2 : 1;
       if (addr - r->base + n > r->size) n = 1;
+      if (journal_) journal_->side_effects = true;
       uint64_t v = r->device->mmio_read(addr - r->base, n);
       std::memcpy(dst, &v, n);
       dst += n; addr += n; size -= n;
@@ -111,6 +112,7 @@ void PhysBus::write(uint64_t addr, const void* in, size_t size) {
       if (addr - r->base + n > r->size) n = 1;
       uint64_t v = 0;
       std::memcpy(&v, src, n);
+      if (journal_) journal_->side_effects = true;
       r->device->mmio_write(addr - r->base, v, n);
       src += n; addr += n; size -= n;
       continue;
@@ -123,6 +125,7 @@ void PhysBus::write(uint64_t addr, const void* in, size_t size) {
     uint64_t off = ram_offset(addr);
     if (off != ~0ull) {
       if (code_pages_[off >> 12] && code_listener_) code_listener_->code_page_written(addr & ~0xFFFull);
+      if (journal_) journal_->bytes.emplace_back(ram_ + off, ram_[off]);
       ram_[off] = *src;
     }
     ++src; ++addr; --size;

@@ -28,6 +28,13 @@ class CodeWriteListener {
   virtual void code_page_written(uint64_t page_addr) = 0;
 };
 
+// --jit verify: every RAM byte written (host pointer and old value) and whether a
+// device was touched, so a block's effects can be undone and compared.
+struct WriteJournal {
+  std::vector<std::pair<uint8_t*, uint8_t>> bytes;
+  bool side_effects = false;
+};
+
 class PhysBus {
  public:
   static constexpr uint64_t kLowRamLimit = 0xE0000000ull;  // PCI hole above, as QEMU's pc
@@ -69,6 +76,10 @@ class PhysBus {
   void clear_code_page(uint64_t page_addr);
   bool is_code_page(uint64_t page_addr) const;
 
+  // While set, RAM writes through the bus are journaled (see WriteJournal).
+  void set_journal(WriteJournal* j) { journal_ = j; }
+  WriteJournal* journal() const { return journal_; }
+
   // A20 gate (port 0x92, i8042): when off, physical address bit 20 is forced to 0.
   bool a20() const { return a20_; }
   void set_a20(bool on) { a20_ = on; }
@@ -92,6 +103,7 @@ class PhysBus {
   std::vector<std::vector<uint8_t>> rom_images_;
   std::vector<uint8_t> code_pages_;  // one byte per RAM page
   CodeWriteListener* code_listener_ = nullptr;
+  WriteJournal* journal_ = nullptr;
   bool a20_ = true;
 };
 

@@ -70,7 +70,7 @@ struct Run {
   uint64_t ax, bx, cx, icount, native_runs;
 };
 
-Run run(bool with_jit, const std::vector<uint8_t>& program = kProgram) {
+Run run(bool with_jit, const std::vector<uint8_t>& program = kProgram, bool verify = false) {
   machine::MachineConfig cfg;
   cfg.ram_bytes = 2 << 20;
   machine::Machine m(cfg);
@@ -80,9 +80,12 @@ Run run(bool with_jit, const std::vector<uint8_t>& program = kProgram) {
   machine::load_segment_real(m.cpu(), machine::CS, 0);
   m.cpu().rip = 0x7C00;
   interp::Interpreter it(m);
-  jit::Jit j;
+  jit::Jit j(verify);
   if (with_jit) it.set_compiler(&j, 4);
+  it.set_verify(verify);
   CHECK(it.run(1'000'000) == interp::StopReason::HaltedNoInterrupts);
+  CHECK(!m.stop_requested());  // --jit verify found no difference
+  if (verify) CHECK(it.stats().verified_runs > 100);
   const auto& c = m.cpu();
   return {c.gpr[machine::RAX] & 0xFFFF, c.gpr[machine::RBX] & 0xFFFF, c.gpr[machine::RCX] & 0xFFFF, c.icount,
           it.stats().native_runs};
@@ -98,6 +101,9 @@ TEST_CASE("JIT: memory fast paths (TLB hits, a page-straddling access) match the
   CHECK(j.icount == i.icount);
   CHECK(j.native_runs > 900);
   Run i2 = run(false, kMemoryLoopSub), j2 = run(true, kMemoryLoopSub);
+  Run v2 = run(true, kMemoryLoopSub, true);
+  CHECK(v2.ax == i2.ax);
+  CHECK(v2.icount == i2.icount);
   CHECK(i2.ax == 0xA314);
   CHECK(j2.ax == i2.ax);
   CHECK(j2.icount == i2.icount);
