@@ -60,6 +60,7 @@ struct Options {
   std::string only;
   bool m32 = true, m64 = true;
   bool verbose = false;
+  bool run_int = true, run_fp = true;  // --family
   std::string list_dir = DIFFTEST_DEFAULT_DIR;
   std::string child32;
   unsigned max_lines = 3;  // mismatch examples printed per form with --verbose
@@ -68,10 +69,11 @@ struct Options {
 void usage() {
   std::puts(
       "usage: difftest [--seed N] [--cases-per-form N] [--only ID[,ID...]] [--mode 32|64|both] [--verbose]\n"
-      "                [--lists DIR] [--child32 PATH]\n"
+      "                [--family int|fp|all] [--lists DIR] [--child32 PATH]\n"
       "Runs instruction forms of the instruction table natively and in Kestrel and compares the results.\n"
       "  --cases-per-form N  cases per form and mode (default: 500 integer; FP forms share ~240000)\n"
       "  --only ID           only these forms (table ids, comma-separated)\n"
+      "  --family F          int: the integer forms, fp: the x87/SSE/SIMD families, all (default)\n"
       "  --lists DIR         where skip.txt and exclusions.txt are (default: the source folder)\n"
       "  --child32 PATH      the 32-bit runner (default: difftest-child32 next to this program)");
 }
@@ -322,6 +324,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "difftest: --mode takes 32, 64 or both\n");
         return 2;
       }
+    } else if (a == "--family") {
+      std::string f = next();
+      opt.run_int = f == "int" || f == "all";
+      opt.run_fp = f == "fp" || f == "all";
+      if (!opt.run_int && !opt.run_fp) {
+        std::fprintf(stderr, "difftest: --family takes int, fp or all\n");
+        return 2;
+      }
     } else if (a == "--verbose" || a == "-v") opt.verbose = true;
     else if (a == "--lists") opt.list_dir = next();
     else if (a == "--child32") opt.child32 = next();
@@ -404,6 +414,7 @@ int main(int argc, char** argv) {
 
   for (const Form& f : forms) {
     if (!only.empty() && !only.count(f.name)) continue;
+    if (!(f.family == Family::Int ? opt.run_int : opt.run_fp)) continue;
     for (int m = 1; m >= 0; --m) {
       if (!kes[m]) continue;
       const bool m64 = m == 1;
