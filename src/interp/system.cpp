@@ -201,7 +201,7 @@ ExecStatus MOV_Rd_Cd(CpuState& c, const DecodedInsn& d) {
     case 4: v = c.cr4; break;
     case 8:
       if (c.mode != m::CpuMode::Long64) return m::raise_ud(c);
-      v = c.cr8;
+      v = c.machine->read_cr8();  // the local APIC's TPR[7:4]
       break;
     default: return m::raise_ud(c);
   }
@@ -261,7 +261,7 @@ ExecStatus MOV_Cd_Rd(CpuState& c, const DecodedInsn& d) {
     case 8:
       if (c.mode != m::CpuMode::Long64) return m::raise_ud(c);
       if (v >> 4) return m::raise_gp(c, 0);
-      c.cr8 = v;
+      c.machine->write_cr8(v);  // sets the APIC's TPR; a pending interrupt may now be taken
       break;
     default:
       return m::raise_ud(c);

@@ -1,5 +1,11 @@
 #include "machine/board.h"
 
+#include "machine/acpi/acpi_tables.h"
+#include "machine/cpu_model.h"
+#include "machine/devices/acpi_pm.h"
+#include "machine/devices/ioapic.h"
+#include "machine/devices/lapic.h"
+#include "machine/devices/reset_control.h"
 #include "machine/devices/debug_console.h"
 #include "machine/devices/debug_exit.h"
 #include "machine/devices/pic8259.h"
@@ -22,6 +28,30 @@ BoardDevices build_basic_board(Machine& m, const BoardOptions& opt) {
   b.com1 = m.add_device<Uart16550>(m, Uart16550::kCom1);
   b.com1->attach(m.ports());
   b.com1->set_irq_hook([&m](bool level) { m.isa_irq(4).set(level); });
+  b.reset_control = m.add_device<ResetControl>(m);
+  b.reset_control->attach(m.ports());
+  if (opt.apic && m.cpu_model().has(Feature::Apic)) {
+    // The local APIC takes over the CPU's INTR: the PIC reaches it through LINT0.
+    b.lapic = m.add_device<Lapic>(m);
+    b.lapic->set_extint_source(b.pic);
+    b.pic->set_output(b.lapic, 0);
+    m.set_lapic(b.lapic);
+    m.set_interrupt_controller(b.lapic);
+    b.ioapic = m.add_device<IoApic>(m, b.lapic);
+    b.ioapic->attach(m.bus());
+    b.lapic->set_eoi_hook([io = b.ioapic](uint8_t vector) { io->eoi(vector); });
+    // ISA IRQ 0 is IOAPIC pin 2 (the MADT's interrupt source override); IRQ 2 is the
+    // PICs' cascade and reaches no pin.
+    m.isa_irq(0).connect(b.ioapic, 2);
+    for (unsigned i = 1; i < 16; ++i)
+      if (i != 2) m.isa_irq(i).connect(b.ioapic, i);
+    if (opt.acpi) {
+      AcpiConfig acpi;
+      b.acpi_pm = m.add_device<AcpiPm>(m, &m.isa_irq(acpi.sci_irq), acpi.pm_base);
+      b.acpi_pm->attach(m.ports());
+      b.acpi_tables = m.add_device<AcpiTables>(m, acpi);
+    }
+  }
   if (opt.debug_exit) {
     b.debug_exit = m.add_device<DebugExit>(m, opt.debug_exit_port, opt.debug_exit_size);
     b.debug_exit->attach(m.ports());
@@ -32,6 +62,8 @@ BoardDevices build_basic_board(Machine& m, const BoardOptions& opt) {
 const char* basic_board_port_owner(uint16_t port) {
   if (port == DebugConsole::kBochsPort || port == DebugConsole::kSeaBiosPort) return "the debug console";
   if (port >= Uart16550::kCom1 && port < Uart16550::kCom1 + 8) return "COM1";
+  if (port == ResetControl::kPortA || port == ResetControl::kResetControl) return "the reset control ports";
+  if (port >= AcpiPm::kDefaultBase && port < AcpiPm::kDefaultBase + AcpiPm::kSize) return "the ACPI PM block";
   return nullptr;
 }
 

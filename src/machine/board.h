@@ -12,6 +12,11 @@ class DebugExit;
 class Uart16550;
 class Pic8259Pair;
 class Pit8254;
+class Lapic;
+class IoApic;
+class AcpiPm;
+class AcpiTables;
+class ResetControl;
 
 // Optional devices a front end may ask for.
 struct BoardOptions {
@@ -19,6 +24,9 @@ struct BoardOptions {
   bool debug_exit = false;
   uint16_t debug_exit_port = 0xF4;
   uint16_t debug_exit_size = 4;
+  // The local APIC, IOAPIC and ACPI (tables, PM block) when the CPU model has an APIC.
+  bool apic = true;
+  bool acpi = true;
 };
 
 // The devices of a board, for wiring and for front ends (serial input, summaries).
@@ -28,11 +36,21 @@ struct BoardDevices {
   DebugExit* debug_exit = nullptr;  // null unless BoardOptions::debug_exit
   Pic8259Pair* pic = nullptr;
   Pit8254* pit = nullptr;
+  ResetControl* reset_control = nullptr;  // ports 0x92 and 0xCF9
+  Lapic* lapic = nullptr;                 // null when the CPU model has no APIC
+  IoApic* ioapic = nullptr;
+  AcpiPm* acpi_pm = nullptr;              // null without ACPI
+  AcpiTables* acpi_tables = nullptr;
 };
 
 // The basic board: the debug console on ports 0xE9/0x402, a 16550 UART as COM1
-// at 0x3F8 on IRQ 4, the 8259 PIC pair as the CPU's interrupt controller and the
-// 8254 PIT on IRQ 0 (with port 0x61); plus the optional devices.
+// at 0x3F8 on IRQ 4, the 8259 PIC pair and the 8254 PIT on IRQ 0 (with port 0x61),
+// the reset ports 0x92 (with the A20 gate) and 0xCF9; plus the optional devices.
+// When the CPU model has an APIC: the local APIC is the CPU's interrupt controller,
+// with the PIC's INT output on its LINT0 (ExtINT); the IOAPIC at 0xFEC00000 sees
+// the ISA lines (IRQ 0 on pin 2, IRQ n on pin n); ACPI adds the PM block at 0x600
+// (SCI on IRQ 9) and the tables at 0xF0000. Without an APIC the PIC is the CPU's
+// interrupt controller.
 BoardDevices build_basic_board(Machine& m, const BoardOptions& opt = {});
 
 // The name of the basic board's device on `port`, or nullptr when the port is free

@@ -28,6 +28,8 @@ constexpr CpuidBit kBits[] = {
     {Feature::Xsave, 1, 2, 26},  {Feature::Syscall, 0x80000001, 3, 11},
     {Feature::Nx, 0x80000001, 3, 20}, {Feature::Rdtscp, 0x80000001, 3, 27},
     {Feature::Lm, 0x80000001, 3, 29}, {Feature::Lahf64, 0x80000001, 2, 0},
+    {Feature::TscDeadline, 1, 2, 24}, {Feature::Arat, 6, 0, 2},
+    {Feature::InvariantTsc, 0x80000007, 3, 8},
 };
 
 std::vector<CpuModel> make_models() {
@@ -60,6 +62,10 @@ std::vector<CpuModel> make_models() {
                     Feature::Lm,
                     Feature::Lahf64,
                     Feature::Rdtscp,
+                    Feature::Apic,
+                    Feature::TscDeadline,
+                    Feature::Arat,
+                    Feature::InvariantTsc,
                     Feature::Mmx,
                     Feature::Ssse3,
                     Feature::Sse42,
@@ -71,6 +77,7 @@ std::vector<CpuModel> make_models() {
                     Feature::Xsave,
                 }};
   x64.phys_bits = 40;
+  x64.max_basic_leaf = 0x16;
   x64.virt_bits = 48;
   m.push_back(x64);
   m.push_back(CpuModel{"486", "Intel 486DX-class integer core (no x87 yet)", 4, 8, 0, "GenuineIntel", "",
@@ -100,6 +107,7 @@ void CpuModel::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4], uint64_t 
   // Leaf 0xD (XSAVE) is the highest basic leaf a model with XSAVE needs; leaves 2-0xC
   // then read as zeros (no cache descriptors, no leaf-7 features, no topology).
   uint32_t max_basic = has(Feature::Xsave) ? 0xD : 1;
+  if (max_basic_leaf > max_basic) max_basic = max_basic_leaf;  // up to 0x16: TSC and crystal frequencies
   uint32_t max_ext = has(Feature::Lm) ? 0x80000008 : !brand.empty() ? 0x80000004 : 0;
   if (leaf >= 0x80000000 && max_ext == 0) leaf = max_basic;  // out of range: highest basic leaf
   else if (leaf >= 0x80000000 && leaf > max_ext) leaf = max_basic;
@@ -129,6 +137,18 @@ void CpuModel::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4], uint64_t 
         out[1] = 576;  // size for the components enabled in XCR0
         out[2] = 576;  // size for all supported components
       }
+      break;
+    case 0x15:
+      // TSC / core crystal clock (SDM Vol. 2A CPUID leaf 15H): TSC = ECX * EBX / EAX.
+      out[0] = 1;
+      out[1] = kTscCrystalRatio;
+      out[2] = static_cast<uint32_t>(kCoreCrystalHz);
+      break;
+    case 0x16:
+      // Base and maximum frequency in MHz (the 1 GHz TSC rate), bus reference 100 MHz.
+      out[0] = static_cast<uint32_t>(kCoreCrystalHz * kTscCrystalRatio / 1'000'000);
+      out[1] = out[0];
+      out[2] = 100;
       break;
     case 0x80000000:
       out[0] = max_ext;

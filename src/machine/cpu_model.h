@@ -19,12 +19,20 @@ enum class Feature : uint16_t {
   Sse3, Pclmul, Ssse3, Cx16, Sse41, Sse42, Movbe, Popcnt, Xsave, Osxsave,
   // CPUID.80000001
   Syscall, Nx, Lm, Lahf64, Rdtscp,
+  // Timekeeping: CPUID.1:ECX.TSC_DEADLINE, CPUID.6:EAX.ARAT (the APIC timer runs in
+  // every C-state), CPUID.80000007:EDX invariant TSC
+  TscDeadline, Arat, InvariantTsc,
   // implementation-level (no CPUID bit)
   I386,  // 32-bit operand/address sizes, 0F-map 386 instructions
   I486,  // BSWAP, XADD, CMPXCHG, INVLPG
   Cpuid, // CPUID instruction itself
   Count,
 };
+
+// The core crystal clock CPUID leaf 0x15 reports (TSC = crystal x 40 = 1 GHz, the
+// virtual clock's TSC rate); the local APIC timer counts at this rate.
+inline constexpr uint64_t kCoreCrystalHz = 25'000'000;
+inline constexpr uint32_t kTscCrystalRatio = 40;
 
 struct CpuModel {
   std::string name;
@@ -35,6 +43,7 @@ struct CpuModel {
   std::vector<Feature> features;
   unsigned phys_bits = 36;  // physical-address width (CPUID 0x80000008; reserved bits in paging)
   unsigned virt_bits = 32;
+  uint32_t max_basic_leaf = 1;  // leaves up to 0x16 (TSC and crystal frequencies) exist when raised
 
   bool has(Feature f) const;
   // cr4: the CPU's CR4, for the bits that mirror it (CPUID.1:ECX.OSXSAVE = CR4.OSXSAVE).

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "machine/cpu_model.h"
+#include "machine/devices/lapic.h"
 #include "machine/memory.h"
 #include "machine/segments.h"
 
@@ -76,6 +77,20 @@ void Machine::reset() {
   stop_requested_ = false;
   reset_requested_ = false;
   triple_faulted_ = false;
+}
+
+uint64_t Machine::read_cr8() const { return lapic_ ? lapic_->read_cr8() : cpu_->cr8; }
+
+void Machine::write_cr8(uint64_t v) {
+  if (lapic_) lapic_->write_cr8(v);
+  else cpu_->cr8 = v;
+}
+
+void Machine::set_a20(bool on) {
+  if (bus_.a20() == on && cpu_->a20_enabled == on) return;
+  bus_.set_a20(on);
+  cpu_->a20_enabled = on;
+  tlb_flush(*cpu_);  // cached translations carry the old physical bit 20
 }
 
 void Machine::signal_interrupt() { cpu_->event_pending |= kEventInterrupt; }

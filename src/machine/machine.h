@@ -20,6 +20,7 @@
 namespace kestrel::machine {
 
 struct CpuModel;
+class Lapic;
 
 // What a triple fault (the CPU's shutdown cycle, SDM Vol. 3 §6.15 "Interrupt 8")
 // does to the board: stop the run, or reset the machine as a PC's chipset does.
@@ -56,6 +57,14 @@ class Machine {
   // The CPU's interrupt controller (LAPIC, or the 8259 pair without one).
   void set_interrupt_controller(InterruptController* ic) { intc_ = ic; }
   InterruptController* interrupt_controller() const { return intc_; }
+  // The CPU's local APIC, when the board has one (MSRs and CR8 reach it through here).
+  void set_lapic(Lapic* apic) { lapic_ = apic; }
+  Lapic* lapic() const { return lapic_; }
+  // CR8 is the local APIC's TPR[7:4] (SDM Vol. 3 §10.8.6.1); without an APIC, a plain register.
+  uint64_t read_cr8() const;
+  void write_cr8(uint64_t v);
+  // The A20 gate (port 0x92, the keyboard controller): the bus, the CPU's copy and the TLB together.
+  void set_a20(bool on);
   // Devices call this when an interrupt may have become pending; the run loop
   // then asks the controller at the next instruction boundary.
   void signal_interrupt();
@@ -104,6 +113,9 @@ class Machine {
   // clears the request.
   void request_reset(std::string reason);
   bool reset_requested() const { return reset_requested_; }
+  // A guest-initiated reboot (reset ports 0xCF9 and 0x92, the ACPI reset register, the
+  // keyboard controller's pulse): the same path as the triple-fault reset.
+  void request_reboot(std::string reason) { request_reset(std::move(reason)); }
 
   // Exception delivery calls this when the CPU shuts down (a fault while delivering
   // #DF). Stop: request_stop(1, "triple fault") and triple_faulted() turns true;
@@ -129,6 +141,7 @@ class Machine {
   Clock clock_;
   TimerQueue timers_;
   InterruptController* intc_ = nullptr;
+  Lapic* lapic_ = nullptr;
   IrqLine isa_irqs_[16];
   bool nmi_pending_ = false;
   IrqLine ferr_line_;

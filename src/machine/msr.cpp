@@ -1,6 +1,7 @@
 #include "machine/msr.h"
 
 #include "machine/cpu_model.h"
+#include "machine/devices/lapic.h"
 #include "machine/exceptions.h"
 #include "machine/machine.h"
 #include "machine/memory.h"
@@ -34,6 +35,10 @@ bool read_msr(CpuState& c, uint32_t i, uint64_t& v) {
     case kMsrMiscEnable: v = c.msr_misc_enable; return true;
     case kMsrPat: if (!model.has(Feature::Pat)) break; v = c.msr_pat; return true;
     case kMsrApicBase: if (!model.has(Feature::Apic)) break; v = c.msr_apic_base; return true;
+    case kMsrTscDeadline:
+      if (!model.has(Feature::TscDeadline)) break;
+      v = c.machine->lapic() ? c.machine->lapic()->read_tsc_deadline() : 0;
+      return true;
     case kMsrSysenterCs: if (!model.has(Feature::Sep)) break; v = c.msr_sysenter_cs; return true;
     case kMsrSysenterEsp: if (!model.has(Feature::Sep)) break; v = c.msr_sysenter_esp; return true;
     case kMsrSysenterEip: if (!model.has(Feature::Sep)) break; v = c.msr_sysenter_eip; return true;
@@ -80,9 +85,19 @@ bool write_msr(CpuState& c, uint32_t i, uint64_t v) {
       }
       c.msr_pat = v;
       return true;
-    case kMsrApicBase:
+    case kMsrApicBase: {
       if (!model.has(Feature::Apic)) break;
-      c.msr_apic_base = (v & ~0x100ull) | (c.msr_apic_base & 0x100);  // BSP flag is read-only
+      // Reserved: bits 0-7, 9, EXTD (bit 10: no x2APIC) and the bits above the
+      // physical-address width (SDM Vol. 3 §10.4.4, Figure 10-5).
+      const uint64_t reserved = 0x6FFull | ~((1ull << model.phys_bits) - 1);
+      if (v & reserved & ~Lapic::kBaseBsp) return gp();
+      if (Lapic* apic = c.machine->lapic()) apic->write_apic_base(v);  // relocation, enable/disable
+      else c.msr_apic_base = (v & ~Lapic::kBaseBsp) | (c.msr_apic_base & Lapic::kBaseBsp);  // BSP is read-only
+      return true;
+    }
+    case kMsrTscDeadline:
+      if (!model.has(Feature::TscDeadline)) break;
+      if (Lapic* apic = c.machine->lapic()) apic->write_tsc_deadline(v);
       return true;
     case kMsrSysenterCs: if (!model.has(Feature::Sep)) break; c.msr_sysenter_cs = v & 0xFFFF; return true;
     case kMsrSysenterEsp:

@@ -42,6 +42,10 @@ void PhysBus::map_mmio(uint64_t base, uint64_t size, MmioDevice* device, std::st
   regions_.insert(regions_.begin(), Region{base, size, nullptr, device, std::move(name)});
 }
 
+void PhysBus::unmap_mmio(MmioDevice* device) {
+  std::erase_if(regions_, [device](const Region& r) { return r.device == device; });
+}
+
 const PhysBus::Region* PhysBus::find_region(uint64_t addr) const {
   for (const auto& r : regions_)
     if (addr - r.base < r.size) return &r;

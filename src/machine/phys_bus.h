@@ -53,6 +53,8 @@ class PhysBus {
   // Maps a read-only image; writes to it are ignored. Later maps win over earlier ones.
   void map_rom(uint64_t base, const std::vector<uint8_t>& data, std::string name);
   void map_mmio(uint64_t base, uint64_t size, MmioDevice* device, std::string name);
+  // Removes every MMIO region of `device` (a relocatable window such as the local APIC's).
+  void unmap_mmio(MmioDevice* device);
 
   // Host pointer to a whole RAM page for reading / writing, or nullptr when the
   // page is not plain RAM (ROM reads do return a pointer; ROM writes do not).

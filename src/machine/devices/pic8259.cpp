@@ -29,6 +29,8 @@ void Pic8259Pair::reset() {
     chip_[i] = Chip{};
     chip_[i].elcr_mask = i == 0 ? 0xF8 : 0xDE;  // IRQ 0, 1, 2, 8 and 13 are always edge-triggered
   }
+  if (out_sink_ && out_level_) out_sink_->set_irq(out_pin_, false);
+  out_level_ = false;
 }
 
 void Pic8259Pair::save(StateWriter& w) const {
@@ -76,7 +78,12 @@ int Pic8259Pair::pending_irq(const Chip& p) const {
 
 void Pic8259Pair::update() {
   set_chip_irq(chip_[0], 2, pending_irq(chip_[1]) >= 0);
-  if (pending_irq(chip_[0]) >= 0) m_.signal_interrupt();
+  const bool out = pending_irq(chip_[0]) >= 0;
+  if (out_sink_ && out != out_level_) {
+    out_level_ = out;
+    out_sink_->set_irq(out_pin_, out);
+  }
+  if (out) m_.signal_interrupt();
 }
 
 bool Pic8259Pair::interrupt_pending() { return pending_irq(chip_[0]) >= 0; }

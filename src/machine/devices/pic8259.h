@@ -36,6 +36,8 @@ class Pic8259Pair final : public Device, public PortDevice, public IrqSink, publ
   // The master's INT output (to the CPU directly, or to the local APIC's LINT0).
   bool interrupt_pending() override;
   uint8_t acknowledge() override;
+  // Wires the INT output to an interrupt input (the local APIC's LINT0), told of each change.
+  void set_output(IrqSink* sink, unsigned pin) { out_sink_ = sink; out_pin_ = pin; }
 
  private:
   struct Chip {
@@ -61,6 +63,9 @@ class Pic8259Pair final : public Device, public PortDevice, public IrqSink, publ
 
   Machine& m_;
   Chip chip_[2];  // 0 master, 1 slave
+  IrqSink* out_sink_ = nullptr;
+  unsigned out_pin_ = 0;
+  bool out_level_ = false;  // the INT output as last reported to out_sink_
 };
 
 }  // namespace kestrel::machine
