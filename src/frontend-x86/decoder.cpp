@@ -80,6 +80,8 @@ Decoder::Decoder() : impl_(std::make_unique<Impl>()) {
     // No CET: a 3E prefix on an indirect branch is the DS override it is on the CPUs
     // we model, not NOTRACK (and ENDBR decodes as the hint NOP it is without CET).
     ZydisDecoderEnableMode(&impl_->dec[m], ZYDIS_DECODER_MODE_CET, ZYAN_FALSE);
+    // No MPX either: 0F 1A/1B are the hint NOPs they are on CPUs without it.
+    ZydisDecoderEnableMode(&impl_->dec[m], ZYDIS_DECODER_MODE_MPX, ZYAN_FALSE);
   }
   ZydisFormatterInit(&impl_->fmt, ZYDIS_FORMATTER_STYLE_INTEL);
   for (const auto& e : kEncodings)

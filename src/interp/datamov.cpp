@@ -353,7 +353,7 @@ ExecStatus CMPXCHG8B_Mq(CpuState& c, const DecodedInsn& d) {
   uint64_t lin = 0;
   KESTREL_TRY(m::segment_to_linear(c, d.seg, ea, 8, m::Access::Write, lin));
   uint64_t cur;
-  KESTREL_TRY(m::read_linear(c, lin, cur, m::user_access(c)));
+  KESTREL_TRY(m::read_linear_rmw(c, lin, cur, m::user_access(c)));  // a locked RMW: faults as a write
   uint64_t want = (c.gpr[m::RDX] << 32) | static_cast<uint32_t>(c.gpr[m::RAX]);
   if (cur == want) {
     uint64_t nv = (c.gpr[m::RCX] << 32) | static_cast<uint32_t>(c.gpr[m::RBX]);

@@ -152,7 +152,7 @@ ExecStatus LSL_Gv_Ew(CpuState& c, const DecodedInsn& d) {
 ExecStatus ARPL_Ew_Gw(CpuState& c, const DecodedInsn& d) {
   if (!protected_mode(c)) return m::raise_ud(c);
   uint16_t dst;
-  KESTREL_TRY(read_rm_for_write(c, d, dst));
+  KESTREL_TRY(read_rm(c, d, dst));  // a read: the write happens only when RPL changes
   uint16_t src = get_reg<uint16_t>(c, d.reg);
   if ((dst & 3) < (src & 3)) {
     KESTREL_TRY(write_rm<uint16_t>(c, d, static_cast<uint16_t>((dst & ~3u) | (src & 3))));
@@ -165,6 +165,12 @@ ExecStatus ARPL_Ew_Gw(CpuState& c, const DecodedInsn& d) {
 
 // MOVSXD: sign-extends a doubleword; without REX.W it is a plain 32-bit move.
 ExecStatus MOVSXD_Gv_Ed(CpuState& c, const DecodedInsn& d) {
+  if (d.osize == 2) {  // with 66 it moves a word
+    uint16_t w;
+    KESTREL_TRY(read_rm(c, d, w));
+    set_reg<uint16_t>(c, d.reg, w);
+    return ExecStatus::Ok;
+  }
   uint32_t v;
   KESTREL_TRY(read_rm(c, d, v));
   if (d.osize == 8) c.gpr[d.reg] = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v)));

@@ -104,7 +104,7 @@ inline bool read_rm_for_write(CpuState& c, const DecodedInsn& d, T& v) {
   uint64_t off = effective_address(c, d);
   uint64_t lin = 0;
   if (!m::segment_to_linear(c, d.seg, off, sizeof(T), m::Access::Write, lin)) return false;
-  return m::read_linear(c, lin, v, m::user_access(c));
+  return m::read_linear_rmw(c, lin, v, m::user_access(c));
 }
 
 template <class T>
@@ -126,8 +126,16 @@ inline uint64_t next_ip(const CpuState& c, const DecodedInsn& d) {
 // or (64-bit mode) is not canonical.
 ExecStatus near_branch(CpuState& c, uint64_t target, unsigned osize);
 
-// Operand size of near branches and stack operations: 64-bit mode uses 8 unless 66.
+// Operand size of near branches: 64 bits in 64-bit mode, where Intel processors
+// ignore a 66 prefix on CALL/JMP/Jcc/RET (SDM Vol. 2A, JMP/CALL "64-bit mode").
 inline unsigned branch_osize(const CpuState& c, const DecodedInsn& d) {
+  if (c.mode == m::CpuMode::Long64) return 8;
+  return d.osize;
+}
+
+// Operand size of PUSH/POP and the other stack operations: 64-bit mode uses 8,
+// or 2 with a 66 prefix.
+inline unsigned stack_osize(const CpuState& c, const DecodedInsn& d) {
   if (c.mode == m::CpuMode::Long64) return d.osize == 2 ? 2 : 8;
   return d.osize;
 }

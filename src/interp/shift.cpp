@@ -108,7 +108,13 @@ ExecStatus shift_E(CpuState& c, const DecodedInsn& d, unsigned count) {
   T a, r;
   KESTREL_TRY(read_rm_for_write(c, d, a));
   uint64_t flags, which;
-  if (!shift<op, T>(c, a, count, r, flags, which)) return ExecStatus::Ok;
+  if (!shift<op, T>(c, a, count, r, flags, which)) {
+    // A masked count of 0 changes nothing, but a 32-bit register is still written
+    // (its upper half cleared) in 64-bit mode.
+    if constexpr (sizeof(T) == 4)
+      if (d.mod == 3) set_reg<T>(c, d.rm, a);
+    return ExecStatus::Ok;
+  }
   KESTREL_TRY(write_rm(c, d, r));
   m::set_arith_flags(c, flags, which);
   return ExecStatus::Ok;
@@ -154,7 +160,11 @@ ExecStatus shxd(CpuState& c, const DecodedInsn& d, unsigned count) {
   count &= sizeof(T) == 8 ? 0x3F : 0x1F;
   T a;
   KESTREL_TRY(read_rm_for_write(c, d, a));
-  if (count == 0) return ExecStatus::Ok;
+  if (count == 0) {
+    if constexpr (sizeof(T) == 4)
+      if (d.mod == 3) set_reg<T>(c, d.rm, a);
+    return ExecStatus::Ok;
+  }
   T src = get_greg<T>(c, d);
   T r;
   bool cf;

@@ -6,13 +6,13 @@
 namespace kestrel::interp::handlers {
 
 ExecStatus PUSH_Zv(CpuState& c, const DecodedInsn& d) {
-  unsigned sz = branch_osize(c, d);
+  unsigned sz = stack_osize(c, d);
   KESTREL_TRY(push_value(c, c.gpr[d.reg], sz));
   return ExecStatus::Ok;
 }
 
 ExecStatus POP_Zv(CpuState& c, const DecodedInsn& d) {
-  unsigned sz = branch_osize(c, d);
+  unsigned sz = stack_osize(c, d);
   uint64_t v;
   KESTREL_TRY(peek_value(c, 0, sz, v));
   set_sp(c, get_sp(c) + sz);
@@ -21,7 +21,7 @@ ExecStatus POP_Zv(CpuState& c, const DecodedInsn& d) {
 }
 
 ExecStatus PUSH_Ev(CpuState& c, const DecodedInsn& d) {
-  unsigned sz = branch_osize(c, d);
+  unsigned sz = stack_osize(c, d);
   uint64_t v;
   switch (sz) {
     case 2: { uint16_t x; KESTREL_TRY(read_rm(c, d, x)); v = x; break; }
@@ -35,7 +35,7 @@ ExecStatus PUSH_Ev(CpuState& c, const DecodedInsn& d) {
 // POP r/m: the destination's address is computed after RSP is incremented
 // (SDM Vol. 2B, POP: "If the ESP register is used as a base register...").
 ExecStatus POP_Ev(CpuState& c, const DecodedInsn& d) {
-  unsigned sz = branch_osize(c, d);
+  unsigned sz = stack_osize(c, d);
   uint64_t v;
   KESTREL_TRY(peek_value(c, 0, sz, v));
   uint64_t old_sp = c.gpr[m::RSP];
@@ -54,12 +54,12 @@ ExecStatus POP_Ev(CpuState& c, const DecodedInsn& d) {
 }
 
 ExecStatus PUSH_Iz(CpuState& c, const DecodedInsn& d) {
-  KESTREL_TRY(push_value(c, d.imm, branch_osize(c, d)));
+  KESTREL_TRY(push_value(c, d.imm, stack_osize(c, d)));
   return ExecStatus::Ok;
 }
 
 ExecStatus PUSH_Ib(CpuState& c, const DecodedInsn& d) {
-  KESTREL_TRY(push_value(c, d.imm, branch_osize(c, d)));
+  KESTREL_TRY(push_value(c, d.imm, stack_osize(c, d)));
   return ExecStatus::Ok;
 }
 
@@ -71,7 +71,7 @@ namespace {
 // the stack pointer still moves by the operand size (recent Intel processors;
 // SDM Vol. 2B, PUSH).
 ExecStatus push_seg(CpuState& c, const DecodedInsn& d, uint8_t s) {
-  unsigned sz = branch_osize(c, d);
+  unsigned sz = stack_osize(c, d);
   uint64_t sp = (get_sp(c) - sz) & stack_mask(c);
   KESTREL_TRY(m::probe_write(c, m::SS, sp, sz));
   KESTREL_TRY(m::write_mem<uint16_t>(c, m::SS, sp, c.seg[s].selector));
@@ -80,7 +80,7 @@ ExecStatus push_seg(CpuState& c, const DecodedInsn& d, uint8_t s) {
 }
 
 ExecStatus pop_seg(CpuState& c, const DecodedInsn& d, uint8_t s) {
-  unsigned sz = branch_osize(c, d);
+  unsigned sz = stack_osize(c, d);
   uint64_t v;
   KESTREL_TRY(peek_value(c, 0, sz, v));
   KESTREL_TRY(m::load_segment(c, s, static_cast<uint16_t>(v)));
@@ -144,7 +144,7 @@ ExecStatus POPA(CpuState& c, const DecodedInsn& d) {
 ExecStatus PUSHF(CpuState& c, const DecodedInsn& d) {
   uint64_t f = m::materialize_flags(c);
   if (c.mode == m::CpuMode::Virtual8086 && ((f & m::kIOPL) >> 12) < 3) return m::raise_gp(c, 0);
-  unsigned sz = branch_osize(c, d);
+  unsigned sz = stack_osize(c, d);
   f &= ~(m::kVM | m::kRF);
   KESTREL_TRY(push_value(c, f, sz));
   return ExecStatus::Ok;
@@ -155,7 +155,7 @@ ExecStatus POPF(CpuState& c, const DecodedInsn& d) {
   uint64_t f = m::materialize_flags(c);
   unsigned iopl = (f & m::kIOPL) >> 12;
   if (c.mode == m::CpuMode::Virtual8086 && iopl < 3) return m::raise_gp(c, 0);
-  unsigned sz = branch_osize(c, d);
+  unsigned sz = stack_osize(c, d);
   uint64_t v;
   KESTREL_TRY(pop_value(c, v, sz));
   uint64_t modifiable = m::kArithFlags | m::kTF | m::kDF | m::kNT | m::kAC | m::kID;
@@ -171,7 +171,7 @@ ExecStatus POPF(CpuState& c, const DecodedInsn& d) {
 // ---- ENTER / LEAVE -----------------------------------------------------------------------------------
 
 ExecStatus ENTER_Iw_Ib(CpuState& c, const DecodedInsn& d) {
-  unsigned sz = branch_osize(c, d);
+  unsigned sz = stack_osize(c, d);
   uint16_t alloc = static_cast<uint16_t>(d.imm);
   unsigned level = d.imm2 & 31;
   uint64_t saved_rsp = c.gpr[m::RSP], saved_rbp = c.gpr[m::RBP];
@@ -204,7 +204,7 @@ ExecStatus ENTER_Iw_Ib(CpuState& c, const DecodedInsn& d) {
 }
 
 ExecStatus LEAVE(CpuState& c, const DecodedInsn& d) {
-  unsigned sz = branch_osize(c, d);
+  unsigned sz = stack_osize(c, d);
   uint64_t saved = c.gpr[m::RSP];
   set_sp(c, c.gpr[m::RBP]);
   uint64_t v;

@@ -77,6 +77,19 @@ ExecStatus string_op(CpuState& c, const DecodedInsn& d) {
   if (!rep) return iteration<op, T>(c, d, step);
   const uint64_t am = addr_mask(d);
   constexpr bool conditional = op == Str::Cmps || op == Str::Scas;
+  if constexpr (op == Str::Ins || op == Str::Outs) {
+    // The I/O permission is checked even when the count is 0.
+    if (!io_permitted(c, c.gpr[m::RDX] & 0xFFFF, sizeof(T))) return ExecStatus::Fault;
+  }
+  if (d.asize == 4 && c.mode == m::CpuMode::Long64) {
+    // With a 32-bit address size the counter and index registers are written as
+    // 32-bit registers, which clears their upper halves even for a count of 0.
+    // (Measured on Intel hardware: MOVS and STOS clear the index registers' upper
+    // halves up front; LODS, CMPS and SCAS leave them until an iteration runs.)
+    c.gpr[m::RCX] &= 0xFFFFFFFFull;
+    if constexpr (op == Str::Movs) c.gpr[m::RSI] &= 0xFFFFFFFFull;
+    if constexpr (op == Str::Movs || op == Str::Stos) c.gpr[m::RDI] &= 0xFFFFFFFFull;
+  }
   const bool repne = d.pfx & frontend::kPfxRepne;
   for (unsigned n = 0; n < kChunk; ++n) {
     if ((c.gpr[m::RCX] & am) == 0) {

@@ -396,7 +396,7 @@ interp::NativeBlockFn Jit::compile(const interp::Block& b) {
     if ((d.id == InsnId::Jcc_Jb || d.id == InsnId::Jcc_Jz) && flags.kind && i + 1 == b.insns.size()) {
       native_jcc = &d;
       flush();
-      const unsigned osize = long64 ? (d.osize == 2 ? 2 : 8) : d.osize;
+      const unsigned osize = long64 ? 8 : d.osize;  // as interp's branch_osize
       Label taken = a.newLabel();
       emit_flags_from_record(a, state, flags);
       a.j(static_cast<x86::CondCode>(d.op & 0xF), taken);

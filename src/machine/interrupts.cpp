@@ -210,9 +210,11 @@ bool deliver_exception(CpuState& c) {
   // Delivery raised a second exception: the double-fault rules decide.
   PendingException second = c.exc;
   Class a = classify(first.vector), b = classify(second.vector);
-  bool df = (a == Class::Contributory && b == Class::Contributory) ||
-            (a == Class::PageFault && b != Class::Benign);
-  if (first.vector == kVecDF) {
+  // INT n (even INT 8 or INT 14) is not an exception: a fault while delivering it
+  // is simply delivered (SDM Vol. 3 §6.15, the table covers exceptions only).
+  bool df = !first.is_software && ((a == Class::Contributory && b == Class::Contributory) ||
+                                   (a == Class::PageFault && b != Class::Benign));
+  if (first.vector == kVecDF && !first.is_software) {
     c.machine->triple_fault();
     return false;
   }

@@ -98,6 +98,21 @@ bool write_linear_slow(CpuState& c, uint64_t lin, const void* in, unsigned size,
   return true;
 }
 
+bool read_linear_rmw_slow(CpuState& c, uint64_t lin, void* out, unsigned size, bool user) {
+  if (c.mode != CpuMode::Long64) lin &= 0xFFFFFFFFull;
+  unsigned first = static_cast<unsigned>(std::min<uint64_t>(size, 4096 - (lin & 0xFFF)));
+  uint64_t p0, p1 = 0;
+  if (!translate_linear(c, lin, Access::Write, user, p0)) return false;
+  uint64_t lin2 = lin + first;
+  if (c.mode != CpuMode::Long64) lin2 &= 0xFFFFFFFFull;
+  if (first < size && !translate_linear(c, lin2, Access::Write, user, p1)) return false;
+  auto* dst = static_cast<uint8_t*>(out);
+  c.machine->bus().read(p0, dst, first);
+  if (first < size) c.machine->bus().read(p1, dst + first, size - first);
+  tlb_fill(c, lin, p0, Access::Write, user);
+  return true;
+}
+
 bool probe_write(CpuState& c, uint8_t seg, uint64_t off, unsigned size) {
   uint64_t lin = 0, phys;
   if (!segment_to_linear(c, seg, off, size, Access::Write, lin)) return false;
@@ -105,7 +120,10 @@ bool probe_write(CpuState& c, uint8_t seg, uint64_t off, unsigned size) {
   if (!translate_linear(c, lin, Access::Write, user, phys)) return false;
   uint64_t last = lin + size - 1;
   if (c.mode != CpuMode::Long64) last &= 0xFFFFFFFFull;
-  if ((last & kPageMask) != (lin & kPageMask) && !translate_linear(c, last, Access::Write, user, phys)) return false;
+  // A page-crossing access faults (CR2) at the first byte of the second page.
+  uint64_t second = (lin | 0xFFF) + 1;
+  if (c.mode != CpuMode::Long64) second &= 0xFFFFFFFFull;
+  if ((last & kPageMask) != (lin & kPageMask) && !translate_linear(c, second, Access::Write, user, phys)) return false;
   return true;
 }
 

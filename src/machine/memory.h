@@ -42,6 +42,19 @@ inline bool read_linear(CpuState& c, uint64_t lin, T& out, bool user) {
   return read_linear_slow(c, lin, &out, sizeof(T), user);
 }
 
+// Read half of a read-modify-write: translated as a write, so a page fault
+// reports a write access (SDM Vol. 3 §4.7) and the dirty bit is set.
+bool read_linear_rmw_slow(CpuState& c, uint64_t lin, void* out, unsigned size, bool user);
+template <class T>
+inline bool read_linear_rmw(CpuState& c, uint64_t lin, T& out, bool user) {
+  const TlbEntry& e = c.tlb.entry[user][Tlb::index(lin)];
+  if (e.tag_write == ((lin + sizeof(T) - 1) & kPageMask)) [[likely]] {
+    std::memcpy(&out, reinterpret_cast<const void*>(lin + e.addend), sizeof(T));
+    return true;
+  }
+  return read_linear_rmw_slow(c, lin, &out, sizeof(T), user);
+}
+
 template <class T>
 inline bool write_linear(CpuState& c, uint64_t lin, T value, bool user) {
   const TlbEntry& e = c.tlb.entry[user][Tlb::index(lin)];
@@ -67,7 +80,9 @@ inline bool segment_to_linear(CpuState& c, uint8_t seg, uint64_t off, unsigned s
     return true;
   }
   uint8_t need = kind == Access::Write ? (kSegWritable | kSegUsable) : (kSegReadable | kSegUsable);
-  if (off < s.lo || off + size - 1 > s.hi || (s.rights & need) != need) [[unlikely]]
+  // A 4 GiB expand-up segment wraps around the top of the address space (the
+  // last byte's offset is taken modulo 2^32) rather than failing the limit check.
+  if (off < s.lo || (off + size - 1 > s.hi && s.hi != 0xFFFFFFFFu) || (s.rights & need) != need) [[unlikely]]
     return segment_access_fault(c, seg, off, size, kind);
   lin = (s.base + off) & 0xFFFFFFFFull;
   return true;
