@@ -73,6 +73,7 @@ std::vector<CpuModel> make_models() {
                     Feature::Fxsr,
                     Feature::Sse,
                     Feature::Sse2,
+                    Feature::Sse3,
                     Feature::Sse41,
                     Feature::Xsave,
                 }};

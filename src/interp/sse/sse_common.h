@@ -15,6 +15,7 @@
 
 #include "interp/fpu/softfloat.h"
 #include "interp/simd_state.h"
+#include "interp/x87/x87_state.h"
 
 namespace kestrel::interp::sse {
 
@@ -71,28 +72,6 @@ inline bool read_wscalar(CpuState& c, const DecodedInsn& d, T& v) {
     return true;
   }
   return m::read_mem(c, d.seg, effective_address(c, d), v);
-}
-
-// ---- MMX registers (the significands of the x87 registers, SDM Vol. 1 §9.5) ---------------------------
-// Local helpers until the x87 family's x87_state.h provides shared ones.
-
-inline uint64_t mmx_get(const CpuState& c, unsigned n) { return c.fpr[n & 7].sig; }
-// Writing an MMX register sets bits 79:64 of the x87 register to all ones (SDM Vol. 1 §9.5.1).
-inline void mmx_set(CpuState& c, unsigned n, uint64_t v) {
-  c.fpr[n & 7].sig = v;
-  c.fpr[n & 7].sign_exp = 0xFFFF;
-}
-// The x87-to-MMX transition: TOP = 0, every tag valid (SDM Vol. 1 §9.6.2).
-inline void mmx_enter(CpuState& c) {
-  c.ftop = 0;
-  c.ftw = 0;
-}
-// A pending unmasked x87 exception (FSW.ES) is reported before an SSE instruction that uses
-// the MMX registers (SDM Vol. 2, CVTPI2PS: "the exception is handled before"): #MF with
-// CR0.NE; with NE clear the FERR# path belongs to the x87 family and is not modelled here.
-inline bool x87_no_pending_fault(CpuState& c) {
-  if ((c.fsw & 0x80) && (c.cr0 & m::kCr0NE)) return m::raise_exception(c, m::kVecMF), false;
-  return true;
 }
 
 // ---- generic forms ----------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@
 // integer indefinite (0x80000000 / 0x8000000000000000) with IE.
 //
 // The forms with an MMX operand (CVTPI2PS/PD with an MMX source, CVT(T)PS2PI, CVT(T)PD2PI)
-// report a pending x87 exception first and switch the x87 unit to MMX mode (TOP = 0, all tags
+// report a pending x87 exception first (x87_check_pending: #MF, or FERR# with CR0.NE
+// clear) and switch the x87 unit to MMX mode (TOP = 0, all tags
 // valid) once their operands are read — before, and regardless of, a SIMD floating-point
 // exception. With a memory source CVTPI2PS and CVTPI2PD touch no x87 state. (Established on
 // hardware: the SDM says CVTPI2PS switches for a memory source too; the processor does not.)
@@ -20,9 +21,9 @@ namespace {
 // The 64-bit source of the "from MMX" forms: an MMX register or 8 bytes of memory.
 bool read_qpi(CpuState& c, const DecodedInsn& d, uint64_t& v) {
   if (d.mod == 3) {
-    if (!x87_no_pending_fault(c)) return false;
-    v = mmx_get(c, d.rm);
-    mmx_enter(c);
+    if (!x87_check_pending(c)) return false;
+    v = x87_mmx_read(c, d.rm);
+    x87_enter_mmx(c);
     return true;
   }
   return m::read_mem(c, d.seg, effective_address(c, d), v);
@@ -62,7 +63,7 @@ ExecStatus to_gpr(CpuState& c, const DecodedInsn& d, F32 cvt32, F64 cvt64) {
 template <class T, class Cvt>
 ExecStatus to_mmx(CpuState& c, const DecodedInsn& d, Cvt cvt) {
   if (!sse_usable(c)) return ExecStatus::Fault;
-  if (!x87_no_pending_fault(c)) return ExecStatus::Fault;
+  if (!x87_check_pending(c)) return ExecStatus::Fault;
   Xmm s;
   if constexpr (sizeof(T) == 4) {
     if (d.mod == 3) s = c.xmm[d.rm];
@@ -70,10 +71,10 @@ ExecStatus to_mmx(CpuState& c, const DecodedInsn& d, Cvt cvt) {
   } else {
     KESTREL_TRY(read_wps(c, d, s));
   }
-  mmx_enter(c);
+  x87_enter_mmx(c);
   fpu::Context ctx = mxcsr_context(c);
   uint32_t lo = static_cast<uint32_t>(cvt(lane<T>(s, 0), ctx)), hi = static_cast<uint32_t>(cvt(lane<T>(s, 1), ctx));
-  return commit(c, ctx.flags, [&] { mmx_set(c, d.reg, uint64_t(hi) << 32 | lo); });
+  return commit(c, ctx.flags, [&] { x87_mmx_write(c, d.reg, uint64_t(hi) << 32 | lo); });
 }
 
 // Packed float to packed int32 (CVT(T)PS2DQ: four lanes; CVT(T)PD2DQ: two lanes, the upper

@@ -25,32 +25,6 @@ constexpr uint64_t kXcr0Supported = 3;
 
 constexpr unsigned kFxsaveSize = 512, kXsaveHeader = 512, kXsaveSize = 576;
 
-// ---- x87 tag words (local until the x87 family's x87_state.h provides them) ------------------------
-
-// FXSAVE's abridged tag: bit i set when physical register i is not empty (SDM Vol. 1 §10.5.1.1).
-uint8_t abridged_tag(uint16_t ftw) {
-  uint8_t r = 0;
-  for (unsigned i = 0; i < 8; ++i)
-    if (((ftw >> (2 * i)) & 3) != 3) r |= 1u << i;
-  return r;
-}
-
-// FXRSTOR rebuilds the full tag of each non-empty register from its contents: 00 valid,
-// 01 zero, 10 special (NaN, infinity, denormal, unnormal and other unsupported encodings).
-uint16_t full_tag(uint8_t abridged, const m::X87Reg* fpr) {
-  uint16_t t = 0;
-  for (unsigned i = 0; i < 8; ++i) {
-    unsigned tag;
-    const unsigned exp = fpr[i].sign_exp & 0x7FFF;
-    if (!((abridged >> i) & 1)) tag = 3;
-    else if (exp == 0x7FFF) tag = 2;
-    else if (exp == 0) tag = fpr[i].sig == 0 ? 1 : 2;
-    else tag = (fpr[i].sig >> 63) ? 0 : 2;
-    t |= static_cast<uint16_t>(tag << (2 * i));
-  }
-  return t;
-}
-
 // ---- the FXSAVE image ----------------------------------------------------------------------------------
 
 struct Image {
@@ -70,8 +44,8 @@ unsigned xmm_count(const CpuState& c) { return c.mode == m::CpuMode::Long64 ? 16
 // The x87 part: bytes 0-23 and 32-159.
 void fx_build_x87(const CpuState& c, Image& im, bool rex_w) {
   im.put<uint16_t>(0, c.fcw);
-  im.put<uint16_t>(2, static_cast<uint16_t>((c.fsw & ~0x3800u) | (c.ftop & 7u) << 11));
-  im.put<uint8_t>(4, abridged_tag(c.ftw));
+  im.put<uint16_t>(2, x87_fsw(c));
+  im.put<uint8_t>(4, ftw_to_abridged(c.ftw));
   im.put<uint16_t>(6, c.fop & 0x7FF);
   if (rex_w) {
     im.put<uint64_t>(8, c.fip);
@@ -102,10 +76,9 @@ void fx_build_xmm(const CpuState& c, Image& im) {
 }
 
 void fx_load_x87(CpuState& c, const Image& im, bool rex_w) {
-  c.fcw = im.get<uint16_t>(0);
-  uint16_t fsw = im.get<uint16_t>(2);
-  c.fsw = fsw & ~0x3800u;
-  c.ftop = (fsw >> 11) & 7;
+  // FCW as FLDCW loads it: reserved bits 15:13 and 7 read as 0, bit 6 as 1 (checked on hardware).
+  c.fcw = static_cast<uint16_t>((im.get<uint16_t>(0) & 0x1F3F) | 0x0040);
+  x87_set_fsw(c, im.get<uint16_t>(2));
   c.fop = im.get<uint16_t>(6) & 0x7FF;
   if (rex_w) {
     c.fip = im.get<uint64_t>(8);
@@ -122,7 +95,9 @@ void fx_load_x87(CpuState& c, const Image& im, bool rex_w) {
     r.sig = im.get<uint64_t>(32 + 16 * i);
     r.sign_exp = im.get<uint16_t>(40 + 16 * i);
   }
-  c.ftw = full_tag(im.get<uint8_t>(4), c.fpr);
+  c.ftw = abridged_to_ftw(c, im.get<uint8_t>(4));
+  // ES and B follow the flags and masks, whatever the image says (checked on hardware).
+  x87_update_summary(c);
 }
 
 void fx_load_xmm(CpuState& c, const Image& im) {
@@ -176,7 +151,7 @@ bool xsave_usable(CpuState& c) {
 // XINUSE (SDM Vol. 1 §13.6), approximated by comparing with the initial configuration:
 // hardware keeps a flag per component (set by any use, cleared by an initialising XRSTOR).
 bool x87_in_init(const CpuState& c) {
-  if (c.fcw != 0x037F || c.fsw != 0 || c.ftop != 0 || c.ftw != 0xFFFF || c.fop != 0 || c.fip != 0 || c.fdp != 0 ||
+  if (c.fcw != kFcwInit || c.fsw != 0 || c.ftop != 0 || c.ftw != 0xFFFF || c.fop != 0 || c.fip != 0 || c.fdp != 0 ||
       c.fcs != 0 || c.fds != 0)
     return false;
   for (const auto& r : c.fpr)
@@ -191,7 +166,7 @@ bool sse_in_init(const CpuState& c) {
 }
 
 void x87_init(CpuState& c) {
-  c.fcw = 0x037F;
+  c.fcw = kFcwInit;
   c.fsw = 0;
   c.ftop = 0;
   c.ftw = 0xFFFF;
@@ -199,6 +174,7 @@ void x87_init(CpuState& c) {
   c.fip = c.fdp = 0;
   c.fcs = c.fds = 0;
   for (auto& r : c.fpr) r = m::X87Reg{};
+  x87_update_summary(c);  // drops FERR#
 }
 
 bool rex_w(const DecodedInsn& d) { return d.osize == 8; }
