@@ -83,6 +83,10 @@ if [[ -f tests/guest/system/run_system_tests.sh ]]; then
   run_suite system-jv 'system: ([0-9]+) passed, ([0-9]+) failed' \
     bash tests/guest/system/run_system_tests.sh "$root/build/kestrel" "$root/build/tests/guest/system" -- --jit verify
 fi
+if [[ -d build/tests/guest/fpu ]]; then
+  run_suite guest-fpu 'system: ([0-9]+) passed, ([0-9]+) failed' \
+    bash tests/guest/system/run_system_tests.sh "$root/build/kestrel" "$root/build/tests/guest/fpu"
+fi
 if [[ -f tests/guest/multiboot/run_multiboot_tests.sh ]]; then
   run_suite multiboot 'multiboot: ([0-9]+) passed, ([0-9]+) failed' \
     bash tests/guest/multiboot/run_multiboot_tests.sh "$root/build/kestrel" "$root/build/tests/guest/multiboot"

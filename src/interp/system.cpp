@@ -5,6 +5,7 @@
 
 #include "interp/handlers.h"
 #include "interp/operands.h"
+#include "interp/x87/x87_state.h"
 #include "machine/cpu_model.h"
 #include "machine/machine.h"
 #include "machine/msr.h"
@@ -61,15 +62,13 @@ ExecStatus HLT(CpuState& c, const DecodedInsn& d) {
 
 ExecStatus NOP(CpuState&, const DecodedInsn&) { return ExecStatus::Ok; }
 
-// WAIT/FWAIT: #NM when CR0.MP and CR0.TS are both set (SDM Vol. 3 §2.5, Table 2-2).
-ExecStatus WAIT(CpuState& c, const DecodedInsn&) {
-  if ((c.cr0 & m::kCr0MP) && (c.cr0 & m::kCr0TS)) return m::raise_exception(c, m::kVecNM);
-  return ExecStatus::Ok;
-}
+// WAIT/FWAIT: #NM when CR0.MP and CR0.TS are both set (SDM Vol. 3 §2.5, Table 2-2),
+// then a pending unmasked x87 exception is signalled (#MF or FERR#).
+ExecStatus WAIT(CpuState& c, const DecodedInsn&) { return x87_fwait(c); }
 
 ExecStatus CPUID(CpuState& c, const DecodedInsn&) {
   uint32_t r[4];
-  c.machine->cpu_model().cpuid(static_cast<uint32_t>(c.gpr[m::RAX]), static_cast<uint32_t>(c.gpr[m::RCX]), r);
+  c.machine->cpu_model().cpuid(static_cast<uint32_t>(c.gpr[m::RAX]), static_cast<uint32_t>(c.gpr[m::RCX]), r, c.cr4);
   c.gpr[m::RAX] = r[0];
   c.gpr[m::RBX] = r[1];
   c.gpr[m::RCX] = r[2];

@@ -36,7 +36,7 @@ std::vector<CpuModel> make_models() {
   std::vector<CpuModel> m;
   // The default grows as the implementation does: it advertises only what runs.
   // One feature per line: each family's handlers add their features here when complete.
-  CpuModel x64{"default", "x86-64 core: integer and system architecture (x87/SSE come next)", 6, 0x3A, 9,
+  CpuModel x64{"default", "x86-64 core: integer, system, x87, MMX, SSE-SSE4.2", 6, 0x3A, 9,
                 "GenuineIntel", "Kestrel virtual x86-64 CPU",
                 {
                     Feature::Fpu,
