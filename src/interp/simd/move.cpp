@@ -110,10 +110,11 @@ ExecStatus MASKMOVQ_Pq_Nq(CpuState& c, const DecodedInsn& d) {
   return ExecStatus::Ok;
 }
 
-// EMMS: every x87 tag empty (SDM Vol. 2A EMMS). TOP is left alone.
+// EMMS: every x87 tag empty and TOP = 0 (SDM Vol. 1 §9.5.1, Table 9-3; the host agrees).
 ExecStatus EMMS(CpuState& c, const DecodedInsn& d) {
   if (!simd::mmx_ready(c)) return ExecStatus::Fault;
-  c.ftw = 0xFFFF;
+  x87_emms(c);
+  c.ftop = 0;
   return ExecStatus::Ok;
 }
 

@@ -20,6 +20,7 @@
 #include "interp/handlers.h"
 #include "interp/operands.h"
 #include "interp/simd_state.h"
+#include "interp/x87/x87_state.h"
 
 namespace kestrel::interp::simd {
 
@@ -65,38 +66,21 @@ inline uint8_t sat_u8(int32_t v) { return static_cast<uint8_t>(v < 0 ? 0 : v > 2
 inline int16_t sat_s16(int32_t v) { return static_cast<int16_t>(v < -32768 ? -32768 : v > 32767 ? 32767 : v); }
 inline uint16_t sat_u16(int32_t v) { return static_cast<uint16_t>(v < 0 ? 0 : v > 65535 ? 65535 : v); }
 
-// ---- x87 coupling of the MMX registers --------------------------------------------------------
-
-// HOOK (x87 helper): "#MF if there is a pending x87 FPU exception" of every MMX instruction.
-// src/interp/x87/x87_state.h did not exist when this was written, so the rule lives here:
-// FSW.ES (bit 7) says an unmasked exception is pending; with CR0.NE = 1 it is reported as
-// #MF before the instruction runs. With CR0.NE = 0 the PC reports it through FERR#/IRQ 13,
-// which is the x87 code's business; the instruction proceeds. Replace the body with the x87
-// helper's check once it exists.
-inline bool x87_pending_exception_check(CpuState& c) {
-  if (!(c.fsw & 0x80) || !(c.cr0 & m::kCr0NE)) return true;
-  m::raise_exception(c, m::kVecMF);
-  return false;
-}
+// ---- x87 coupling of the MMX registers (the x87 code's helpers, x87/x87_state.h) ----------
 
 // MMX instructions (and the SSE/SSSE3 forms with MMX operands): #UD if CR0.EM, #NM if
-// CR0.TS, then #MF if an x87 exception is pending.
-inline bool mmx_ready(CpuState& c) { return mmx_usable(c) && x87_pending_exception_check(c); }
+// CR0.TS, then a pending unmasked x87 exception: #MF (CR0.NE = 1) or FERR# (CR0.NE = 0).
+inline bool mmx_ready(CpuState& c) { return mmx_usable(c) && x87_check_pending(c); }
 // SSE2 forms that touch both register files (MOVQ2DQ, MOVDQ2Q): the SSE rules (CR4.OSFXSR
 // too) and the pending x87 exception.
-inline bool sse_mmx_ready(CpuState& c) { return sse_usable(c) && x87_pending_exception_check(c); }
+inline bool sse_mmx_ready(CpuState& c) { return sse_usable(c) && x87_check_pending(c); }
 
-// MMX register n (ModRM fields carry REX bits, which MMX operands ignore).
-inline uint64_t mm_get(const CpuState& c, unsigned n) { return c.fpr[n & 7].sig; }
-inline void mm_set(CpuState& c, unsigned n, uint64_t v) {
-  c.fpr[n & 7].sig = v;
-  c.fpr[n & 7].sign_exp = 0xFFFF;
-}
-// The x87 side of every MMX instruction but EMMS: TOP = 0, all tags valid (00).
-inline void mmx_transition(CpuState& c) {
-  c.ftop = 0;
-  c.ftw = 0;
-}
+// MMX register n (ModRM fields carry REX bits, which MMX operands ignore): the x87
+// register's significand; a write sets its sign and exponent to all ones.
+inline uint64_t mm_get(const CpuState& c, unsigned n) { return x87_mmx_read(c, n); }
+inline void mm_set(CpuState& c, unsigned n, uint64_t v) { x87_mmx_write(c, n, v); }
+// The x87 side of every MMX instruction but EMMS: TOP = 0, all tags valid.
+inline void mmx_transition(CpuState& c) { x87_enter_mmx(c); }
 
 // ---- operands ----------------------------------------------------------------------------------
 
