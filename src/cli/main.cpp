@@ -1,12 +1,13 @@
 // The kestrel command: builds a machine from the command line, loads firmware,
-// flat binaries or a multiboot kernel, runs the interpreter and turns how the run
-// ended into an exit status. Every host or configuration problem ends as one
-// "kestrel: error:" line and status 2; the emulator never dies on bad input.
+// flat binaries, a multiboot kernel or a Linux kernel, runs the interpreter and
+// turns how the run ended into an exit status. Every host or configuration problem
+// ends as one "kestrel: error:" line and status 2; the emulator never dies on bad
+// input.
 //
 // The interpreter runs in slices of kSlice instructions; between slices the CLI
-// feeds standard input to COM1 and performs resets the machine asked for (a
-// reset boots again: the images are loaded anew and the start state set again).
-#include <poll.h>
+// feeds host input to COM1 (host_serial.h; a halted CPU also waits for it there)
+// and performs resets the machine asked for (a reset boots again: the images are
+// loaded anew and the start state set again), or ends the run under --no-reboot.
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,16 +25,21 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
+#include "cli/host_serial.h"
 #include "cli/options.h"
 #include "cli/trace.h"
 #include "interp/interpreter.h"
 #ifdef KESTREL_HAVE_JIT
 #include "jit/jit.h"
 #endif
+#include "machine/acpi/acpi_tables.h"
 #include "machine/board.h"
 #include "machine/cpu_model.h"
 #include "machine/devices/uart16550.h"
 #include "machine/loaders/flat_binary.h"
+#include "machine/loaders/linux_boot.h"
 #include "machine/loaders/multiboot.h"
 #include "machine/loaders/rom_image.h"
 #include "machine/machine.h"
@@ -63,42 +69,21 @@ constexpr uint64_t kSlice = 1u << 20;
 // Resets reported one by one on stderr before the rest go unreported.
 constexpr uint64_t kResetsReported = 10;
 
-// Feeds standard input to a UART when stdin is a pipe or a file: read without
-// blocking (poll first), only while the guest has drained most of what it got,
-// until end of file. A terminal is never touched (raw-mode handling comes later).
-class StdinFeeder {
- public:
-  StdinFeeder(machine::Uart16550* uart, bool enabled) : uart_(uart), active_(enabled && uart && !isatty(0)) {}
-
-  void service() {
-    if (!active_ || uart_->input_pending() >= kLowWater) return;
-    pollfd p{0, POLLIN, 0};
-    const int r = ::poll(&p, 1, 0);
-    if (r < 0) {
-      if (errno != EINTR) active_ = false;
-      return;
-    }
-    if (r == 0) return;
-    if (p.revents & POLLNVAL) {  // stdin is closed
-      active_ = false;
-      return;
-    }
-    char buf[kChunk];
-    const ssize_t n = ::read(0, buf, sizeof buf);
-    if (n > 0) uart_->push_input(std::string_view(buf, static_cast<size_t>(n)));
-    else if (n == 0 || (errno != EINTR && errno != EAGAIN)) active_ = false;  // end of file or error
-  }
-
- private:
-  static constexpr size_t kLowWater = 4096;
-  static constexpr size_t kChunk = 4096;
-  machine::Uart16550* uart_;
-  bool active_;
-};
+// The board's firmware tables for the Linux loaders: the ACPI tables' RSDP goes
+// into boot_params.acpi_rsdp_addr / hvm_start_info.rsdp_paddr, and their range into
+// the e820 map as ACPI data unless it lies in the BIOS area below 1 MiB, which the
+// map reserves anyway.
+void add_firmware_tables(const machine::BoardDevices& board, machine::LinuxBootSpec& spec) {
+  if (!board.acpi_tables) return;
+  spec.rsdp_addr = board.acpi_tables->rsdp_address();
+  if (board.acpi_tables->first() >= (1u << 20))
+    spec.firmware.push_back({board.acpi_tables->first(), board.acpi_tables->end(), machine::kE820Acpi});
+}
 
 // Copies the images in and sets the start state; used at power-on and after every
 // reset. False with a message (without the "kestrel: error:" prefix) on failure.
-bool boot(machine::Machine& m, const Options& opt, std::string& error) {
+bool boot(machine::Machine& m, const Options& opt, const machine::BoardDevices& board,
+          machine::KernelFormat kernel_format, std::string& error) {
   std::vector<std::pair<uint64_t, uint64_t>> loaded;
   for (const LoadSpec& l : opt.loads) {
     uint64_t size = 0;
@@ -107,6 +92,21 @@ bool boot(machine::Machine& m, const Options& opt, std::string& error) {
       return false;
     }
     loaded.emplace_back(l.addr, l.addr + std::max<uint64_t>(size, 1));
+  }
+  if (kernel_format == machine::KernelFormat::BzImage || kernel_format == machine::KernelFormat::PvhElf) {
+    machine::LinuxBootSpec spec;
+    spec.kernel_path = opt.kernel;
+    spec.initrd_path = opt.initrd;
+    spec.cmdline = opt.append;
+    spec.reserved = loaded;
+    add_firmware_tables(board, spec);
+    machine::LinuxBootImage img;
+    if (!machine::load_linux(m, spec, img, error)) {
+      error = "--kernel: " + error;
+      return false;
+    }
+    machine::enter_linux(m, img);
+    return true;
   }
   if (!opt.kernel.empty()) {
     machine::MultibootSpec spec;
@@ -117,6 +117,8 @@ bool boot(machine::Machine& m, const Options& opt, std::string& error) {
     machine::MultibootImage img;
     if (!machine::load_multiboot(m, spec, img, error)) {
       error = "--kernel: " + error;
+      if (kernel_format == machine::KernelFormat::Unknown)
+        error += " (nor is it a Linux bzImage or an ELF kernel with a PVH entry note)";
       return false;
     }
     machine::enter_multiboot(m, img);
@@ -153,8 +155,29 @@ int run(const Options& opt) {
     }
   }
 
+  // What --kernel is decides the loader (and which of --initrd/--module fit it).
+  machine::KernelFormat kernel_format = machine::KernelFormat::Unknown;
+  if (!opt.kernel.empty()) {
+    std::string error;
+    if (!machine::read_kernel_format(opt.kernel, kernel_format, error))
+      return error_exit(fmt::format("--kernel: {}", error));
+    const bool is_linux =
+        kernel_format == machine::KernelFormat::BzImage || kernel_format == machine::KernelFormat::PvhElf;
+    if (is_linux && !opt.modules.empty())
+      return error_exit(fmt::format("--module: '{}' is a {}, which takes an --initrd, not multiboot modules",
+                                    opt.kernel, machine::kernel_format_name(kernel_format)));
+    if (!is_linux && !opt.initrd.empty()) {
+      if (kernel_format == machine::KernelFormat::Multiboot)
+        return error_exit(fmt::format("--initrd: '{}' is a multiboot kernel; pass its files with --module",
+                                      opt.kernel));
+      return error_exit(fmt::format("--initrd: '{}' is not a Linux kernel (no bzImage header, no PVH note)",
+                                    opt.kernel));
+    }
+  }
+
   machine::MachineConfig cfg;
   cfg.ram_bytes = opt.ram_bytes;
+  cfg.clock = opt.clock == ClockChoice::Host ? machine::Clock::Source::Host : machine::Clock::Source::Icount;
   cfg.cpu_model = opt.cpu_model;
   cfg.on_triple_fault = opt.on_triple_fault == TripleFaultPolicy::Reset ? machine::TripleFaultAction::Reset
                                                                         : machine::TripleFaultAction::Stop;
@@ -165,12 +188,16 @@ int run(const Options& opt) {
   board_opt.debug_exit = opt.debug_exit;
   board_opt.debug_exit_port = opt.debug_exit_port;
   board_opt.debug_exit_size = opt.debug_exit_size;
+  // The one place host time enters the machine: the RTC's time at power-on.
+  board_opt.rtc_start_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
   const machine::BoardDevices board = machine::build_basic_board(m, board_opt);
 
   // The BIOS is ROM: mapped once, it survives resets.
   if (!opt.bios.empty() && !machine::load_bios_image(m, opt.bios, error))
     return error_exit(fmt::format("--bios: {}", error));
-  if (!boot(m, opt, error)) return error_exit(error);
+  if (!boot(m, opt, board, kernel_format, error)) return error_exit(error);
 
   std::unique_ptr<std::FILE, TraceFileCloser> trace_file;
   if (opt.trace.any()) {
@@ -202,12 +229,15 @@ int run(const Options& opt) {
     tracer->attach(interp);
   }
 
-  StdinFeeder stdin_feeder(board.com1, opt.serial_input == SerialInput::Auto);
+  HostSerial serial(m, board.com1);
+  if (!serial.open(opt, error)) return error_exit(error);
+  m.set_idle_handler(&serial);
   uint64_t retired_before = 0;  // instructions of earlier boots: icount restarts at reset
   uint64_t resets = 0;
+  bool ended_by_reboot = false;  // a reset request under --no-reboot
   interp::StopReason why;
   for (;;) {
-    stdin_feeder.service();
+    serial.service();
     uint64_t slice = kSlice;
     if (opt.max_insns) {
       const uint64_t done = retired_before + m.cpu().icount;
@@ -220,13 +250,17 @@ int run(const Options& opt) {
     why = interp.run(slice);
     if (why == interp::StopReason::InstructionLimit) continue;  // slice done (the limit is checked above)
     if (why == interp::StopReason::Stopped && m.reset_requested()) {
+      if (opt.no_reboot) {
+        ended_by_reboot = true;
+        break;
+      }
       if (++resets <= kResetsReported)
         fmt::print(stderr, "kestrel: {}: resetting the machine{}\n", m.stop_reason(),
                    resets == kResetsReported ? " (further resets are not reported)" : "");
       retired_before += m.cpu().icount;
       std::fflush(m.console());
       m.reset();
-      if (!boot(m, opt, error)) {
+      if (!boot(m, opt, board, kernel_format, error)) {
         if (tracer) tracer->detach(interp);
         return error_exit(fmt::format("after a reset: {}", error));
       }
@@ -237,6 +271,10 @@ int run(const Options& opt) {
 
   if (tracer) tracer->detach(interp);
   std::fflush(m.console());
+  m.set_idle_handler(nullptr);
+  // Messages below go to a terminal in its normal mode again.
+  serial.restore_terminal();
+  if (serial.interactive() || serial.quit_requested()) fmt::print(stderr, "\n");
 
   const machine::CpuState& c = m.cpu();
   if (opt.stats) {
@@ -254,6 +292,10 @@ int run(const Options& opt) {
                         jit->code_bytes() / 1024);
 #endif
     fmt::print(stderr, "\n");
+  }
+  if (ended_by_reboot) {
+    fmt::print(stderr, "kestrel: {}; ending the run (--no-reboot)\n", m.stop_reason());
+    return kExitOk;
   }
   switch (why) {
     case interp::StopReason::HaltedNoInterrupts:
@@ -276,6 +318,8 @@ int run(const Options& opt) {
       if (m.exit_status() != 0)
         fmt::print(stderr, "kestrel: {} (exit status {})\n",
                    m.stop_reason().empty() ? "the machine stopped" : m.stop_reason(), m.exit_status());
+      else if (!m.stop_reason().empty())
+        fmt::print(stderr, "kestrel: {}\n", m.stop_reason());
       return m.exit_status();
   }
   return kExitOk;

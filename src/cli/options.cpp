@@ -14,10 +14,11 @@ namespace {
 constexpr const char* kDescription =
     "Kestrel: a pure-software x86 PC emulator.\n"
     "Runs a BIOS image from the reset vector, flat binaries loaded into RAM and\n"
-    "started in real mode, or a multiboot kernel started in 32-bit protected mode.\n"
+    "started in real mode, a multiboot kernel started in 32-bit protected mode, or\n"
+    "a Linux kernel (bzImage, or vmlinux through PVH) booted directly.\n"
     "Guest output on the debug port (0xE9, also 0x402) and on COM1 (16550 UART at\n"
-    "0x3F8) goes to standard output; COM1 reads standard input when that is a pipe\n"
-    "or a file.";
+    "0x3F8) goes to standard output; COM1 reads standard input (a terminal in raw\n"
+    "mode, or a pipe or file).";
 
 constexpr const char* kFooter = R"(Examples:
   kestrel --load boot.bin@0x7c00
@@ -32,35 +33,56 @@ constexpr const char* kFooter = R"(Examples:
       exit status (V<<1)|1, as QEMU's isa-debug-exit,iobase=0xf4,iosize=4
   echo hello | kestrel --kernel echo.elf
       the kernel reads "hello\n" from COM1
+  kestrel --kernel bzImage --initrd initrd.gz --append console=ttyS0
+      boot Linux with its console on COM1 (the terminal: Ctrl-A X quits)
 
 A --load-only run starts in real mode with the other registers as after reset
 (EDX = CPU signature, SS:SP = 0000:0000): set up a stack before using it.
 
-A --kernel run starts as the Multiboot specification (v0.6.96, section 3.2)
-says: EAX = 0x2BADB002, EBX = address of the multiboot information (memory
-sizes, memory map, command line, modules, boot loader name "kestrel"), 32-bit
-protected mode without paging, CS = 0x08 and DS = ES = FS = GS = SS = 0x10 flat
-4 GiB segments from a valid GDT in low memory, A20 on, EFLAGS = 0x2 (IF = 0),
-IDTR limit 0, ESP = 0x7000 (the spec leaves it undefined), other registers 0.
-The information structure sits in the first free page from 0x8000 (else after
-the kernel and modules); modules are loaded page-aligned after the kernel.
+A multiboot --kernel starts as the Multiboot specification (v0.6.96, section
+3.2) says: EAX = 0x2BADB002, EBX = address of the multiboot information
+(memory sizes, memory map, command line, modules, boot loader name "kestrel"),
+32-bit protected mode without paging, CS = 0x08 and DS = ES = FS = GS = SS =
+0x10 flat 4 GiB segments from a valid GDT in low memory, A20 on, EFLAGS = 0x2
+(IF = 0), IDTR limit 0, ESP = 0x7000 (the spec leaves it undefined), other
+registers 0. The information structure sits in the first free page from 0x8000
+(else after the kernel and modules); modules are loaded page-aligned after the
+kernel.
 
-Standard input: when it is a pipe or a file, its bytes are fed to COM1's
-receiver as the guest reads them (--serial-input none turns this off); a
-terminal is left alone.
+A --kernel that is a Linux bzImage (Linux boot protocol 2.06 or later) is
+loaded as a boot loader would: the protected-mode kernel at its preferred
+address (0x1000000 when relocatable, else 0x100000), boot_params at 0x10000
+with the e820 memory map, the command line (--append) at 0x20000, the --initrd
+as high in RAM as the kernel allows. A 64-bit kernel starts at its 64-bit entry
+(load address + 0x200) in long mode with the first 4 GiB identity-mapped, else
+at its 32-bit entry with paging off; RSI/ESI = boot_params, interrupts off. An
+ELF vmlinux with a PVH note starts at that entry in 32-bit protected mode with
+EBX = the hvm_start_info (command line, initrd as module 0, memory map).
 
-Reset (--on-triple-fault reset): the machine is reset and booted again as at
-the start: --load and --kernel images are copied in again from their files and
-the start state is set again; with only --bios, the CPU restarts at the reset
-vector. RAM not covered by an image keeps its contents; --max-insns counts
-across resets.
+Serial console (--serial stdio, the default): COM1's output goes to standard
+output. When standard input is a terminal it is put in raw mode (and restored
+however kestrel ends) and every key goes to COM1; Ctrl-A is the escape key:
+Ctrl-A X quits, Ctrl-A H lists the keys, Ctrl-A Ctrl-A sends Ctrl-A. When it is
+a pipe or a file, its bytes are fed to COM1's receiver as the guest reads them.
+--serial-input none leaves standard input alone; --serial file:PATH writes
+COM1's output to PATH and --serial none discards it (neither reads input).
+
+Reset (a guest reboot through the keyboard controller, port 0x92 or 0xCF9, or
+a triple fault with --on-triple-fault reset): the machine is reset and booted
+again as at the start: --load, --kernel and --initrd images are copied in again
+from their files and the start state is set again; with only --bios, the CPU
+restarts at the reset vector. RAM not covered by an image keeps its contents;
+--max-insns counts across resets. With --no-reboot a reset ends the run with
+exit status 0 instead.
 
 Exit status:
   0  the guest executed HLT and nothing can wake it (interrupts disabled, or no
-     interrupt source on this board yet); the CPU state is printed on stderr
+     interrupt source on this board yet); the CPU state is printed on stderr.
+     Also: the guest powered off (ACPI S5), rebooted under --no-reboot, or
+     Ctrl-A X was typed
   1  triple fault (with --on-triple-fault stop); the CPU state is printed
   2  bad option, unreadable file, an image that does not fit, or a kernel that
-     is not a loadable multiboot image
+     is not a loadable multiboot, bzImage or PVH image
   3  --max-insns instructions ran
   N  the status a device asked for: (V<<1)|1 for a write of V to --debug-exit)";
 
@@ -234,6 +256,22 @@ bool parse_debug_exit(const std::string& text, uint16_t& port, uint16_t& size, s
   return true;
 }
 
+bool parse_serial(const std::string& text, SerialMode& mode, std::string& path, std::string& error) {
+  const std::string l = lower(text);
+  if (l == "stdio") {
+    mode = SerialMode::Stdio;
+  } else if (l == "none") {
+    mode = SerialMode::None;
+  } else if (l.rfind("file:", 0) == 0 && text.size() > 5) {
+    mode = SerialMode::File;
+    path = text.substr(5);
+  } else {
+    error = fmt::format("--serial: '{}' is not stdio, file:PATH or none", text);
+    return false;
+  }
+  return true;
+}
+
 bool parse_trace_categories(const std::vector<std::string>& items, TraceCategories& out, std::string& error) {
   for (const std::string& raw : items) {
     const std::string item = lower(raw);
@@ -256,7 +294,8 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
   app.set_version_flag("--version", "kestrel " KESTREL_VERSION);
   app.get_formatter()->column_width(28);
 
-  std::string memory = "256M", max_insns, entry, triple_fault = "stop", serial_input = "auto", jit = "on";
+  std::string memory = "256M", max_insns, entry, triple_fault = "stop", serial_input = "auto", jit = "on",
+              serial = "stdio", clock = "icount";
   std::vector<std::string> loads, trace, modules, debug_exit;
   // Descriptions are broken by hand: CLI11 indents continuation lines but does not wrap.
   app.add_option("-m,--memory", memory,
@@ -304,15 +343,21 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
       ->type_name("FILE");
   app.add_option("--max-insns", max_insns, "Stop after N instructions (exit status 3)")->type_name("N");
   app.add_option("--kernel", out.kernel,
-                 "Boot a multiboot (v1) kernel: a 32-bit ELF\n"
-                 "executable, or any image whose multiboot header\n"
-                 "gives load addresses (flag bit 16). It starts in\n"
-                 "32-bit protected mode, as described below")
+                 "Boot a kernel, by its format: a Linux bzImage, a\n"
+                 "multiboot (v1) kernel (a 32-bit ELF executable, or\n"
+                 "any image whose multiboot header gives load\n"
+                 "addresses), or an ELF vmlinux with a PVH entry;\n"
+                 "see below for how each starts")
       ->type_name("FILE");
   app.add_option("--append", out.append,
-                 "The kernel's arguments; its multiboot command line\n"
-                 "is \"FILE ARGS\", as GRUB and QEMU pass it")
+                 "The kernel's arguments: a Linux command line\n"
+                 "(e.g. console=ttyS0); a multiboot command line is\n"
+                 "\"FILE ARGS\", as GRUB and QEMU pass it")
       ->type_name("ARGS");
+  app.add_option("--initrd", out.initrd,
+                 "A Linux kernel's initial RAM disk (initramfs),\n"
+                 "loaded high in RAM below 4 GiB")
+      ->type_name("FILE");
   app.add_option("--module", modules,
                  "Load FILE as a multiboot module, page-aligned after\n"
                  "the kernel; its string is CMDLINE (everything after\n"
@@ -332,9 +377,26 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
                  "(see below)")
       ->type_name("stop|reset")
       ->capture_default_str();
+  app.add_flag("--no-reboot", out.no_reboot,
+               "A guest reboot (or a triple fault under\n"
+               "--on-triple-fault reset) ends the run with exit\n"
+               "status 0 instead of resetting the machine");
+  app.add_option("--serial", serial,
+                 "COM1's host end: stdio (standard output, and\n"
+                 "standard input: a terminal in raw mode or a pipe),\n"
+                 "file:PATH (output only) or none")
+      ->type_name("stdio|file:PATH|none")
+      ->capture_default_str();
+  app.add_option("--clock", clock,
+                 "Guest time: icount (one instruction = 1 ns,\n"
+                 "deterministic; a halted CPU skips to its next timer)\n"
+                 "or host (follows the host's clock in real time)")
+      ->type_name("icount|host")
+      ->capture_default_str();
   app.add_option("--serial-input", serial_input,
-                 "auto: feed standard input to COM1 when it is a pipe\n"
-                 "or a file (never a terminal); none: ignore it")
+                 "auto: COM1 reads standard input (with --serial\n"
+                 "stdio): a terminal in raw mode, a pipe or a file;\n"
+                 "none: leave standard input alone")
       ->type_name("auto|none")
       ->capture_default_str();
   app.add_option("--jit", jit,
@@ -403,6 +465,13 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
     error = fmt::format("--on-triple-fault: '{}' is neither stop nor reset", triple_fault);
     return fail();
   }
+  if (!parse_serial(serial, out.serial, out.serial_path, error)) return fail();
+  if (lower(clock) == "icount") out.clock = ClockChoice::Icount;
+  else if (lower(clock) == "host") out.clock = ClockChoice::Host;
+  else {
+    error = fmt::format("--clock: '{}' is neither icount nor host", clock);
+    return fail();
+  }
   if (lower(serial_input) == "auto") out.serial_input = SerialInput::Auto;
   else if (lower(serial_input) == "none") out.serial_input = SerialInput::None;
   else {
@@ -417,9 +486,13 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
     return fail();
   }
   if (out.list_cpus) return std::nullopt;
-  if (out.kernel.empty() && (app.count("--append") || !out.modules.empty())) {
-    error = fmt::format("{}: only a multiboot kernel takes arguments and modules; add --kernel FILE",
-                        app.count("--append") ? "--append" : "--module");
+  if (out.kernel.empty() && (app.count("--append") || !out.modules.empty() || !out.initrd.empty())) {
+    error = fmt::format("{}: only a kernel takes arguments, modules or an initrd; add --kernel FILE",
+                        app.count("--append") ? "--append" : !out.modules.empty() ? "--module" : "--initrd");
+    return fail();
+  }
+  if (!out.initrd.empty() && !out.modules.empty()) {
+    error = "--initrd is for a Linux kernel and --module for a multiboot kernel; give only one kind";
     return fail();
   }
   if (!out.kernel.empty() && out.entry) {

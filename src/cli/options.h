@@ -53,6 +53,12 @@ enum class SerialInput { Auto, None };
 // Which tiers run the guest (--jit).
 enum class JitMode { On, Off, Verify };
 
+// The host end of COM1 (--serial): standard input/output, an output file, or nothing.
+enum class SerialMode { Stdio, File, None };
+
+// The virtual clock's source (--clock).
+enum class ClockChoice { Icount, Host };
+
 struct Options {
   uint64_t ram_bytes = kDefaultRam;
   std::string cpu_model = "default";
@@ -63,8 +69,9 @@ struct Options {
   TraceCategories trace;
   std::string trace_file;          // empty: stderr
   uint64_t max_insns = 0;          // 0: no limit
-  std::string kernel;              // --kernel: a multiboot kernel; empty: none
+  std::string kernel;              // --kernel: a multiboot kernel, bzImage or PVH ELF; empty: none
   std::string append;              // --append: its arguments
+  std::string initrd;              // --initrd: a Linux kernel's initial RAM disk
   std::vector<ModuleSpec> modules; // --module
   bool debug_exit = false;         // --debug-exit [PORT[,SIZE]]
   uint16_t debug_exit_port = 0xF4;
@@ -73,6 +80,10 @@ struct Options {
   SerialInput serial_input = SerialInput::Auto;
   JitMode jit = JitMode::On;       // --jit on|off|verify (the JIT exists on x86-64 hosts only)
   bool stats = false;              // --stats: counters at exit
+  SerialMode serial = SerialMode::Stdio;
+  std::string serial_path;         // --serial file:PATH
+  bool no_reboot = false;          // --no-reboot: a guest reset ends the run (status 0)
+  ClockChoice clock = ClockChoice::Icount;
 };
 
 // Parses argv. Returns an exit status when the process should end now (--help,
@@ -96,6 +107,8 @@ bool entry_from_linear(uint64_t addr, EntryPoint& out, std::string& error);
 bool parse_module_spec(const std::string& text, ModuleSpec& out, std::string& error);
 // PORT or PORT,SIZE for --debug-exit (hex 0x... or decimal); empty text keeps the defaults.
 bool parse_debug_exit(const std::string& text, uint16_t& port, uint16_t& size, std::string& error);
+// stdio, file:PATH or none for --serial.
+bool parse_serial(const std::string& text, SerialMode& mode, std::string& path, std::string& error);
 // A comma-separated list of insn, exc, io, all; may be given several times.
 bool parse_trace_categories(const std::vector<std::string>& items, TraceCategories& out, std::string& error);
 

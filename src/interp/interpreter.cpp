@@ -395,17 +395,29 @@ bool Interpreter::service_interrupts() {
 bool Interpreter::wait_while_halted() {
   TimerQueue& timers = m_.timers();
   uint64_t next = timers.next_deadline();
-  if (next == TimerQueue::kNever) return false;
+  // Host input (the front end's idle handler) can wake the CPU even when no timer will.
+  machine::IdleHandler* idle = m_.idle_handler();
+  constexpr uint64_t kMaxSleepNs = 10'000'000;  // stay responsive to input and signals
+  if (next == TimerQueue::kNever) {
+    if (!idle) return false;
+    return idle->idle_wait(kMaxSleepNs);
+  }
   Clock& clock = m_.clock();
   if (clock.source() == Clock::Source::Icount) {
+    // Deterministic time jumps to the deadline; input that is already there goes first.
+    if (idle) idle->idle_wait(0);
+    if (c_.event_pending & kEventInterrupt) return true;
     clock.idle_until(next, c_.icount);
   } else {
     uint64_t now = m_.now_ns();
     if (next > now) {
-      // Sleep in short steps so the front end stays responsive (input, signals).
-      uint64_t ns = std::min<uint64_t>(next - now, 10'000'000);
-      timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-      nanosleep(&ts, nullptr);
+      uint64_t ns = std::min<uint64_t>(next - now, kMaxSleepNs);
+      if (idle) {
+        idle->idle_wait(ns);
+      } else {
+        timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+        nanosleep(&ts, nullptr);
+      }
     }
   }
   timers.run_expired(m_.now_ns());

@@ -8,8 +8,10 @@
 #include "machine/devices/reset_control.h"
 #include "machine/devices/debug_console.h"
 #include "machine/devices/debug_exit.h"
+#include "machine/devices/i8042.h"
 #include "machine/devices/pic8259.h"
 #include "machine/devices/pit8254.h"
+#include "machine/devices/rtc_cmos.h"
 #include "machine/devices/uart16550.h"
 #include "machine/machine.h"
 
@@ -52,6 +54,13 @@ BoardDevices build_basic_board(Machine& m, const BoardOptions& opt) {
       b.acpi_tables = m.add_device<AcpiTables>(m, acpi);
     }
   }
+  b.com2 = m.add_device<Uart16550>(m, Uart16550::kCom2);
+  b.com2->attach(m.ports());
+  b.com2->set_irq_hook([&m](bool level) { m.isa_irq(3).set(level); });
+  b.rtc = m.add_device<RtcCmos>(m, &m.isa_irq(8), opt.rtc_start_unix_ns);
+  b.rtc->attach(m.ports());
+  b.i8042 = m.add_device<I8042>(m, &m.isa_irq(1), &m.isa_irq(12));
+  b.i8042->attach(m.ports());
   if (opt.debug_exit) {
     b.debug_exit = m.add_device<DebugExit>(m, opt.debug_exit_port, opt.debug_exit_size);
     b.debug_exit->attach(m.ports());
@@ -64,6 +73,12 @@ const char* basic_board_port_owner(uint16_t port) {
   if (port >= Uart16550::kCom1 && port < Uart16550::kCom1 + 8) return "COM1";
   if (port == ResetControl::kPortA || port == ResetControl::kResetControl) return "the reset control ports";
   if (port >= AcpiPm::kDefaultBase && port < AcpiPm::kDefaultBase + AcpiPm::kSize) return "the ACPI PM block";
+  if (port >= Uart16550::kCom2 && port < Uart16550::kCom2 + 8) return "COM2";
+  if (port == 0x20 || port == 0x21 || port == 0xA0 || port == 0xA1 || port == 0x4D0 || port == 0x4D1)
+    return "the 8259 interrupt controllers";
+  if ((port >= 0x40 && port <= 0x43) || port == 0x61) return "the 8254 timer";
+  if (port == RtcCmos::kIndexPort || port == RtcCmos::kDataPort) return "the RTC/CMOS";
+  if (port == I8042::kDataPort || port == I8042::kCommandPort) return "the keyboard controller";
   return nullptr;
 }
 

@@ -17,6 +17,8 @@ class IoApic;
 class AcpiPm;
 class AcpiTables;
 class ResetControl;
+class RtcCmos;
+class I8042;
 
 // Optional devices a front end may ask for.
 struct BoardOptions {
@@ -27,6 +29,10 @@ struct BoardOptions {
   // The local APIC, IOAPIC and ACPI (tables, PM block) when the CPU model has an APIC.
   bool apic = true;
   bool acpi = true;
+  // The RTC's wall-clock time at power-on, in ns since 1970 (UTC). The front end
+  // reads the host's clock once and passes it here; the default is a fixed date so
+  // tests are deterministic.
+  int64_t rtc_start_unix_ns = 1704067200ll * 1'000'000'000;  // RtcCmos::kDefaultStartUnixNs
 };
 
 // The devices of a board, for wiring and for front ends (serial input, summaries).
@@ -41,11 +47,16 @@ struct BoardDevices {
   IoApic* ioapic = nullptr;
   AcpiPm* acpi_pm = nullptr;              // null without ACPI
   AcpiTables* acpi_tables = nullptr;
+  Uart16550* com2 = nullptr;
+  RtcCmos* rtc = nullptr;
+  I8042* i8042 = nullptr;
 };
 
-// The basic board: the debug console on ports 0xE9/0x402, a 16550 UART as COM1
-// at 0x3F8 on IRQ 4, the 8259 PIC pair and the 8254 PIT on IRQ 0 (with port 0x61),
-// the reset ports 0x92 (with the A20 gate) and 0xCF9; plus the optional devices.
+// The basic board: the debug console on ports 0xE9/0x402, 16550 UARTs as COM1 at
+// 0x3F8 on IRQ 4 and COM2 at 0x2F8 on IRQ 3, the 8259 PIC pair and the 8254 PIT on
+// IRQ 0 (with port 0x61), the MC146818 RTC/CMOS at 0x70/0x71 on IRQ 8, the i8042
+// keyboard controller at 0x60/0x64 on IRQs 1 and 12, the reset ports 0x92 (with
+// the A20 gate) and 0xCF9; plus the optional devices.
 // When the CPU model has an APIC: the local APIC is the CPU's interrupt controller,
 // with the PIC's INT output on its LINT0 (ExtINT); the IOAPIC at 0xFEC00000 sees
 // the ISA lines (IRQ 0 on pin 2, IRQ n on pin n); ACPI adds the PM block at 0x600

@@ -33,6 +33,7 @@ bool Machine::init(std::string& error) {
 void Machine::reset() {
   // Power-on state, SDM Vol. 3 §9.1.1, Table 9-1.
   CpuState& c = *cpu_;
+  time_before_reset_ns_ += now_ns();  // before the clock and icount restart
   Machine* self = c.machine;
   // Linear-keyed caches (the interpreter's jump cache) check tlb_generation: it must
   // move on across a reset, never restart from 0 and meet an old value again.

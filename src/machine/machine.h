@@ -22,6 +22,17 @@ namespace kestrel::machine {
 struct CpuModel;
 class Lapic;
 
+// The front end's part in a halted CPU's wait: host input (a terminal or a pipe
+// feeding a UART) must be able to end it, so the run loop hands its idle time here
+// instead of sleeping.
+class IdleHandler {
+ public:
+  virtual ~IdleHandler() = default;
+  // Waits up to `max_ns` of host time for host input (0: only look), hands what
+  // came to the devices, and returns true; false when no input can come any more.
+  virtual bool idle_wait(uint64_t max_ns) = 0;
+};
+
 // What a triple fault (the CPU's shutdown cycle, SDM Vol. 3 §6.15 "Interrupt 8")
 // does to the board: stop the run, or reset the machine as a PC's chipset does.
 enum class TripleFaultAction { Stop, Reset };
@@ -50,6 +61,9 @@ class Machine {
   TimerQueue& timers() { return timers_; }
   // Guest time now, in nanoseconds since reset (the one virtual clock).
   uint64_t now_ns() const { return clock_.now_ns(cpu_->icount); }
+  // Guest time since the machine was created: unlike now_ns() it keeps counting
+  // across resets (the battery-backed RTC follows it).
+  uint64_t uptime_ns() const { return time_before_reset_ns_ + now_ns(); }
 
   // The 16 ISA interrupt lines; the board wires each to the PIC pair (and the IOAPIC).
   IrqLine& isa_irq(unsigned n) { return isa_irqs_[n]; }
@@ -129,6 +143,10 @@ class Machine {
   // Reports a problem (unimplemented instruction, unhandled MSR...) once per key on stderr.
   void report_once(const std::string& key, const std::string& message);
 
+  // Host input while the CPU is halted (see IdleHandler); none by default.
+  void set_idle_handler(IdleHandler* h) { idle_handler_ = h; }
+  IdleHandler* idle_handler() const { return idle_handler_; }
+
   // Where guest console output goes (debug port, UART); stdout by default.
   std::FILE* console() const { return console_; }
   void set_console(std::FILE* f) { console_ = f; }
@@ -149,6 +167,7 @@ class Machine {
   std::vector<std::unique_ptr<Device>> devices_;
   std::set<std::string> reported_;
   std::FILE* console_ = stdout;
+  IdleHandler* idle_handler_ = nullptr;
   bool stop_requested_ = false;
   int exit_status_ = 0;
   std::string stop_reason_;
@@ -156,6 +175,7 @@ class Machine {
   bool triple_faulted_ = false;
   std::string triple_fault_detail_;
   uint64_t triple_fault_count_ = 0;  // since construction, across resets
+  uint64_t time_before_reset_ns_ = 0;  // guest time of the runs before the last reset
 };
 
 }  // namespace kestrel::machine

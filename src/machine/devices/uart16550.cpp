@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "machine/machine.h"
@@ -22,16 +24,20 @@ constexpr uint8_t kMcrDtr = 0x01, kMcrRts = 0x02, kMcrOut1 = 0x04, kMcrOut2 = 0x
 constexpr uint8_t kMsrDcts = 0x01, kMsrTeri = 0x04, kMsrCts = 0x10, kMsrDsr = 0x20, kMsrRi = 0x40,
                   kMsrDcd = 0x80;
 // IIR interrupt identification, highest priority first (data sheet table IV).
-constexpr uint8_t kIirNone = 0x01, kIirRls = 0x06, kIirRdi = 0x04, kIirThri = 0x02, kIirMsi = 0x00;
+constexpr uint8_t kIirNone = 0x01, kIirRls = 0x06, kIirRdi = 0x04, kIirCti = 0x0C, kIirThri = 0x02, kIirMsi = 0x00;
 constexpr uint8_t kIirFifoEnabled = 0xC0;
 
 // 9600 baud at the PC's 1.8432 MHz clock: what the BIOS leaves and what QEMU resets to.
 constexpr uint16_t kResetDivisor = 12;
+// The baud rate with divisor 1 (1.8432 MHz / 16).
+constexpr uint64_t kBaseBaud = 115200;
+constexpr size_t kFifoSize = 16;
 
 }  // namespace
 
 Uart16550::Uart16550(Machine& m, uint16_t base)
     : m_(m), base_(base), name_(fmt::format("uart16550@{:x}", base)) {
+  timer_ = m_.timers().create([this](uint64_t) { update_irq(); });
   reset();
 }
 
@@ -47,6 +53,7 @@ void Uart16550::reset() {
   rbr_ = 0;
   thr_ipending_ = false;
   rx_.clear();
+  rx_activity_ns_ = 0;
   msr_ = modem_lines();
   update_irq();
 }
@@ -58,6 +65,7 @@ void Uart16550::save(StateWriter& w) const {
   w.put<uint8_t>(thr_ipending_);
   w.put<uint32_t>(static_cast<uint32_t>(rx_.size()));
   for (uint8_t b : rx_) w.put(b);
+  w.put(rx_activity_ns_);
 }
 
 void Uart16550::load(StateReader& r) {
@@ -69,6 +77,7 @@ void Uart16550::load(StateReader& r) {
   if (n > kInputCapacity) throw std::runtime_error("snapshot: " + name_ + " input queue too long");
   rx_.clear();
   for (uint32_t i = 0; i < n; ++i) rx_.push_back(r.get<uint8_t>());
+  r.get(rx_activity_ns_);
   update_irq();
 }
 
@@ -89,6 +98,35 @@ void Uart16550::push_input(std::string_view bytes) {
   update_irq();
 }
 
+size_t Uart16550::fifo_level() const { return std::min(rx_.size(), fifo_on() ? kFifoSize : size_t{1}); }
+
+size_t Uart16550::trigger_level() const {
+  static constexpr size_t kLevels[4] = {1, 4, 8, 14};
+  return kLevels[fcr_ >> 6];
+}
+
+uint64_t Uart16550::char_time_ns() const {
+  uint64_t divisor = dll_ | (uint64_t{dlm_} << 8);
+  if (divisor == 0) divisor = 0x10000;
+  // Start bit, 5-8 data bits, optional parity, 1 or 2 stop bits (1.5 counted as 2).
+  const uint64_t bits = 1 + (5 + (lcr_ & 3)) + ((lcr_ & 0x08) ? 1 : 0) + ((lcr_ & 0x04) ? 2 : 1);
+  return bits * divisor * 1'000'000'000ull / kBaseBaud;
+}
+
+bool Uart16550::rx_timeout() const {
+  return fifo_on() && !rx_.empty() && m_.now_ns() >= rx_activity_ns_ + 4 * char_time_ns();
+}
+
+void Uart16550::rx_activity() { rx_activity_ns_ = m_.now_ns(); }
+
+void Uart16550::schedule_timeout() {
+  // Only needed while the time-out could raise an interrupt it has not raised yet.
+  if (fifo_on() && (ier_ & kIerRdi) && !rx_.empty() && fifo_level() < trigger_level() && !rx_timeout())
+    m_.timers().arm(timer_, rx_activity_ns_ + 4 * char_time_ns());
+  else if (m_.timers().armed(timer_))
+    m_.timers().disarm(timer_);
+}
+
 uint8_t Uart16550::read_reg(unsigned off) {
   uint8_t v = 0;
   switch (off) {
@@ -97,6 +135,7 @@ uint8_t Uart16550::read_reg(unsigned off) {
       if (!rx_.empty()) {
         rbr_ = rx_.front();
         rx_.pop_front();
+        rx_activity();  // a byte left the FIFO (and the next one from the line moved in)
       }
       v = rbr_;
       break;
@@ -148,8 +187,11 @@ void Uart16550::write_reg(unsigned off, uint8_t v) {
       break;
     case kIirFcr:
       // Toggling FIFO enable clears both FIFOs; bits 1 and 2 clear them and self-clear.
-      if ((v ^ fcr_) & 0x01) rx_.clear();
-      if (v & 0x02) rx_.clear();
+      // Only what is in the receive FIFO is lost: later bytes are still on the line.
+      if (((v ^ fcr_) & 0x01) || (v & 0x02)) {
+        rx_.erase(rx_.begin(), rx_.begin() + static_cast<long>(fifo_level()));
+        rx_activity();
+      }
       fcr_ = (v & 0x01) ? (v & 0xC9) : 0;
       break;
     case kLcr:
@@ -173,6 +215,11 @@ void Uart16550::transmit(uint8_t v) {
     // Loopback: the serial output is wired back to the receiver, nothing leaves the chip.
     receive(v);
   } else {
+    if (output_hook_) {
+      output_hook_(v);
+      thr_ipending_ = (ier_ & kIerThri) != 0;
+      return;
+    }
     std::FILE* out = m_.console();
     if (out != tty_checked_for_) {
       tty_checked_for_ = out;
@@ -192,6 +239,8 @@ void Uart16550::receive(uint8_t v) {
     lsr_errors_ |= kLsrOe;
     return;
   }
+  // A byte that lands in the FIFO (not behind it on the line) restarts the time-out.
+  if (fifo_level() < (fifo_on() ? kFifoSize : 1)) rx_activity();
   rx_.push_back(v);
 }
 
@@ -204,10 +253,12 @@ uint8_t Uart16550::lsr() const {
 
 uint8_t Uart16550::iir() const {
   uint8_t id = kIirNone;
-  // Received-data interrupts use "any data" rather than the FIFO trigger level and
-  // character timeout: without baud timing, data is never left waiting.
+  // Received data: at the trigger level with the FIFOs on (any byte without), or
+  // the character time-out for fewer bytes left waiting (data sheet table IV).
+  const bool rx_ready = fifo_on() ? fifo_level() >= trigger_level() : !rx_.empty();
   if ((ier_ & kIerRlsi) && (lsr_errors_ & kLsrErrors)) id = kIirRls;
-  else if ((ier_ & kIerRdi) && !rx_.empty()) id = kIirRdi;
+  else if ((ier_ & kIerRdi) && rx_ready) id = kIirRdi;
+  else if ((ier_ & kIerRdi) && rx_timeout()) id = kIirCti;
   else if ((ier_ & kIerThri) && thr_ipending_) id = kIirThri;
   else if ((ier_ & kIerMsi) && (msr_ & 0x0F)) id = kIirMsi;
   return id | ((fcr_ & 0x01) ? kIirFifoEnabled : 0);
@@ -244,6 +295,7 @@ bool Uart16550::irq_level() const {
 }
 
 void Uart16550::update_irq() {
+  schedule_timeout();
   bool level = irq_level();
   if (level != irq_reported_) {
     irq_reported_ = level;

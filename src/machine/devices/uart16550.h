@@ -1,12 +1,18 @@
 // A National Semiconductor 16550A UART (the PC's COM ports), enough for a
 // polled serial console in both directions and for Linux's 8250 probe.
 //
-// The model has no baud-rate timing: a byte written to THR is sent at once, so
+// Transmit has no baud-rate timing: a byte written to THR is sent at once, so
 // THR and the transmitter are always empty (LSR bits 5 and 6). Received bytes
 // come from push_input() (the host side) or from the transmitter in loopback
-// mode, into one queue that RBR drains. The interrupt logic (IER, IIR priority,
-// THRE pending, OUT2 gating on a PC) is kept exact so an IRQ line can be wired
-// to irq_level() later without touching the register model.
+// mode into a queue that stands for the serial line: the chip's receive FIFO is
+// its first 16 bytes (1 with the FIFOs off), refilled as the guest reads, so the
+// host side never overruns it (flow control at the host end). With the FIFOs on,
+// the received-data interrupt waits for the trigger level FCR selects (1, 4, 8
+// or 14 bytes), and fewer bytes raise the character time-out interrupt (IIR 0xC)
+// once no byte has arrived or been read for four character times at the
+// programmed divisor and frame (data sheet §8.6), timed on the virtual clock.
+// The interrupt logic (IER, IIR priority, THRE pending, OUT2 gating on a PC)
+// follows the data sheet; the board wires irq_level() to the ISA IRQ line.
 //
 // Reference: the PC16550D data sheet (National Semiconductor, 1995), tables II-IV.
 #pragma once
@@ -50,6 +56,9 @@ class Uart16550 final : public Device, public PortDevice {
   void push_input(std::string_view bytes);
   size_t input_pending() const { return rx_.size(); }
 
+  // Where transmitted bytes go: the hook when set, else the machine's console.
+  void set_output_hook(std::function<void(uint8_t)> hook) { output_hook_ = std::move(hook); }
+
   // The level of the interrupt output as a PC sees it (gated by MCR.OUT2), and a hook
   // called when it changes; nothing is wired to it until the board has a PIC.
   bool irq_level() const;
@@ -69,6 +78,13 @@ class Uart16550 final : public Device, public PortDevice {
   void set_mcr(uint8_t v);
   void update_irq();
   bool dlab() const { return lcr_ & 0x80; }
+  bool fifo_on() const { return fcr_ & 0x01; }
+  size_t fifo_level() const;          // bytes in the receive FIFO (or RBR)
+  size_t trigger_level() const;       // FCR bits 7:6 -> 1, 4, 8, 14
+  uint64_t char_time_ns() const;      // one frame at the programmed divisor and format
+  bool rx_timeout() const;            // character time-out condition now
+  void rx_activity();                 // a byte arrived in or left the FIFO: restart the time-out
+  void schedule_timeout();
 
   Machine& m_;
   uint16_t base_;
@@ -81,9 +97,12 @@ class Uart16550 final : public Device, public PortDevice {
   uint8_t rbr_ = 0;          // last byte read, returned again when the queue is empty
   bool thr_ipending_ = false;
   std::deque<uint8_t> rx_;
+  uint64_t rx_activity_ns_ = 0;  // last arrival into or read from the receive FIFO
 
   // Host side, not guest state: not saved.
   std::function<void(bool)> irq_hook_;
+  std::function<void(uint8_t)> output_hook_;
+  int timer_ = -1;
   bool irq_reported_ = false;
   std::FILE* tty_checked_for_ = nullptr;
   bool console_is_tty_ = false;

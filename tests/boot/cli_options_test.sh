@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The command-line side of direct kernel boots, without downloading anything: the
+# reboot policy (--no-reboot), the serial console's host ends (--serial file:PATH,
+# none) and the kernel-format checks of --initrd/--module, using the multiboot
+# test kernel and a hand-made bzImage (made with python3; those cases are skipped
+# without it) that writes "LX" to COM1 and halts.
+#
+# usage: cli_options_test.sh KESTREL DIR
+#   KESTREL  the kestrel binary
+#   DIR      the directory holding mb_elf.elf (build/tests/guest/multiboot)
+#
+# Prints "ok <case>" or "FAIL <case>: <reason>", then "cli-boot: N passed, M failed".
+set -u
+if [ $# -ne 2 ]; then
+  echo "usage: $0 KESTREL DIR" >&2
+  exit 2
+fi
+kestrel=$1
+elf=$2/mb_elf.elf
+for f in "$kestrel" "$elf"; do
+  if [ ! -f "$f" ]; then
+    echo "$0: missing $f (build first)" >&2
+    exit 2
+  fi
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pass=0
+fail=0
+
+# check NAME STATUS PATTERN... -- ARGS...: passes when kestrel exits with STATUS and
+# its stdout+stderr match every PATTERN (grep -E).
+check() {
+  local name=$1 want=$2
+  shift 2
+  local patterns=()
+  while [ "$1" != "--" ]; do
+    patterns+=("$1")
+    shift
+  done
+  shift
+  local out status reason=""
+  out=$(timeout 60 "$kestrel" "$@" </dev/null 2>&1)
+  status=$?
+  if [ "$status" -ne "$want" ]; then
+    reason="exit status $status, want $want"
+  else
+    for p in "${patterns[@]}"; do
+      if ! printf '%s\n' "$out" | grep -Eq -- "$p"; then
+        reason="no output line matches '$p'"
+        break
+      fi
+    done
+  fi
+  if [ -z "$reason" ]; then
+    echo "ok $name"
+    pass=$((pass + 1))
+  else
+    echo "FAIL $name: $reason"
+    printf '%s\n' "$out" | tail -n 15 | sed 's/^/    | /'
+    fail=$((fail + 1))
+  fi
+}
+
+# A bzImage (boot protocol 2.15, one setup sector, 64-bit) whose 64-bit entry writes
+# "LX" to COM1 and halts with interrupts off.
+make_bzimage() {
+  python3 - "$1" <<'EOF'
+import struct, sys
+f = bytearray(0x400)
+f[0x1F1] = 1
+struct.pack_into('<H', f, 0x1FE, 0xAA55)
+f[0x200:0x202] = b'\xeb\x6a'
+f[0x202:0x206] = b'HdrS'
+struct.pack_into('<H', f, 0x206, 0x20F)
+f[0x211] = 0x01
+struct.pack_into('<I', f, 0x22C, 0x7FFFFFFF)
+struct.pack_into('<I', f, 0x230, 0x200000)
+f[0x234] = 1
+struct.pack_into('<H', f, 0x236, 1)
+struct.pack_into('<I', f, 0x238, 0x7FF)
+struct.pack_into('<Q', f, 0x258, 0x1000000)
+struct.pack_into('<I', f, 0x260, 0x100000)
+code = bytearray(b'\x90' * 0x200)
+# mov dx,0x3f8; mov al,'L'; out dx,al; mov al,'X'; out dx,al; mov al,10; out dx,al; cli; hlt
+code += b'\x66\xba\xf8\x03\xb0L\xee\xb0X\xee\xb0\x0a\xee\xfa\xf4'
+open(sys.argv[1], 'wb').write(f + code)
+EOF
+}
+
+check triple-reset-no-reboot 0 '^triple faulting$' 'ending the run \(--no-reboot\)' \
+  -- --kernel "$elf" --append triple --on-triple-fault reset --no-reboot
+check serial-bad 2 "^kestrel: error: --serial: 'tcp:1234' is not stdio, file:PATH or none" \
+  -- --kernel "$elf" --serial tcp:1234
+check initrd-multiboot 2 "^kestrel: error: --initrd: '.*' is a multiboot kernel; pass its files with --module" \
+  -- --kernel "$elf" --initrd "$elf"
+check initrd-no-kernel 2 '^kestrel: error: --initrd: only a kernel takes' -- --initrd "$elf" --load "$elf@0x10000"
+check clock-bad 2 "^kestrel: error: --clock: 'wall' is neither icount nor host" -- --kernel "$elf" --clock wall
+if command -v python3 >/dev/null; then
+  make_bzimage "$work/bzImage"
+  check bzimage-entry 0 '^LX$' '^kestrel: CPU halted with interrupts disabled' -- --kernel "$work/bzImage"
+  check bzimage-host-clock 0 '^LX$' -- --kernel "$work/bzImage" --clock host
+  check bzimage-module 2 "^kestrel: error: --module: '.*' is a Linux bzImage, which takes an --initrd" \
+    -- --kernel "$work/bzImage" --module "$elf"
+  head -c 100 /dev/zero >"$work/small-initrd"
+  check serial-file 0 '^kestrel: CPU halted' -- --kernel "$work/bzImage" --serial "file:$work/com1.txt"
+  if [ "$(cat "$work/com1.txt" 2>/dev/null)" = "LX" ]; then
+    echo "ok serial-file-contents"
+    pass=$((pass + 1))
+  else
+    echo "FAIL serial-file-contents: $work/com1.txt does not hold COM1's output 'LX'"
+    fail=$((fail + 1))
+  fi
+  check serial-none 0 '^kestrel: CPU halted' -- --kernel "$work/bzImage" --serial none
+  check bzimage-initrd 0 '^LX$' -- --kernel "$work/bzImage" --initrd "$work/small-initrd"
+  check bzimage-small-ram 2 "^kestrel: error: --kernel: '.*' needs RAM up to 0x1100000" \
+    -- -m 8M --kernel "$work/bzImage"
+fi
+echo "cli-boot: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
