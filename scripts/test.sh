@@ -62,6 +62,10 @@ if [[ -x build/tests/fpu/fpu-difftest ]]; then
   # Passed = cases that matched the host FPU; failed = mismatches.
   counts_are_cases=1 run_suite fpu 'fpu-difftest: ([0-9]+) cases, ([0-9]+) mismatches' build/tests/fpu/fpu-difftest
 fi
+if [[ -x build/tests/fpu/x87-difftest ]]; then
+  # Random x87 instruction sequences against the host x87 (x86-64 hosts only).
+  counts_are_cases=1 run_suite x87 'x87-difftest: ([0-9]+) cases, ([0-9]+) mismatches' build/tests/fpu/x87-difftest
+fi
 if [[ -x build/testsuites/sst-runner ]]; then
   run_suite sst 'sst-80286: ([0-9]+) passed, ([0-9]+) failed' \
     build/testsuites/sst-runner --dir "$root/../shared/testdata/sst-80286-real"

@@ -2,11 +2,12 @@
 //
 // Values are carried as "wide" numbers: a sign, an exponent and a normalised
 // 128-bit significand, value = m * 2^(e - 127), the same convention as
-// round_pack. Every operation truncates, so a result computed through a few
-// dozen operations carries an error of a few units of 2^-125 relative, far below
-// the 2^-64 of the destination: rounding it once (with a sticky bit standing for
-// the infinite tail of an irrational result) gives the correctly rounded value
-// except for operands within ~2^-60 ulp of a rounding boundary.
+// round_pack. Every operation truncates and jams what it drops into bit 0, so a
+// result computed through a few dozen operations carries an error of a few units
+// of 2^-125 relative, far below the 2^-64 of the destination, and never lands
+// exactly on a representable value it should miss: rounding it once (with a sticky
+// bit standing for the infinite tail of an irrational result) gives the correctly
+// rounded value except for operands within ~2^-60 ulp of a rounding boundary.
 //
 // Algorithms:
 // - sin/cos/tan: exact reduction by pi66/2 (the x87's 66-bit pi, SDM Vol. 1
@@ -80,20 +81,24 @@ constexpr Const128 kAtanTable[16] = {
 // pi66 = kPi66 * 2^-66 (the two low bits of the 68-bit integer are zero).
 constexpr u128 kPi66 = (u128(0xC90FDAA22168C234ull) << 4) | 0xC;
 
-// 128 x 128 -> high 128 bits of the 256-bit product.
-u128 mul_hi(u128 a, u128 b) {
+// 128 x 128 -> the high 128 bits of the 256-bit product, with every lower bit
+// jammed into bit 0 (so a truncated value never looks exact).
+u128 mul_hi_jam(u128 a, u128 b, bool& low_top) {
     const u128 a1 = a >> 64, a0 = uint64_t(a), b1 = b >> 64, b0 = uint64_t(b);
     const u128 p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
     const u128 mid = (p00 >> 64) + uint64_t(p01) + uint64_t(p10);
-    return p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    const u128 lo = (mid << 64) | uint64_t(p00);
+    low_top = lo >> 127;
+    return (p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64)) | u128((lo << 1) != 0);
 }
 
 W mul(const W& a, const W& b) {
     if (a.zero() || b.zero()) return W{};
-    u128 h = mul_hi(a.m, b.m);  // in [2^126, 2^128)
+    bool low_top;
+    u128 h = mul_hi_jam(a.m, b.m, low_top);  // in [2^126, 2^128)
     int32_t e = a.e + b.e + 1;
     if (!(h >> 127)) {
-        h <<= 1;
+        h = (h << 1) | u128(low_top) | (h & 1);
         --e;
     }
     return W{bool(a.neg ^ b.neg), e, h};
@@ -104,17 +109,22 @@ W neg(W a) {
     return a;
 }
 
+// Bits shifted out of the smaller operand are jammed into its bit 0, so the sum
+// errs on the right side of an exactly representable value (sin(x) = x - x^3/6 for
+// a tiny x must stay below x).
 W add(const W& a, const W& b) {
     if (a.zero()) return b;
     if (b.zero()) return a;
     const W* x = &a;
     const W* y = &b;
     if (b.e > a.e || (b.e == a.e && b.m > a.m)) std::swap(x, y);
-    const int64_t d = int64_t(x->e) - y->e;
-    const u128 X = x->m >> 1;
-    const u128 Y = d >= 127 ? 0 : (y->m >> 1) >> d;
-    if (x->neg == y->neg) return make(x->neg, x->e + 1, X + Y);
-    return make(x->neg, x->e + 1, X - Y);
+    const u128 Y = detail::shift_right_jam(y->m, int64_t(x->e) - y->e);
+    if (x->neg == y->neg) {
+        const u128 s = x->m + Y;
+        if (s < x->m) return W{x->neg, x->e + 1, (s >> 1) | (u128(1) << 127) | (s & 1)};  // carried out
+        return W{x->neg, x->e, s};
+    }
+    return make(x->neg, x->e, x->m - Y);
 }
 W sub(const W& a, const W& b) { return add(a, neg(b)); }
 
@@ -132,8 +142,8 @@ W div(const W& a, const W& b) {
         carry = rem >> 127;
         rem <<= 1;
     }
-    // q ~ (a.m / b.m) * 2^127, in [2^126, 2^128).
-    return make(bool(a.neg ^ b.neg), a.e - b.e, q);
+    // q ~ (a.m / b.m) * 2^127, in [2^126, 2^128); a nonzero remainder is jammed.
+    return make(bool(a.neg ^ b.neg), a.e - b.e, q | u128(carry || rem != 0));
 }
 
 W div_small(const W& a, uint32_t n) { return div(a, from_int(n)); }
@@ -146,6 +156,10 @@ W mul_pow2(W a, int32_t k) {
 const W kOne = from_int(1);
 
 // ---- series ------------------------------------------------------------------------------------
+// Each loop stops right after adding the first term that lies wholly below the
+// working precision: its jammed bit gives the direction of the rest of the
+// (alternating or same-signed, decreasing) tail; adding more such terms could
+// cancel it.
 
 // sin(r), cos(r) for |r| <= pi/4 (Taylor series to 2^-130).
 W sin_series(const W& r) {
@@ -155,7 +169,7 @@ W sin_series(const W& r) {
     for (uint32_t k = 1; k < 40; ++k) {
         term = neg(div_small(mul(term, r2), (2 * k) * (2 * k + 1)));
         sum = add(sum, term);
-        if (term.zero() || term.e < sum.e - 132) break;
+        if (term.zero() || term.e < sum.e - 127) break;
     }
     return sum;
 }
@@ -166,7 +180,7 @@ W cos_series(const W& r) {
     for (uint32_t k = 1; k < 40; ++k) {
         term = neg(div_small(mul(term, r2), (2 * k - 1) * (2 * k)));
         sum = add(sum, term);
-        if (term.zero() || term.e < sum.e - 132) break;
+        if (term.zero() || term.e < sum.e - 127) break;
     }
     return sum;
 }
@@ -193,7 +207,7 @@ W atan_unit(const W& t) {
         power = neg(mul(power, u2));
         const W term = div_small(power, 2 * n + 1);
         sum = add(sum, term);
-        if (term.zero() || term.e < sum.e - 132) break;
+        if (term.zero() || term.e < sum.e - 127) break;
     }
     return add(base, sum);
 }
@@ -207,7 +221,7 @@ W ln_from_s(const W& s) {
         power = mul(power, s2);
         const W term = div_small(power, 2 * n + 1);
         sum = add(sum, term);
-        if (term.zero() || term.e < sum.e - 132) break;
+        if (term.zero() || term.e < sum.e - 127) break;
     }
     return mul_pow2(sum, 1);
 }
@@ -234,7 +248,7 @@ W expm1_series(const W& t) {
     for (uint32_t n = 2; n < 60; ++n) {
         term = div_small(mul(term, t), n);
         sum = add(sum, term);
-        if (term.zero() || term.e < sum.e - 132) break;
+        if (term.zero() || term.e < sum.e - 127) break;
     }
     return sum;
 }
@@ -354,10 +368,34 @@ W trig_value(Trig f, const Reduced& red) {
     return W{};
 }
 
+// Tiny arguments take shortcuts on Intel hardware (measured; the SDM says nothing):
+// below 2^-68 FSIN and FPTAN return x and FCOS returns 1 unrounded (PE, UE for a
+// denormal x, C1 = 0, whatever the rounding mode), and for 2^-68 <= |x| < 2^-33
+// FPTAN rounds a value a hair below |x|, as if it computed the sine.
+constexpr int32_t kTinyShortcut = -69, kTanAsSine = -34;
+
+f80 unrounded_tiny(const Unpacked& u, Context& ctx) {  // x itself, inexact
+    const f80 r = round_exact(from_unpacked(u), ctx);
+    ctx.flags |= kFlagInexact;
+    if ((r.sign_exp & 0x7FFF) == 0) ctx.flags |= kFlagUnderflow;
+    ctx.c1 = false;
+    return r;
+}
+f80 unrounded_one(Context& ctx) {
+    ctx.flags |= kFlagInexact;
+    ctx.c1 = false;
+    return f80{1ull << 63, 0x3FFF};
+}
+
 f80 trig(Trig f, f80 x, Context& ctx, bool& out_of_range) {
     const TrigInput in = trig_input(x, ctx, out_of_range);
     if (in.done) return in.result;
     if (in.u.kind == Kind::Zero) return f == Trig::Cos ? f80{1ull << 63, 0x3FFF} : x;
+    if (in.u.exp <= kTinyShortcut) return f == Trig::Cos ? unrounded_one(ctx) : unrounded_tiny(in.u, ctx);
+    if (f == Trig::Tan && in.u.exp <= kTanAsSine) {
+        const W w = from_unpacked(in.u);
+        return round_inexact(W{w.neg, w.e, w.m - 1}, ctx);
+    }
     return round_inexact(trig_value(f, reduce(in.u)), ctx);
 }
 
@@ -373,6 +411,10 @@ SinCos f80_sincos(f80 x, Context& ctx, bool& oor) {
     const TrigInput in = trig_input(x, ctx, oor);
     if (in.done) return SinCos{in.result, in.result};
     if (in.u.kind == Kind::Zero) return SinCos{x, f80{1ull << 63, 0x3FFF}};
+    if (in.u.exp <= kTinyShortcut) {
+        const f80 s = unrounded_tiny(in.u, ctx);
+        return SinCos{s, unrounded_one(ctx)};
+    }
     const Reduced red = reduce(in.u);
     const f80 s = round_inexact(trig_value(Trig::Sin, red), ctx);
     ctx.c1 = false;

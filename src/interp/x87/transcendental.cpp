@@ -37,6 +37,7 @@ ExecStatus binary_pop(CpuState& c, const DecodedInsn& d, F fn) {
 template <class F>
 ExecStatus trig_unary(CpuState& c, const DecodedInsn& d, F fn) {
   if (!begin(c, d)) return ExecStatus::Fault;
+  set_c2(c, false);  // also on a stack fault or an unmasked exception (hardware)
   if (x87_st_empty(c, 0)) {
     if (stack_fault(c, false)) x87_set_st(c, 0, fpu::kF80DefaultNaN);
     return ExecStatus::Ok;
@@ -48,7 +49,6 @@ ExecStatus trig_unary(CpuState& c, const DecodedInsn& d, F fn) {
     set_c2(c, true);
     return ExecStatus::Ok;
   }
-  set_c2(c, false);
   commit(c, 0, r, ctx);
   return ExecStatus::Ok;
 }
@@ -58,6 +58,7 @@ ExecStatus trig_unary(CpuState& c, const DecodedInsn& d, F fn) {
 template <class F>
 ExecStatus trig_push(CpuState& c, const DecodedInsn& d, F fn) {
   if (!begin(c, d)) return ExecStatus::Fault;
+  set_c2(c, false);  // also on a stack fault or an unmasked exception (hardware)
   const bool under = x87_st_empty(c, 0);
   if (under || !x87_st_empty(c, 7)) {
     if (stack_fault(c, !under)) {
@@ -74,7 +75,6 @@ ExecStatus trig_push(CpuState& c, const DecodedInsn& d, F fn) {
     set_c2(c, true);
     return ExecStatus::Ok;
   }
-  set_c2(c, false);
   if (commit(c, 0, first, ctx)) x87_push(c, second);
   return ExecStatus::Ok;
 }
