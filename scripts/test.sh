@@ -96,6 +96,16 @@ if [[ -f tests/guest/multiboot/run_multiboot_tests.sh ]]; then
     bash tests/guest/multiboot/run_multiboot_tests.sh "$root/build/kestrel" "$root/build/tests/guest/multiboot"
 fi
 
+if [[ -f tests/boot/cli_options_test.sh ]]; then
+  run_suite cli-boot 'cli-boot: ([0-9]+) passed, ([0-9]+) failed' \
+    bash tests/boot/cli_options_test.sh "$root/build/kestrel" "$root/build/tests/guest/multiboot"
+fi
+# Debian's kernel and a busybox initramfs (fetched once into .cache/guest/).
+if [[ -f tests/boot/linux_boot_test.sh ]]; then
+  run_suite linux-boot 'linux-boot: ([0-9]+) passed, ([0-9]+) failed' \
+    bash tests/boot/linux_boot_test.sh "$root/build/kestrel"
+fi
+
 echo "=== test suites"
 for s in "${summary[@]}"; do echo "$s"; done
 echo "$total_pass passed, $total_fail failed"

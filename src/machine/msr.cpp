@@ -32,6 +32,9 @@ bool read_msr(CpuState& c, uint32_t i, uint64_t& v) {
   switch (i) {
     case kMsrTsc: v = c.machine->clock().tsc(c.icount) + c.tsc_offset; return true;
     case kMsrBiosSignId: v = 0; return true;
+    // IA32_PLATFORM_ID: every Intel P6-family and later CPU has it (Linux's microcode
+    // driver reads it without the _safe accessor); platform 0, no microcode slots.
+    case kMsrPlatformId: if (model.vendor != "GenuineIntel" || model.family < 6) break; v = 0; return true;
     case kMsrMiscEnable: v = c.msr_misc_enable; return true;
     case kMsrPat: if (!model.has(Feature::Pat)) break; v = c.msr_pat; return true;
     case kMsrApicBase: if (!model.has(Feature::Apic)) break; v = c.msr_apic_base; return true;
@@ -76,6 +79,7 @@ bool write_msr(CpuState& c, uint32_t i, uint64_t v) {
       c.tsc_offset = v - c.machine->clock().tsc(c.icount);
       return true;
     case kMsrBiosSignId: return true;
+    case kMsrPlatformId: break;  // read-only: a write raises #GP
     case kMsrMiscEnable: c.msr_misc_enable = v; return true;
     case kMsrPat:
       if (!model.has(Feature::Pat)) break;

@@ -9,7 +9,7 @@
 namespace kestrel::machine {
 
 enum : uint32_t {
-  kMsrTsc = 0x10, kMsrApicBase = 0x1B, kMsrBiosSignId = 0x8B, kMsrMtrrCap = 0xFE,
+  kMsrTsc = 0x10, kMsrPlatformId = 0x17, kMsrApicBase = 0x1B, kMsrBiosSignId = 0x8B, kMsrMtrrCap = 0xFE,
   kMsrSysenterCs = 0x174, kMsrSysenterEsp = 0x175, kMsrSysenterEip = 0x176, kMsrMiscEnable = 0x1A0,
   kMsrMtrrPhysBase0 = 0x200, kMsrMtrrFix64k = 0x250, kMsrMtrrFix16k80 = 0x258, kMsrMtrrFix16kA0 = 0x259,
   kMsrMtrrFix4kC0 = 0x268, kMsrPat = 0x277, kMsrMtrrDefType = 0x2FF, kMsrTscDeadline = 0x6E0,
