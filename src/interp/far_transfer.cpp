@@ -290,12 +290,11 @@ ExecStatus far_return(CpuState& c, const DecodedInsn& d, uint16_t release) {
 }
 
 // Which EFLAGS bits IRET may change (SDM Vol. 2A IRET "Operation").
-uint64_t iret_flags(const CpuState& c, uint64_t old, uint64_t popped, unsigned sz, unsigned new_cpl_for_if) {
+uint64_t iret_flags(const CpuState& c, uint64_t old, uint64_t popped, unsigned sz) {
   unsigned iopl = (old & m::kIOPL) >> 12;
   uint64_t mask = m::kArithFlags | m::kTF | m::kDF | m::kNT | m::kRF | m::kAC | m::kID;
   if (c.cpl <= iopl) mask |= m::kIF;
   if (c.cpl == 0) mask |= m::kIOPL | m::kVIF | m::kVIP;
-  (void)new_cpl_for_if;
   if (sz == 2) mask &= 0xFFFF;
   return ((old & ~mask) | (popped & mask) | m::kFlagsFixed1) & ~static_cast<uint64_t>(m::kVM);
 }
@@ -401,7 +400,7 @@ ExecStatus IRET(CpuState& c, const DecodedInsn& d) {
   if (!to64) ip &= m::size_mask(sz);
   // 64-bit mode always pops SS:RSP; otherwise only on a return to an outer level.
   const bool pop_stack = c.mode == m::CpuMode::Long64 || rpl > c.cpl;
-  uint64_t new_flags = iret_flags(c, f, fl, sz, rpl);
+  uint64_t new_flags = iret_flags(c, f, fl, sz);
   if (!pop_stack) {
     if (!target_ok(c, cd, ip)) return m::raise_gp(c, 0);
     m::load_cs(c, sel, cd, rpl);

@@ -192,7 +192,7 @@ void Interpreter::execute_native(Block* b) {
       break;
     case static_cast<uint32_t>(ExecStatus::Fault):
       if (c_.exc.is_software) ++c_.icount;
-      deliver(false);
+      deliver();
       break;
     default:  // Stop
       break;
@@ -310,7 +310,7 @@ void Interpreter::verify_native(Block* b) {
   m_.request_stop(1, "jit verify: native code differs from the interpreter");
 }
 
-void Interpreter::deliver(bool) {
+void Interpreter::deliver() {
   ++faults_;
   if (tracer_) tracer_->exception(c_, c_.exc);
   deliver_exception(c_);
@@ -346,7 +346,7 @@ void Interpreter::execute(Block* b, bool single_step) {
         break;
       case ExecStatus::Fault:
         if (c_.exc.is_software) ++c_.icount;
-        deliver(false);
+        deliver();
         running_ = nullptr;
         return;
       case ExecStatus::Halt:
@@ -362,7 +362,7 @@ void Interpreter::execute(Block* b, bool single_step) {
       // Single-step trap after the instruction (SDM Vol. 3 §17.3.1.4).
       c_.dr[6] |= 1u << 14;
       c_.exc = PendingException{kVecDB, false, false, 0, 0};
-      deliver(false);
+      deliver();
       break;
     }
     if (c_.event_pending && i < n) {
@@ -378,7 +378,7 @@ bool Interpreter::service_interrupts() {
     c_.halted = 0;
     c_.nmi_blocked = 1;
     c_.exc = PendingException{kVecNMI, false, false, 0, 0};
-    deliver(false);
+    deliver();
     return true;
   }
   InterruptController* ic = m_.interrupt_controller();
@@ -449,7 +449,7 @@ StopReason Interpreter::run(uint64_t max_insns) {
     if (used() >= max_insns) return StopReason::InstructionLimit;
     Block* b = find_block();
     if (!b) {
-      deliver(false);
+      deliver();
       continue;
     }
     bool single = (c_.rflags & kTF) || c_.interrupt_shadow || tracer_;

@@ -66,7 +66,7 @@ class Interpreter : public machine::CodeWriteListener {
   void execute(Block* b, bool single_step);
   void execute_native(Block* b);
   void verify_native(Block* b);
-  void deliver(bool software_trap_done);
+  void deliver();
   // Takes a pending NMI or maskable interrupt if the CPU may; false when nothing
   // is pending any more (the event bit can be cleared).
   bool service_interrupts();

@@ -11,6 +11,7 @@
 #include "machine/flags.h"
 #include "machine/machine.h"
 #include "machine/segments.h"
+#include "random_machine.h"
 #ifdef KESTREL_HAVE_JIT
 #include "jit/jit.h"
 #endif
@@ -149,37 +150,7 @@ Outcome run_random(uint64_t seed, bool with_jit) {
   for (auto& b : ram) b = static_cast<uint8_t>(rng());
   m.bus().write(0, ram.data(), ram.size());
   auto& c = m.cpu();
-  c.rflags = 2 | (rng() & 0x8D5);
-  for (auto& r : c.gpr) r = rng();
-  int mode = static_cast<int>(seed % 3);
-  if (mode == 0) {
-    machine::load_segment_real(c, machine::CS, rng() & 0xFFFF);
-    c.rip = rng() & 0xFFFF;
-  } else {
-    uint64_t gdt[4] = {0, 0x00CF9A000000FFFFull, 0x00CF92000000FFFFull, 0x00AF9A000000FFFFull};
-    m.bus().write(0x500, gdt, sizeof gdt);
-    c.gdtr = {0x500, 31};
-    c.idtr = {0x600, static_cast<uint32_t>(rng() & 0x7FF)};
-    c.cr0 |= machine::kCr0PE;
-    for (auto& s : c.seg) machine::load_descriptor(s, 0x10, gdt[2]);
-    machine::load_descriptor(c.seg[machine::CS], mode == 2 ? 0x18 : 0x08, gdt[mode == 2 ? 3 : 1]);
-    if (mode == 2) {
-      uint64_t pml4 = 0x2003, pdpt = 0x3003;
-      m.bus().write(0x1000, &pml4, 8);
-      m.bus().write(0x2000, &pdpt, 8);
-      for (uint64_t k = 0; k < 512; ++k) {
-        uint64_t e = (k << 21) | 0x87;
-        m.bus().write(0x3000 + k * 8, &e, 8);
-      }
-      c.cr3 = 0x1000;
-      c.cr4 = 0x20;
-      c.efer = 0x500;
-      c.cr0 |= machine::kCr0PG;
-    }
-    machine::update_cpu_mode(c);
-    machine::refresh_all_segments(c);
-    c.rip = rng() & 0xFFFFF;
-  }
+  test::setup_random_mode(m, static_cast<int>(seed % 3), rng);
   interp::Interpreter it(m);
   jit::Jit j;
   if (with_jit) it.set_compiler(&j, 0);  // translate every block at once
