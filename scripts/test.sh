@@ -100,6 +100,11 @@ if [[ -f tests/boot/cli_options_test.sh ]]; then
   run_suite cli-boot 'cli-boot: ([0-9]+) passed, ([0-9]+) failed' \
     bash tests/boot/cli_options_test.sh "$root/build/kestrel" "$root/build/tests/guest/multiboot"
 fi
+# The CPU benchmark guest's checksums against the same C code run on the host.
+if [[ -f tests/boot/cpu_bench_test.sh ]]; then
+  run_suite cpu-bench 'cpu-bench-test: ([0-9]+) passed, ([0-9]+) failed' \
+    bash tests/boot/cpu_bench_test.sh "$root/build/kestrel" "$root/build"
+fi
 # Debian's kernel and a busybox initramfs (fetched once into .cache/guest/).
 if [[ -f tests/boot/linux_boot_test.sh ]]; then
   run_suite linux-boot 'linux-boot: ([0-9]+) passed, ([0-9]+) failed' \
