@@ -13,6 +13,8 @@
 #   .cache/guest/initrd-ci.gz     the CI boot test: an /init that checks the boot
 #                                 and a computed checksum, prints
 #                                 "KESTREL-BOOT-TEST: PASS" (or FAIL: why) and powers off
+#   .cache/guest/initrd-bench.gz  bench/linux_sha256.sh: three timed rounds of
+#                                 sha256sum over 16 MiB, marked on the console
 #   .cache/guest/kernel-version   the kernel's release (uname -r)
 #
 # Needs apt-get (Debian 12), dpkg-deb, gzip and cpio; as root it installs cpio
@@ -182,10 +184,29 @@ if [ -z "\$why" ]; then echo "KESTREL-BOOT-TEST: PASS"; else echo "KESTREL-BOOT-
 poweroff -f
 EOF
 
+# bench/linux_sha256.sh: a CPU workload inside the guest, timed by the host from the
+# moments the START and END lines reach the serial port (the guest's own clock
+# follows the virtual clock, not the wall).
+read -r -d '' init_bench <<'EOF' || true
+#!/bin/sh
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+for i in 1 2 3; do
+  echo "KESTREL-BENCH: START $i"
+  sum=$(dd if=/dev/zero bs=1M count=16 2>/dev/null | tr '\000' k | sha256sum | cut -d' ' -f1)
+  echo "KESTREL-BENCH: END $i $sum"
+done
+poweroff -f
+EOF
+
 if ((force)) || [[ ! -f "$cache/initrd.gz" || "$0" -nt "$cache/initrd.gz" || "$busybox" -nt "$cache/initrd.gz" ]]; then
   make_initramfs "$cache/initrd.gz" "$init_interactive"
 fi
 if ((force)) || [[ ! -f "$cache/initrd-ci.gz" || "$0" -nt "$cache/initrd-ci.gz" || "$busybox" -nt "$cache/initrd-ci.gz" ]]; then
   make_initramfs "$cache/initrd-ci.gz" "$init_ci"
+fi
+if ((force)) || [[ ! -f "$cache/initrd-bench.gz" || "$0" -nt "$cache/initrd-bench.gz" || "$busybox" -nt "$cache/initrd-bench.gz" ]]; then
+  make_initramfs "$cache/initrd-bench.gz" "$init_bench"
 fi
 say "ready: kernel $kver ($cache/bzImage$([[ -f "$cache/vmlinux" ]] && echo ", $cache/vmlinux")), initramfs $cache/initrd.gz and $cache/initrd-ci.gz"
