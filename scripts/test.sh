@@ -105,6 +105,10 @@ if [[ -f tests/boot/cpu_bench_test.sh ]]; then
   run_suite cpu-bench 'cpu-bench-test: ([0-9]+) passed, ([0-9]+) failed' \
     bash tests/boot/cpu_bench_test.sh "$root/build/kestrel" "$root/build"
 fi
+if [[ -f tests/boot/drive_options_test.sh ]]; then
+  run_suite drive-opts 'drive-options: ([0-9]+) passed, ([0-9]+) failed' \
+    bash tests/boot/drive_options_test.sh "$root/build/kestrel"
+fi
 # Debian's kernel and a busybox initramfs (fetched once into .cache/guest/).
 if [[ -f tests/boot/linux_boot_test.sh ]]; then
   run_suite linux-boot 'linux-boot: ([0-9]+) passed, ([0-9]+) failed' \

@@ -44,6 +44,7 @@
 #include "machine/loaders/rom_image.h"
 #include "machine/machine.h"
 #include "machine/segments.h"
+#include "machine/storage/disk_image.h"
 
 namespace kestrel::cli {
 namespace {
@@ -68,6 +69,26 @@ void set_entry(machine::CpuState& c, const EntryPoint& e) {
 constexpr uint64_t kSlice = 1u << 20;
 // Resets reported one by one on stderr before the rest go unreported.
 constexpr uint64_t kResetsReported = 10;
+
+// Opens and checks the drive images (before the machine exists, so a bad image ends
+// the run before anything starts). False with a message on failure.
+bool open_drives(const DriveOptions& d, machine::BoardDrives& out, std::string& error) {
+  auto open = [&](const std::string& path, machine::DiskKind kind, const char* what,
+                  std::shared_ptr<machine::DiskImage>& slot) {
+    if (path.empty()) return true;
+    auto img = std::make_shared<machine::DiskImage>();
+    if (!img->open(path, kind, what, error)) return false;
+    slot = std::move(img);
+    return true;
+  };
+  if (!open(d.hda, machine::DiskKind::HardDisk, "--hda", out.hda)) return false;
+  if (!open(d.hdb, machine::DiskKind::HardDisk, "--hdb", out.hdb)) return false;
+  if (!open(d.cdrom, machine::DiskKind::Cdrom, "--cdrom", out.cdrom)) return false;
+  if (!open(d.fda, machine::DiskKind::Floppy, "--fda", out.fda)) return false;
+  out.cdrom_drive = out.cdrom != nullptr;
+  out.boot = d.boot;
+  return true;
+}
 
 // The board's firmware tables for the Linux loaders: the ACPI tables' RSDP goes
 // into boot_params.acpi_rsdp_addr / hvm_start_info.rsdp_paddr, and their range into
@@ -175,6 +196,14 @@ int run(const Options& opt) {
     }
   }
 
+  machine::BoardDrives drives;
+  {
+    std::string error;
+    if (!open_drives(opt.drives, drives, error)) return error_exit(error);
+  }
+  if (!opt.drives.fda.empty() && !opt.drives.hda.empty() && opt.drives.hda == opt.drives.fda)
+    return error_exit("--hda and --fda name the same image");
+
   machine::MachineConfig cfg;
   cfg.ram_bytes = opt.ram_bytes;
   cfg.clock = opt.clock == ClockChoice::Host ? machine::Clock::Source::Host : machine::Clock::Source::Icount;
@@ -188,6 +217,7 @@ int run(const Options& opt) {
   board_opt.debug_exit = opt.debug_exit;
   board_opt.debug_exit_port = opt.debug_exit_port;
   board_opt.debug_exit_size = opt.debug_exit_size;
+  board_opt.drives = drives;
   // The one place host time enters the machine: the RTC's time at power-on.
   board_opt.rtc_start_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())

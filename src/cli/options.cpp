@@ -15,7 +15,9 @@ constexpr const char* kDescription =
     "Kestrel: a pure-software x86 PC emulator.\n"
     "Runs a BIOS image from the reset vector, flat binaries loaded into RAM and\n"
     "started in real mode, a multiboot kernel started in 32-bit protected mode, or\n"
-    "a Linux kernel (bzImage, or vmlinux through PVH) booted directly.\n"
+    "a Linux kernel (bzImage, or vmlinux through PVH) booted directly, or boots\n"
+    "from IDE disks, an ATAPI CD-ROM or a floppy through a BIOS (Debian's SeaBIOS\n"
+    "by default).\n"
     "Guest output on the debug port (0xE9, also 0x402) and on COM1 (16550 UART at\n"
     "0x3F8) goes to standard output; COM1 reads standard input (a terminal in raw\n"
     "mode, or a pipe or file).";
@@ -35,6 +37,8 @@ constexpr const char* kFooter = R"(Examples:
       the kernel reads "hello\n" from COM1
   kestrel --kernel bzImage --initrd initrd.gz --append console=ttyS0
       boot Linux with its console on COM1 (the terminal: Ctrl-A X quits)
+  kestrel --hda disk.img --cdrom install.iso --boot d
+      SeaBIOS boots the CD-ROM; the disk is the primary IDE master
 
 A --load-only run starts in real mode with the other registers as after reset
 (EDX = CPU signature, SS:SP = 0000:0000): set up a stack before using it.
@@ -272,6 +276,30 @@ bool parse_serial(const std::string& text, SerialMode& mode, std::string& path, 
   return true;
 }
 
+bool parse_boot_device(const std::string& text, DriveOptions& drives, std::string& error) {
+  if (text.empty()) {
+    drives.boot = !drives.hda.empty() || !drives.hdb.empty() ? 'c' : !drives.cdrom.empty() ? 'd'
+                  : !drives.fda.empty()                        ? 'a'
+                                                               : 0;
+    return true;
+  }
+  const std::string l = lower(text);
+  if (l != "c" && l != "d" && l != "a") {
+    error = fmt::format("--boot: '{}' is not c (hard disk), d (CD-ROM) or a (floppy)", text);
+    return false;
+  }
+  const bool present = l == "c" ? !drives.hda.empty() || !drives.hdb.empty() : l == "d" ? !drives.cdrom.empty()
+                                                                                         : !drives.fda.empty();
+  if (!present) {
+    error = fmt::format("--boot {}: there is no {} to boot from; add {}", l,
+                        l == "c" ? "hard disk" : l == "d" ? "CD-ROM" : "floppy",
+                        l == "c" ? "--hda FILE" : l == "d" ? "--cdrom FILE.iso" : "--fda FILE");
+    return false;
+  }
+  drives.boot = l[0];
+  return true;
+}
+
 bool parse_trace_categories(const std::vector<std::string>& items, TraceCategories& out, std::string& error) {
   for (const std::string& raw : items) {
     const std::string item = lower(raw);
@@ -294,6 +322,7 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
   app.set_version_flag("--version", "kestrel " KESTREL_VERSION);
   app.get_formatter()->column_width(28);
 
+  std::string boot_device;
   std::string memory = "256M", max_insns, entry, triple_fault = "stop", serial_input = "auto", jit = "on",
               serial = "stdio", clock = "icount";
   std::vector<std::string> loads, trace, modules, debug_exit;
@@ -314,6 +343,27 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
                  "a multiple of 64 KiB, at most 16 MiB. The CPU\n"
                  "starts at the reset vector F000:FFF0")
       ->type_name("FILE");
+  app.add_option("--hda", out.drives.hda,
+                 "Raw hard-disk image as the primary IDE master\n"
+                 "(whole 512-byte sectors; opened read-write: guest\n"
+                 "writes go to the file)")
+      ->type_name("FILE");
+  app.add_option("--hdb", out.drives.hdb, "Raw hard-disk image as the primary IDE slave")->type_name("FILE");
+  app.add_option("--cdrom", out.drives.cdrom,
+                 "ISO 9660 image in an ATAPI CD-ROM drive, the\n"
+                 "secondary IDE master (read-only)")
+      ->type_name("FILE.iso");
+  app.add_option("--fda", out.drives.fda,
+                 "Floppy image in drive A: (82077AA controller):\n"
+                 "360K, 720K, 1.2M, 1.44M or 2.88M by its size;\n"
+                 "opened read-write")
+      ->type_name("FILE");
+  app.add_option("--boot", boot_device,
+                 "Boot from c (hard disk), d (CD-ROM) or a (floppy);\n"
+                 "default: the first of c, d, a that is present.\n"
+                 "With any drive, --bios defaults to Debian's SeaBIOS\n"
+                 "(/usr/share/seabios/bios.bin)")
+      ->type_name("c|d|a");
   app.add_option("--load", loads,
                  "Copy FILE into guest RAM at ADDR (hex 0x... or\n"
                  "decimal); repeatable. Without --bios or --kernel\n"
@@ -504,8 +554,10 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
     error = "--trace-file: nothing to trace; add --trace insn, exc or io";
     return fail();
   }
+  if (!parse_boot_device(boot_device, out.drives, error)) return fail();
+  if (out.drives.any() && out.bios.empty() && out.loads.empty() && out.kernel.empty()) out.bios = kDefaultBios;
   if (out.bios.empty() && out.loads.empty() && out.kernel.empty()) {
-    error = "nothing to run: give --bios FILE, --load FILE@ADDR or --kernel FILE (see 'kestrel --help')";
+    error = "nothing to run: give --bios FILE, --load FILE@ADDR, --kernel FILE or a drive (--hda, --cdrom, --fda; see 'kestrel --help')";
     return fail();
   }
   if (out.bios.empty() && out.kernel.empty() && !out.entry) {

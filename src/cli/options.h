@@ -59,6 +59,19 @@ enum class SerialMode { Stdio, File, None };
 // The virtual clock's source (--clock).
 enum class ClockChoice { Icount, Host };
 
+// The firmware --bios defaults to when a drive is given (Debian's seabios package).
+inline constexpr const char* kDefaultBios = "/usr/share/seabios/bios.bin";
+
+// The drives and the boot device (--hda, --hdb, --cdrom, --fda, --boot).
+struct DriveOptions {
+  std::string hda;    // primary IDE master: a raw hard-disk image
+  std::string hdb;    // primary IDE slave
+  std::string cdrom;  // secondary IDE master: an ISO 9660 image (read-only)
+  std::string fda;    // floppy drive A: (a 360K/720K/1.2M/1.44M/2.88M image)
+  char boot = 0;      // 'c', 'd' or 'a'; 0 until parse_command_line picks the default
+  bool any() const { return !hda.empty() || !hdb.empty() || !cdrom.empty() || !fda.empty(); }
+};
+
 struct Options {
   uint64_t ram_bytes = kDefaultRam;
   std::string cpu_model = "default";
@@ -84,6 +97,7 @@ struct Options {
   std::string serial_path;         // --serial file:PATH
   bool no_reboot = false;          // --no-reboot: a guest reset ends the run (status 0)
   ClockChoice clock = ClockChoice::Icount;
+  DriveOptions drives;
 };
 
 // Parses argv. Returns an exit status when the process should end now (--help,
@@ -109,6 +123,9 @@ bool parse_module_spec(const std::string& text, ModuleSpec& out, std::string& er
 bool parse_debug_exit(const std::string& text, uint16_t& port, uint16_t& size, std::string& error);
 // stdio, file:PATH or none for --serial.
 bool parse_serial(const std::string& text, SerialMode& mode, std::string& path, std::string& error);
+// --boot: c (first hard disk), d (CD-ROM) or a (floppy), checked against the drives
+// given; empty text picks the first present drive of c, d, a.
+bool parse_boot_device(const std::string& text, DriveOptions& drives, std::string& error);
 // A comma-separated list of insn, exc, io, all; may be given several times.
 bool parse_trace_categories(const std::vector<std::string>& items, TraceCategories& out, std::string& error);
 

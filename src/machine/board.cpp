@@ -9,6 +9,7 @@
 #include "machine/devices/debug_console.h"
 #include "machine/devices/debug_exit.h"
 #include "machine/devices/i8042.h"
+#include "machine/devices/ide_channel.h"
 #include "machine/devices/pic8259.h"
 #include "machine/devices/pit8254.h"
 #include "machine/devices/rtc_cmos.h"
@@ -16,6 +17,22 @@
 #include "machine/machine.h"
 
 namespace kestrel::machine {
+
+namespace {
+
+// The two legacy IDE channels with the drives given.
+void add_ide(Machine& m, const BoardDrives& drives, BoardDevices& b) {
+  b.ide[0] = m.add_device<IdeChannel>(m, "ide0", IdeChannel::kPrimaryCmd, IdeChannel::kPrimaryCtl,
+                                      &m.isa_irq(IdeChannel::kPrimaryIrq));
+  b.ide[1] = m.add_device<IdeChannel>(m, "ide1", IdeChannel::kSecondaryCmd, IdeChannel::kSecondaryCtl,
+                                      &m.isa_irq(IdeChannel::kSecondaryIrq));
+  if (drives.hda) b.ide[0]->attach_disk(0, drives.hda);
+  if (drives.hdb) b.ide[0]->attach_disk(1, drives.hdb);
+  if (drives.cdrom_drive) b.ide[1]->attach_cdrom(0, drives.cdrom);
+  for (IdeChannel* ch : b.ide) ch->attach(m.ports());
+}
+
+}  // namespace
 
 BoardDevices build_basic_board(Machine& m, const BoardOptions& opt) {
   BoardDevices b;
@@ -61,6 +78,11 @@ BoardDevices build_basic_board(Machine& m, const BoardOptions& opt) {
   b.rtc->attach(m.ports());
   b.i8042 = m.add_device<I8042>(m, &m.isa_irq(1), &m.isa_irq(12));
   b.i8042->attach(m.ports());
+  if (opt.drives.any_ide()) add_ide(m, opt.drives, b);
+  if (opt.drives.boot) {
+    static const char* const kOrders[] = {"cda", "dca", "acd"};
+    b.rtc->set_boot_order(kOrders[opt.drives.boot == 'c' ? 0 : opt.drives.boot == 'd' ? 1 : 2]);
+  }
   if (opt.debug_exit) {
     b.debug_exit = m.add_device<DebugExit>(m, opt.debug_exit_port, opt.debug_exit_size);
     b.debug_exit->attach(m.ports());
@@ -79,6 +101,10 @@ const char* basic_board_port_owner(uint16_t port) {
   if ((port >= 0x40 && port <= 0x43) || port == 0x61) return "the 8254 timer";
   if (port == RtcCmos::kIndexPort || port == RtcCmos::kDataPort) return "the RTC/CMOS";
   if (port == I8042::kDataPort || port == I8042::kCommandPort) return "the keyboard controller";
+  if ((port >= IdeChannel::kPrimaryCmd && port < IdeChannel::kPrimaryCmd + 8) || port == IdeChannel::kPrimaryCtl ||
+      (port >= IdeChannel::kSecondaryCmd && port < IdeChannel::kSecondaryCmd + 8) ||
+      port == IdeChannel::kSecondaryCtl)
+    return "the IDE controller";
   return nullptr;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 namespace kestrel::machine {
 
@@ -19,6 +20,18 @@ class AcpiTables;
 class ResetControl;
 class RtcCmos;
 class I8042;
+class IdeChannel;
+class DiskImage;
+
+// The drives of a board (open, checked images; see storage/disk_image.h).
+struct BoardDrives {
+  std::shared_ptr<DiskImage> hda, hdb;  // primary IDE master and slave (hard disks)
+  std::shared_ptr<DiskImage> cdrom;     // the ATAPI CD-ROM's medium (secondary master)
+  bool cdrom_drive = false;             // a CD-ROM drive, with or without a medium
+  std::shared_ptr<DiskImage> fda;       // floppy drive A:
+  char boot = 0;                        // 'c', 'd' or 'a': the BIOS boot order starts there
+  bool any_ide() const { return hda || hdb || cdrom_drive; }
+};
 
 // Optional devices a front end may ask for.
 struct BoardOptions {
@@ -33,6 +46,7 @@ struct BoardOptions {
   // reads the host's clock once and passes it here; the default is a fixed date so
   // tests are deterministic.
   int64_t rtc_start_unix_ns = 1704067200ll * 1'000'000'000;  // RtcCmos::kDefaultStartUnixNs
+  BoardDrives drives;
 };
 
 // The devices of a board, for wiring and for front ends (serial input, summaries).
@@ -50,6 +64,7 @@ struct BoardDevices {
   Uart16550* com2 = nullptr;
   RtcCmos* rtc = nullptr;
   I8042* i8042 = nullptr;
+  IdeChannel* ide[2] = {nullptr, nullptr};  // primary and secondary, when any IDE drive is given
 };
 
 // The basic board: the debug console on ports 0xE9/0x402, 16550 UARTs as COM1 at
@@ -61,7 +76,9 @@ struct BoardDevices {
 // with the PIC's INT output on its LINT0 (ExtINT); the IOAPIC at 0xFEC00000 sees
 // the ISA lines (IRQ 0 on pin 2, IRQ n on pin n); ACPI adds the PM block at 0x600
 // (SCI on IRQ 9) and the tables at 0xF0000. Without an APIC the PIC is the CPU's
-// interrupt controller.
+// interrupt controller. With IDE drives: both IDE channels at their legacy ports
+// (primary 0x1F0/0x3F6 on IRQ 14, secondary 0x170/0x376 on IRQ 15), the CD-ROM
+// drive as the secondary master; the CMOS boot order follows BoardDrives::boot.
 BoardDevices build_basic_board(Machine& m, const BoardOptions& opt = {});
 
 // The name of the basic board's device on `port`, or nullptr when the port is free

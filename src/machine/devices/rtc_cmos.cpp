@@ -82,6 +82,21 @@ void RtcCmos::update_checksum() {
   cmos_[0x2F] = static_cast<uint8_t>(sum);
 }
 
+void RtcCmos::set_floppy_types(uint8_t drive_a, uint8_t drive_b) {
+  cmos_[0x10] = static_cast<uint8_t>((drive_a & 0x0F) << 4 | (drive_b & 0x0F));
+  const unsigned drives = (drive_a ? 1 : 0) + (drive_b ? 1 : 0);
+  cmos_[0x14] = static_cast<uint8_t>((cmos_[0x14] & 0x3E) | (drives ? 0x01 | ((drives - 1) << 6) : 0));
+  update_checksum();
+}
+
+void RtcCmos::set_boot_order(const char* devices) {
+  uint8_t code[3] = {0, 0, 0};
+  for (unsigned i = 0; i < 3 && devices[i]; ++i)
+    code[i] = devices[i] == 'a' ? 1 : devices[i] == 'c' ? 2 : devices[i] == 'd' ? 3 : 0;
+  cmos_[0x3D] = static_cast<uint8_t>(code[1] << 4 | code[0]);
+  cmos_[0x38] = static_cast<uint8_t>((cmos_[0x38] & 0x0F) | code[2] << 4);
+}
+
 void RtcCmos::reset() {
   catch_up();
   cmos_[kRegB] &= ~(kBPie | kBAie | kBUie | kBSqwe);

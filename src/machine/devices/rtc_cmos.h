@@ -73,6 +73,14 @@ class RtcCmos final : public Device, public PortDevice {
   void poke(uint8_t index, uint8_t value) { cmos_[index & 0x7F] = value; }
   // Recomputes the checksum at 0x2E/0x2F over 0x10-0x2D.
   void update_checksum();
+  // The floppy drive types (CMOS 0x10: drive A in bits 7:4, B in 3:0; 4 = 1.44 MB,
+  // 3 = 720 KB, 5 = 2.88 MB, 0 = none) and the equipment byte's floppy bits (0x14
+  // bit 0 and bits 7:6, the drive count - 1), with the checksum.
+  void set_floppy_types(uint8_t drive_a, uint8_t drive_b);
+  // The boot order as QEMU's CMOS layout gives it to SeaBIOS: 0x3D bits 3:0 the
+  // first device, 7:4 the second, 0x38 bits 7:4 the third (1 floppy, 2 hard disk,
+  // 3 CD-ROM); `devices` lists up to three in order ('a', 'c', 'd').
+  void set_boot_order(const char* devices);
 
   bool nmi_masked() const { return nmi_masked_; }
   // Wall-clock time now, in nanoseconds since 1970 (UTC).
