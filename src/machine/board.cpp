@@ -8,6 +8,8 @@
 #include "machine/devices/reset_control.h"
 #include "machine/devices/debug_console.h"
 #include "machine/devices/debug_exit.h"
+#include "machine/devices/dma8237.h"
+#include "machine/devices/fdc82077.h"
 #include "machine/devices/i8042.h"
 #include "machine/devices/ide_channel.h"
 #include "machine/devices/pic8259.h"
@@ -15,6 +17,7 @@
 #include "machine/devices/rtc_cmos.h"
 #include "machine/devices/uart16550.h"
 #include "machine/machine.h"
+#include "machine/storage/disk_image.h"
 
 namespace kestrel::machine {
 
@@ -79,6 +82,14 @@ BoardDevices build_basic_board(Machine& m, const BoardOptions& opt) {
   b.i8042 = m.add_device<I8042>(m, &m.isa_irq(1), &m.isa_irq(12));
   b.i8042->attach(m.ports());
   if (opt.drives.any_ide()) add_ide(m, opt.drives, b);
+  b.dma = m.add_device<Dma8237>(m.bus());
+  b.dma->attach(m.ports());
+  b.fdc = m.add_device<Fdc82077>(m, &m.isa_irq(Fdc82077::kIrq), b.dma);
+  b.fdc->attach(m.ports());
+  if (opt.drives.fda) {
+    b.fdc->insert(0, opt.drives.fda);
+    b.rtc->set_floppy_types(opt.drives.fda->floppy_format()->cmos_type, 0);
+  }
   if (opt.drives.boot) {
     static const char* const kOrders[] = {"cda", "dca", "acd"};
     b.rtc->set_boot_order(kOrders[opt.drives.boot == 'c' ? 0 : opt.drives.boot == 'd' ? 1 : 2]);
@@ -105,6 +116,9 @@ const char* basic_board_port_owner(uint16_t port) {
       (port >= IdeChannel::kSecondaryCmd && port < IdeChannel::kSecondaryCmd + 8) ||
       port == IdeChannel::kSecondaryCtl)
     return "the IDE controller";
+  if (port <= 0x0F || (port >= 0x80 && port <= 0x8F) || (port >= 0xC0 && port <= 0xDF)) return "the DMA controllers";
+  if ((port >= Fdc82077::kBase && port <= Fdc82077::kBase + 5) || port == Fdc82077::kBase + 7)
+    return "the floppy controller";
   return nullptr;
 }
 

@@ -22,6 +22,8 @@ class RtcCmos;
 class I8042;
 class IdeChannel;
 class DiskImage;
+class Dma8237;
+class Fdc82077;
 
 // The drives of a board (open, checked images; see storage/disk_image.h).
 struct BoardDrives {
@@ -65,6 +67,8 @@ struct BoardDevices {
   RtcCmos* rtc = nullptr;
   I8042* i8042 = nullptr;
   IdeChannel* ide[2] = {nullptr, nullptr};  // primary and secondary, when any IDE drive is given
+  Dma8237* dma = nullptr;                   // the 8237 pair and page registers
+  Fdc82077* fdc = nullptr;                  // the floppy controller (drive A: when BoardDrives::fda)
 };
 
 // The basic board: the debug console on ports 0xE9/0x402, 16550 UARTs as COM1 at
@@ -79,6 +83,9 @@ struct BoardDevices {
 // interrupt controller. With IDE drives: both IDE channels at their legacy ports
 // (primary 0x1F0/0x3F6 on IRQ 14, secondary 0x170/0x376 on IRQ 15), the CD-ROM
 // drive as the secondary master; the CMOS boot order follows BoardDrives::boot.
+// Always: the 8237 DMA pair (0x00-0x0F, 0x80-0x8F, 0xC0-0xDF) and the 82077AA
+// floppy controller (0x3F0-0x3F5, 0x3F7, IRQ 6, DMA 2) with the CMOS floppy type
+// of drive A's medium.
 BoardDevices build_basic_board(Machine& m, const BoardOptions& opt = {});
 
 // The name of the basic board's device on `port`, or nullptr when the port is free

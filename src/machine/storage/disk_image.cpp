@@ -14,9 +14,11 @@ namespace kestrel::machine {
 namespace {
 
 // The PC floppy formats (IBM PC/AT and PS/2 Technical References). The CMOS type
-// code names the drive that reads the format natively.
+// code names the drive that reads the format natively, the data rate is the one a
+// BIOS programs for that drive type (a 360 KB disk in its drive type 1 at 300 kb/s,
+// as SeaBIOS's table has it).
 constexpr FloppyFormat kFloppyFormats[] = {
-    {368'640, 40, 2, 9, 1, 2, "360 KB 5.25\""},
+    {368'640, 40, 2, 9, 1, 1, "360 KB 5.25\""},
     {737'280, 80, 2, 9, 3, 2, "720 KB 3.5\""},
     {1'228'800, 80, 2, 15, 2, 0, "1.2 MB 5.25\""},
     {1'474'560, 80, 2, 18, 4, 0, "1.44 MB 3.5\""},

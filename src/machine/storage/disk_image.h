@@ -32,7 +32,7 @@ struct FloppyFormat {
   uint8_t heads;
   uint8_t sectors_per_track;
   uint8_t cmos_type;          // the CMOS 0x10 drive type code (4 = 1.44 MB, 3 = 720 KB, 5 = 2.88 MB)
-  uint8_t data_rate;          // the CCR/DSR data-rate code the BIOS programs: 0 = 500 kb/s, 2 = 250 kb/s, 3 = 1 Mb/s
+  uint8_t data_rate;          // the CCR/DSR data-rate code the BIOS programs: 0 = 500 kb/s, 1 = 300 kb/s, 2 = 250 kb/s, 3 = 1 Mb/s
   const char* name;
 };
 // The format of an image of `bytes`, or nullptr.
