@@ -109,6 +109,11 @@ if [[ -f tests/boot/drive_options_test.sh ]]; then
   run_suite drive-opts 'drive-options: ([0-9]+) passed, ([0-9]+) failed' \
     bash tests/boot/drive_options_test.sh "$root/build/kestrel"
 fi
+# The VGA: guest programs in modes 03h/12h/13h read back through --display text and --screenshot.
+if [[ -f tests/boot/vga_boot_test.sh ]]; then
+  run_suite vga-boot 'vga-boot: ([0-9]+) passed, ([0-9]+) failed' \
+    bash tests/boot/vga_boot_test.sh "$root/build/kestrel" "$root/build/tests/guest/vga"
+fi
 # Debian's kernel and a busybox initramfs (fetched once into .cache/guest/).
 if [[ -f tests/boot/linux_boot_test.sh ]]; then
   run_suite linux-boot 'linux-boot: ([0-9]+) passed, ([0-9]+) failed' \

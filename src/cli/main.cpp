@@ -27,7 +27,9 @@
 
 #include <chrono>
 
+#include "cli/display_text.h"
 #include "cli/host_serial.h"
+#include "cli/screenshot.h"
 #include "cli/options.h"
 #include "cli/trace.h"
 #include "interp/interpreter.h"
@@ -38,6 +40,8 @@
 #include "machine/board.h"
 #include "machine/cpu_model.h"
 #include "machine/devices/uart16550.h"
+#include "machine/devices/vga/vga.h"
+#include "machine/devices/vga/vga_render.h"
 #include "machine/loaders/flat_binary.h"
 #include "machine/loaders/linux_boot.h"
 #include "machine/loaders/multiboot.h"
@@ -218,6 +222,7 @@ int run(const Options& opt) {
   board_opt.debug_exit_port = opt.debug_exit_port;
   board_opt.debug_exit_size = opt.debug_exit_size;
   board_opt.drives = drives;
+  board_opt.vga = opt.vga;
   // The one place host time enters the machine: the RTC's time at power-on.
   board_opt.rtc_start_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
@@ -261,6 +266,9 @@ int run(const Options& opt) {
 
   HostSerial serial(m, board.com1);
   if (!serial.open(opt, error)) return error_exit(error);
+  std::unique_ptr<TextDisplay> text_display;
+  if (board.vga && effective_display(opt) == DisplayMode::Text)
+    text_display = std::make_unique<TextDisplay>(*board.vga, stdout);
   m.set_idle_handler(&serial);
   uint64_t retired_before = 0;  // instructions of earlier boots: icount restarts at reset
   uint64_t resets = 0;
@@ -278,6 +286,7 @@ int run(const Options& opt) {
       slice = std::min(slice, opt.max_insns - done);
     }
     why = interp.run(slice);
+    if (text_display) text_display->poll(m.uptime_ns());
     if (why == interp::StopReason::InstructionLimit) continue;  // slice done (the limit is checked above)
     if (why == interp::StopReason::Stopped && m.reset_requested()) {
       if (opt.no_reboot) {
@@ -301,10 +310,17 @@ int run(const Options& opt) {
 
   if (tracer) tracer->detach(interp);
   std::fflush(m.console());
+  if (text_display) text_display->finish();
   m.set_idle_handler(nullptr);
   // Messages below go to a terminal in its normal mode again.
   serial.restore_terminal();
   if (serial.interactive() || serial.quit_requested()) fmt::print(stderr, "\n");
+
+  if (!opt.screenshot.empty() && board.vga) {
+    machine::vga::Image img;
+    machine::vga::render_screen(*board.vga, img);
+    if (!write_png(opt.screenshot, img, error)) return error_exit(error);
+  }
 
   const machine::CpuState& c = m.cpu();
   if (opt.stats) {

@@ -71,6 +71,13 @@ a pipe or a file, its bytes are fed to COM1's receiver as the guest reads them.
 --serial-input none leaves standard input alone; --serial file:PATH writes
 COM1's output to PATH and --serial none discards it (neither reads input).
 
+Display (--vga std, the default): a standard VGA with the Bochs VBE interface.
+--display text prints its text screen to standard output whenever it has stayed
+the same for 100 ms of guest time and differs from the one printed last, and
+once more at exit: a line "--- kestrel screen COLSxROWS ---", then every row
+with trailing spaces trimmed (code page 437 as UTF-8). Graphics modes print
+nothing; --screenshot FILE.png writes the picture at exit in any mode.
+
 Reset (a guest reboot through the keyboard controller, port 0x92 or 0xCF9, or
 a triple fault with --on-triple-fault reset): the machine is reset and booted
 again as at the start: --load, --kernel and --initrd images are copied in again
@@ -300,6 +307,23 @@ bool parse_boot_device(const std::string& text, DriveOptions& drives, std::strin
   return true;
 }
 
+bool parse_display(const std::string& text, DisplayMode& out, std::string& error) {
+  const std::string l = lower(text);
+  if (l == "none") out = DisplayMode::None;
+  else if (l == "text") out = DisplayMode::Text;
+  else {
+    error = fmt::format("--display: '{}' is neither none nor text", text);
+    return false;
+  }
+  return true;
+}
+
+DisplayMode effective_display(const Options& opt) {
+  if (!opt.vga) return DisplayMode::None;
+  if (opt.display != DisplayMode::Auto) return opt.display;
+  return opt.serial == SerialMode::Stdio ? DisplayMode::None : DisplayMode::Text;
+}
+
 bool parse_trace_categories(const std::vector<std::string>& items, TraceCategories& out, std::string& error) {
   for (const std::string& raw : items) {
     const std::string item = lower(raw);
@@ -324,7 +348,7 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
 
   std::string boot_device;
   std::string memory = "256M", max_insns, entry, triple_fault = "stop", serial_input = "auto", jit = "on",
-              serial = "stdio", clock = "icount";
+              serial = "stdio", clock = "icount", vga = "std", display;
   std::vector<std::string> loads, trace, modules, debug_exit;
   // Descriptions are broken by hand: CLI11 indents continuation lines but does not wrap.
   app.add_option("-m,--memory", memory,
@@ -457,6 +481,22 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
                  "with both states on stderr (slow; for debugging)")
       ->type_name("on|off|verify")
       ->capture_default_str();
+  app.add_option("--vga", vga,
+                 "std: a standard VGA with the Bochs VBE interface\n"
+                 "(16 MiB of video memory, LFB at 0xE0000000 when no\n"
+                 "PCI BAR places it); none: no display adapter")
+      ->type_name("std|none")
+      ->capture_default_str();
+  app.add_option("--display", display,
+                 "none: the VGA's screen is not shown; text: its text\n"
+                 "screen is printed to standard output each time it\n"
+                 "settles (see below). Default: text when --serial is\n"
+                 "not stdio, else none")
+      ->type_name("none|text");
+  app.add_option("--screenshot", out.screenshot,
+                 "At exit, write the VGA's picture (text or graphics)\n"
+                 "to FILE as a PNG")
+      ->type_name("FILE.png");
   app.add_flag("--stats", out.stats,
                "At exit, print to stderr: instructions retired, blocks\n"
                "decoded and translated, runs in each tier, wall time");
@@ -533,6 +573,18 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
   else if (lower(jit) == "verify") out.jit = JitMode::Verify;
   else {
     error = fmt::format("--jit: '{}' is not on, off or verify", jit);
+    return fail();
+  }
+  if (lower(vga) == "std") out.vga = true;
+  else if (lower(vga) == "none") out.vga = false;
+  else {
+    error = fmt::format("--vga: '{}' is neither std nor none", vga);
+    return fail();
+  }
+  if (app.count("--display") && !parse_display(display, out.display, error)) return fail();
+  if (!out.vga && (out.display == DisplayMode::Text || !out.screenshot.empty())) {
+    error = fmt::format("{}: there is no display adapter (--vga none)",
+                        out.display == DisplayMode::Text ? "--display text" : "--screenshot");
     return fail();
   }
   if (out.list_cpus) return std::nullopt;

@@ -71,6 +71,9 @@ struct DriveOptions {
   char boot = 0;      // 'c', 'd' or 'a'; 0 until parse_command_line picks the default
   bool any() const { return !hda.empty() || !hdb.empty() || !cdrom.empty() || !fda.empty(); }
 };
+// What shows the VGA's screen (--display): Auto is text when the board has a VGA
+// and COM1 is not the console on standard output (--serial is not stdio), else none.
+enum class DisplayMode { Auto, None, Text };
 
 struct Options {
   uint64_t ram_bytes = kDefaultRam;
@@ -98,7 +101,13 @@ struct Options {
   bool no_reboot = false;          // --no-reboot: a guest reset ends the run (status 0)
   ClockChoice clock = ClockChoice::Icount;
   DriveOptions drives;
+  bool vga = true;                 // --vga std|none
+  DisplayMode display = DisplayMode::Auto;
+  std::string screenshot;          // --screenshot FILE.png: the screen at exit; empty: none
 };
+
+// The display the run gets once Auto is resolved (None or Text).
+DisplayMode effective_display(const Options& opt);
 
 // Parses argv. Returns an exit status when the process should end now (--help,
 // --version, or an error already printed as "kestrel: error: ..."), else nullopt.
@@ -126,6 +135,8 @@ bool parse_serial(const std::string& text, SerialMode& mode, std::string& path, 
 // --boot: c (first hard disk), d (CD-ROM) or a (floppy), checked against the drives
 // given; empty text picks the first present drive of c, d, a.
 bool parse_boot_device(const std::string& text, DriveOptions& drives, std::string& error);
+// none or text for --display.
+bool parse_display(const std::string& text, DisplayMode& out, std::string& error);
 // A comma-separated list of insn, exc, io, all; may be given several times.
 bool parse_trace_categories(const std::vector<std::string>& items, TraceCategories& out, std::string& error);
 

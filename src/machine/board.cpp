@@ -16,6 +16,7 @@
 #include "machine/devices/pit8254.h"
 #include "machine/devices/rtc_cmos.h"
 #include "machine/devices/uart16550.h"
+#include "machine/devices/vga/vga.h"
 #include "machine/machine.h"
 #include "machine/storage/disk_image.h"
 
@@ -94,6 +95,10 @@ BoardDevices build_basic_board(Machine& m, const BoardOptions& opt) {
     static const char* const kOrders[] = {"cda", "dca", "acd"};
     b.rtc->set_boot_order(kOrders[opt.drives.boot == 'c' ? 0 : opt.drives.boot == 'd' ? 1 : 2]);
   }
+  if (opt.vga) {
+    b.vga = m.add_device<Vga>(m, opt.vga_vram_bytes);
+    b.vga->attach(m.ports(), m.bus());
+  }
   if (opt.debug_exit) {
     b.debug_exit = m.add_device<DebugExit>(m, opt.debug_exit_port, opt.debug_exit_size);
     b.debug_exit->attach(m.ports());
@@ -119,6 +124,7 @@ const char* basic_board_port_owner(uint16_t port) {
   if (port <= 0x0F || (port >= 0x80 && port <= 0x8F) || (port >= 0xC0 && port <= 0xDF)) return "the DMA controllers";
   if ((port >= Fdc82077::kBase && port <= Fdc82077::kBase + 5) || port == Fdc82077::kBase + 7)
     return "the floppy controller";
+  if ((port >= 0x3B0 && port < 0x3E0) || (port >= 0x1CE && port <= 0x1D0)) return "the VGA";
   return nullptr;
 }
 

@@ -34,6 +34,7 @@ struct BoardDrives {
   char boot = 0;                        // 'c', 'd' or 'a': the BIOS boot order starts there
   bool any_ide() const { return hda || hdb || cdrom_drive; }
 };
+class Vga;
 
 // Optional devices a front end may ask for.
 struct BoardOptions {
@@ -49,6 +50,11 @@ struct BoardOptions {
   // tests are deterministic.
   int64_t rtc_start_unix_ns = 1704067200ll * 1'000'000'000;  // RtcCmos::kDefaultStartUnixNs
   BoardDrives drives;
+  // A standard VGA with the Bochs VBE interface (devices/vga/vga.h): ports
+  // 0x3B0-0x3DF and 0x1CE/0x1CF, the window at 0xA0000, the LFB at 0xE0000000
+  // until a PCI BAR moves it. Off by default so bare test machines stay small.
+  bool vga = false;
+  uint32_t vga_vram_bytes = 16u << 20;
 };
 
 // The devices of a board, for wiring and for front ends (serial input, summaries).
@@ -69,6 +75,7 @@ struct BoardDevices {
   IdeChannel* ide[2] = {nullptr, nullptr};  // primary and secondary, when any IDE drive is given
   Dma8237* dma = nullptr;                   // the 8237 pair and page registers
   Fdc82077* fdc = nullptr;                  // the floppy controller (drive A: when BoardDrives::fda)
+  Vga* vga = nullptr;  // null unless BoardOptions::vga
 };
 
 // The basic board: the debug console on ports 0xE9/0x402, 16550 UARTs as COM1 at

@@ -1,0 +1,56 @@
+// --display text: the VGA's text screen written to standard output as plain text
+// each time it settles, for scripts and logs.
+//
+// After every interpreter slice the display looks at the VGA (cheaply: only when
+// the device's generation counter moved) and notes when the characters on the
+// screen last changed. Once they have stayed the same for kSettleNs of guest time
+// and differ from the screen printed last, it prints the whole screen:
+//
+//   --- kestrel screen 80x25 ---
+//   <row 1>
+//   ...
+//   <row 25>
+//
+// one line per row, trailing spaces trimmed, code page 437 characters as UTF-8
+// (NUL as a space). At the end of the run the last screen is printed too if it
+// was not yet. Graphics and VBE modes print nothing (use --screenshot).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "machine/devices/vga/vga_render.h"
+
+namespace kestrel::machine {
+class Vga;
+}
+
+namespace kestrel::cli {
+
+class TextDisplay {
+ public:
+  static constexpr uint64_t kSettleNs = 100'000'000;  // 100 ms of guest time
+
+  TextDisplay(const machine::Vga& vga, std::FILE* out) : vga_(vga), out_(out) {}
+  // `now_ns` is guest time that does not go back across resets (Machine::uptime_ns).
+  void poll(uint64_t now_ns);
+  // The end of the run: prints the screen if it differs from the one printed last.
+  void finish();
+
+  // The screen as it would be printed (header line and rows), for tests.
+  static std::string format(const machine::vga::TextScreen& s);
+  static std::string cp437_to_utf8(uint8_t ch);
+
+ private:
+  void print(const machine::vga::TextScreen& s);
+
+  const machine::Vga& vga_;
+  std::FILE* out_;
+  uint64_t seen_generation_ = ~0ull;
+  machine::vga::TextScreen current_;  // cols == 0: not a text mode
+  machine::vga::TextScreen printed_;
+  uint64_t changed_at_ = 0;
+};
+
+}  // namespace kestrel::cli

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The VGA through the kestrel command: guest programs that program modes 03h, 12h
+# and 13h register by register (tests/guest/vga), read back with --display text
+# (the exact screen format the README documents) and --screenshot (pixels decoded
+# with tests/boot/png_pixels.py), and the option checks of --vga/--display/--screenshot.
+#
+# usage: vga_boot_test.sh KESTREL DIR
+#   KESTREL  the kestrel binary
+#   DIR      the directory holding the VGA guest programs (build/tests/guest/vga)
+#
+# Prints "ok <case>" or "FAIL <case>: <reason>", then "vga-boot: N passed, M failed".
+set -u
+if [ $# -ne 2 ]; then
+  echo "usage: $0 KESTREL DIR" >&2
+  exit 2
+fi
+kestrel=$1
+dir=$2
+here=$(cd "$(dirname "$0")" && pwd)
+for f in "$kestrel" "$dir/vga_text.bin" "$dir/vga_mode12.bin" "$dir/vga_mode13.bin"; do
+  if [ ! -f "$f" ]; then
+    echo "$0: missing $f (build first)" >&2
+    exit 2
+  fi
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pass=0
+fail=0
+ok() { echo "ok $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+
+# run NAME ARGS...: runs kestrel (20 s limit) with stdout in $work/NAME.out and
+# stderr in $work/NAME.err; the exit status in $status.
+run() {
+  local name=$1
+  shift
+  timeout 20 "$kestrel" "$@" >"$work/$name.out" 2>"$work/$name.err" </dev/null
+  status=$?
+}
+
+# pixels NAME PNG WANT X,Y...: compares png_pixels.py's output with WANT.
+pixels() {
+  local name=$1 png=$2 want=$3
+  shift 3
+  local got
+  got=$(python3 "$here/png_pixels.py" "$png" "$@" 2>&1)
+  if [ "$got" = "$want" ]; then ok "$name"; else bad "$name" "pixels differ: got [$got], want [$want]"; fi
+}
+
+# Mode 03h: the whole screen as --display text prints it at the end of the run.
+run text --load "$dir/vga_text.bin@0x7c00" --display text --screenshot "$work/text.png"
+{
+  echo "--- kestrel screen 80x25 ---"
+  echo "KESTREL VGA TEXT MODE 03"
+  echo "readback ok"
+  for _ in $(seq 22); do echo; done
+  printf '%69s%s\n' "" "bottom line"
+} >"$work/text.want"
+if [ $status -ne 0 ]; then bad vga-text "exit status $status: $(tail -n 3 "$work/text.err")"
+elif cmp -s "$work/text.out" "$work/text.want"; then ok vga-text
+else bad vga-text "screen differs: $(diff "$work/text.want" "$work/text.out" | head -n 8)"; fi
+# No font was loaded into plane 2, so the text mode picture is the background:
+# 720x400, black where the grey-on-black blanks are.
+pixels vga-text-screenshot "$work/text.png" "$(printf '720x400\n700,200 0 0 0')" 700,200
+
+# Mode 13h: DAC entries 1-3 (6-bit 10,20,30 / 63,0,0 / 0,63,0) widened to 8 bits.
+run m13 --load "$dir/vga_mode13.bin@0x7c00" --screenshot "$work/m13.png"
+if [ $status -ne 0 ]; then bad vga-mode13 "exit status $status"; fi
+pixels vga-mode13 "$work/m13.png" "$(printf '320x200\n0,0 40 81 121\n319,99 40 81 121\n0,150 255 0 0\n105,55 0 255 0\n110,55 40 81 121')" \
+  0,0 319,99 0,150 105,55 110,55
+
+# Mode 12h: stripe k (pixels 40k..40k+39) has colour k = DAC (4k, 63-4k, 2k).
+want="640x480"
+points=()
+for k in 0 1 7 8 15; do
+  x=$((40 * k + 39))
+  r6=$((4 * k)); g6=$((63 - 4 * k)); b6=$((2 * k))
+  want+=$'\n'"$x,240 $(((r6 << 2) | (r6 >> 4))) $(((g6 << 2) | (g6 >> 4))) $(((b6 << 2) | (b6 >> 4)))"
+  points+=("$x,240")
+done
+run m12 --load "$dir/vga_mode12.bin@0x7c00" --screenshot "$work/m12.png"
+if [ $status -ne 0 ]; then bad vga-mode12 "exit status $status"; fi
+pixels vga-mode12 "$work/m12.png" "$want" "${points[@]}"
+
+# --display defaults: text when --serial is not stdio, none when it is.
+run auto --load "$dir/vga_text.bin@0x7c00" --serial none
+if grep -q "^KESTREL VGA TEXT MODE 03$" "$work/auto.out"; then ok display-auto-text
+else bad display-auto-text "no screen on stdout with --serial none"; fi
+run quiet --load "$dir/vga_text.bin@0x7c00"
+if grep -q "kestrel screen" "$work/quiet.out"; then bad display-auto-none "a screen was printed with --serial stdio"
+else ok display-auto-none; fi
+
+# Option errors: exit status 2 with a clear message.
+run novga --load "$dir/vga_text.bin@0x7c00" --vga none --display text
+if [ $status -eq 2 ] && grep -q "no display adapter" "$work/novga.err"; then ok vga-none-display
+else bad vga-none-display "status $status: $(cat "$work/novga.err")"; fi
+run badshot --load "$dir/vga_text.bin@0x7c00" --screenshot /nonexistent-dir/x.png
+if [ $status -eq 2 ] && grep -q "cannot create" "$work/badshot.err"; then ok screenshot-unwritable
+else bad screenshot-unwritable "status $status: $(cat "$work/badshot.err")"; fi
+run baddisplay --load "$dir/vga_text.bin@0x7c00" --display sdl
+if [ $status -eq 2 ] && grep -q "neither none nor text" "$work/baddisplay.err"; then ok display-bad-value
+else bad display-bad-value "status $status: $(cat "$work/baddisplay.err")"; fi
+
+echo "vga-boot: $pass passed, $fail failed"
+[ $fail -eq 0 ]

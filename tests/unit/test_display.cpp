@@ -1,0 +1,134 @@
+// cli/display_text and cli/screenshot: the plain-text screen format, when the text
+// display prints (settling on guest time), and PNG files decoded back with libpng.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli/display_text.h"
+#include "cli/screenshot.h"
+#include "machine/board.h"
+#include "machine/devices/vga/vga.h"
+#include "machine/machine.h"
+#include "vga_modes.h"
+
+using namespace kestrel;
+using machine::vga::TextScreen;
+
+TEST_CASE("display: the text screen format trims trailing spaces and maps code page 437") {
+  TextScreen s;
+  s.cols = 4;
+  s.rows = 3;
+  s.chars = {'A', ':', '\\', '>', ' ', 'x', ' ', ' ', 0, 0xC4, 0xDB, 0x01};
+  s.attrs.assign(12, 7);
+  CHECK(cli::TextDisplay::format(s) ==
+        "--- kestrel screen 4x3 ---\n"
+        "A:\\>\n"
+        " x\n"
+        " \u2500\u2588\u263A\n");
+  CHECK(cli::TextDisplay::cp437_to_utf8(0x41) == "A");
+  CHECK(cli::TextDisplay::cp437_to_utf8(0x82) == "\u00E9");
+  CHECK(cli::TextDisplay::cp437_to_utf8(0x7F) == "\u2302");
+}
+
+namespace {
+
+struct Rig {
+  std::unique_ptr<machine::Machine> m;
+  machine::BoardDevices b;
+  Rig() {
+    machine::MachineConfig cfg;
+    cfg.ram_bytes = 16ull << 20;
+    m = std::make_unique<machine::Machine>(cfg);
+    std::string err;
+    REQUIRE_MESSAGE(m->init(err), err);
+    machine::BoardOptions opt;
+    opt.vga = true;
+    b = machine::build_basic_board(*m, opt);
+  }
+  void text(unsigned pos, const char* s) {
+    for (; *s; ++s, ++pos) m->bus().write_uint(0xB8000 + pos * 2, static_cast<uint8_t>(*s), 1);
+  }
+};
+
+std::string slurp(std::FILE* f) {
+  std::fflush(f);
+  std::rewind(f);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("display: the text screen prints once it has settled, and again only when it changed") {
+  Rig r;
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f);
+  cli::TextDisplay d(*r.b.vga, f);
+  d.poll(0);  // registers not programmed: not a text mode, nothing printed
+  CHECK(slurp(f).empty());
+  vga_test::set_mode(r.m->ports(), vga_test::kMode03);
+  r.text(0, "Hello");
+  d.poll(1'000'000);
+  d.poll(50'000'000);  // changed 49 ms ago: not settled
+  CHECK(slurp(f).empty());
+  d.poll(101'000'000);
+  std::string out = slurp(f);
+  CHECK(out.rfind("--- kestrel screen 80x25 ---\nHello\n", 0) == 0);
+  CHECK(out.size() == std::string("--- kestrel screen 80x25 ---\nHello\n").size() + 24);  // 24 empty rows
+  d.poll(300'000'000);  // nothing new
+  CHECK(slurp(f) == out);
+  r.text(80, "World");
+  d.poll(310'000'000);
+  d.poll(420'000'000);
+  out = slurp(f);
+  CHECK(out.find("Hello\nWorld\n") != std::string::npos);
+  r.text(160, "bye");
+  d.finish();  // the end of the run prints the last screen at once
+  CHECK(slurp(f).find("Hello\nWorld\nbye\n") != std::string::npos);
+  std::fclose(f);
+}
+
+TEST_CASE("screenshot: a mode 13h picture written as PNG decodes to the same pixels") {
+  Rig r;
+  vga_test::set_mode(r.m->ports(), vga_test::kMode13);
+  r.m->ports().out(0x3C8, 1, 1);
+  for (uint8_t v : {10, 20, 30, 63, 63, 0}) r.m->ports().out(0x3C9, v, 1);
+  for (unsigned x = 0; x < 320; ++x) r.m->bus().write_uint(0xA0000 + 100 * 320 + x, 1 + (x & 1), 1);
+  machine::vga::Image img;
+  CHECK(machine::vga::render_screen(*r.b.vga, img) == "graphics 320x200, 256 colours");
+  char path[] = "/tmp/kestrel-shot-XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  std::string err;
+  REQUIRE_MESSAGE(cli::write_png(path, img, err), err);
+  machine::vga::Image back;
+  REQUIRE_MESSAGE(cli::read_png(path, back, err), err);
+  unlink(path);
+  CHECK(back.width == 320);
+  CHECK(back.height == 200);
+  CHECK(back.rgb == img.rgb);
+  const uint8_t* p0 = &back.rgb[(100 * 320 + 0) * 3];
+  const uint8_t* p1 = &back.rgb[(100 * 320 + 1) * 3];
+  CHECK(p0[0] == (10 << 2));
+  CHECK(p0[2] == (30 << 2 | 30 >> 4));
+  CHECK(p1[0] == 255);
+  CHECK(p1[2] == 0);
+  CHECK(back.rgb[0] == 0);
+}
+
+TEST_CASE("screenshot: an unwritable path is a clear error") {
+  machine::vga::Image img;
+  img.width = img.height = 1;
+  img.rgb = {1, 2, 3};
+  std::string err;
+  CHECK_FALSE(cli::write_png("/nonexistent-dir/x.png", img, err));
+  CHECK(err.find("cannot create") != std::string::npos);
+}

@@ -1,0 +1,377 @@
+// machine/devices/vga: the graphics controller's write modes 0-3 and read modes
+// 0/1, latches, chain-4 and odd/even addressing, the memory map select, the DAC's
+// index state machines and pixel mask, the CRTC write protection, the retrace
+// bits, the Bochs VBE DISPI interface with its LFB and bank window, and what the
+// renderer reads back (text screen, mode 12h/13h and VBE pixels).
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "machine/board.h"
+#include "machine/devices/vga/vga.h"
+#include "machine/devices/vga/vga_render.h"
+#include "machine/machine.h"
+#include "vga_modes.h"
+
+using namespace kestrel::machine;
+using kestrel::machine::vga::VbeDispi;
+
+namespace {
+
+struct VgaRig {
+  std::unique_ptr<Machine> m;
+  BoardDevices b;
+  VgaRig() {
+    MachineConfig cfg;
+    cfg.ram_bytes = 16ull << 20;
+    m = std::make_unique<Machine>(cfg);
+    std::string err;
+    REQUIRE_MESSAGE(m->init(err), err);
+    BoardOptions opt;
+    opt.vga = true;
+    b = build_basic_board(*m, opt);
+    REQUIRE(b.vga);
+  }
+  Vga& v() { return *b.vga; }
+  PortBus& p() { return m->ports(); }
+  void seq(uint8_t i, uint8_t val) { p().out(0x3C4, i | (val << 8), 2); }
+  void gc(uint8_t i, uint8_t val) { p().out(0x3CE, i | (val << 8), 2); }
+  void wr(uint32_t addr, uint8_t val) { m->bus().write_uint(addr, val, 1); }
+  uint8_t rd(uint32_t addr) { return static_cast<uint8_t>(m->bus().read_uint(addr, 1)); }
+  uint8_t plane(unsigned pl, uint32_t off) { return v().memory().plane_byte(pl, off); }
+  void dispi(uint16_t index, uint16_t value) {
+    p().out(VbeDispi::kIndexPort, index, 2);
+    p().out(VbeDispi::kDataPort, value, 2);
+  }
+  uint16_t dispi_read(uint16_t index) {
+    p().out(VbeDispi::kIndexPort, index, 2);
+    return static_cast<uint16_t>(p().in(VbeDispi::kDataPort, 2));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("vga: planar write mode 0 with rotate, set/reset, logical op and bit mask") {
+  VgaRig r;
+  vga_test::set_mode(r.p(), vga_test::kMode12);
+  // Plain write: all four planes get the byte.
+  r.wr(0xA0000, 0xA5);
+  for (unsigned p = 0; p < 4; ++p) CHECK(r.plane(p, 0) == 0xA5);
+  // Set/reset on planes 0 and 2 (set/reset value 1 for plane 0, 0 for plane 2).
+  r.gc(0x00, 0x01);
+  r.gc(0x01, 0x05);
+  r.wr(0xA0001, 0x3C);
+  CHECK(r.plane(0, 1) == 0xFF);
+  CHECK(r.plane(1, 1) == 0x3C);
+  CHECK(r.plane(2, 1) == 0x00);
+  CHECK(r.plane(3, 1) == 0x3C);
+  r.gc(0x01, 0x00);
+  // Rotate right by 4, XOR with the latches, bit mask 0xF0.
+  r.rd(0xA0000);  // latches = A5 in every plane
+  r.gc(0x03, 0x18 | 4);
+  r.gc(0x08, 0xF0);
+  r.wr(0xA0000, 0x0F);  // rotated: F0; XOR A5 = 55; masked: 5 from new high nibble, 5 from latch low
+  for (unsigned p = 0; p < 4; ++p) CHECK(r.plane(p, 0) == 0x55);
+  // AND and OR.
+  r.gc(0x03, 0x08);  // AND, no rotate
+  r.gc(0x08, 0xFF);
+  r.rd(0xA0000);     // latches = 55
+  r.wr(0xA0000, 0x0F);
+  CHECK(r.plane(1, 0) == 0x05);
+  r.gc(0x03, 0x10);  // OR
+  r.rd(0xA0000);     // latches = 05
+  r.wr(0xA0000, 0x30);
+  CHECK(r.plane(3, 0) == 0x35);
+  // The map mask keeps planes out of the write.
+  r.gc(0x03, 0x00);
+  r.seq(0x02, 0x02);
+  r.wr(0xA0002, 0x77);
+  CHECK(r.plane(0, 2) == 0x00);
+  CHECK(r.plane(1, 2) == 0x77);
+  CHECK(r.plane(2, 2) == 0x00);
+}
+
+TEST_CASE("vga: write modes 1, 2 and 3") {
+  VgaRig r;
+  vga_test::set_mode(r.p(), vga_test::kMode12);
+  // Distinct bytes per plane at offset 0x10.
+  for (unsigned p = 0; p < 4; ++p) {
+    r.seq(0x02, static_cast<uint8_t>(1u << p));
+    r.wr(0xA0010, static_cast<uint8_t>(0x11 * (p + 1)));
+  }
+  r.seq(0x02, 0x0F);
+  // Mode 1 copies the latches (a fast screen-to-screen copy).
+  r.gc(0x05, 0x01);
+  r.rd(0xA0010);
+  r.wr(0xA0020, 0x00);
+  for (unsigned p = 0; p < 4; ++p) CHECK(r.plane(p, 0x20) == 0x11 * (p + 1));
+  // Mode 2: data bit p fills plane p, through the bit mask.
+  r.gc(0x05, 0x02);
+  r.gc(0x08, 0x0F);
+  r.rd(0xA0010);
+  r.wr(0xA0010, 0x05);  // planes 0 and 2 get FF in the low nibble, 1 and 3 get 00 there
+  CHECK(r.plane(0, 0x10) == 0x1F);
+  CHECK(r.plane(1, 0x10) == 0x20);
+  CHECK(r.plane(2, 0x10) == 0x3F);
+  CHECK(r.plane(3, 0x10) == 0x40);
+  // Mode 3: set/reset colour through (rotated data AND bit mask).
+  r.gc(0x05, 0x03);
+  r.gc(0x08, 0xFF);
+  r.gc(0x00, 0x0A);  // colour 1010b
+  r.rd(0xA0030);     // latches 0
+  r.wr(0xA0030, 0xC3);
+  CHECK(r.plane(0, 0x30) == 0x00);
+  CHECK(r.plane(1, 0x30) == 0xC3);
+  CHECK(r.plane(2, 0x30) == 0x00);
+  CHECK(r.plane(3, 0x30) == 0xC3);
+}
+
+TEST_CASE("vga: read mode 0 (read map select) and read mode 1 (colour compare)") {
+  VgaRig r;
+  vga_test::set_mode(r.p(), vga_test::kMode12);
+  // Pixel colours of the first 8 pixels: 0..7 -> plane bits.
+  for (unsigned p = 0; p < 4; ++p) {
+    uint8_t bits = 0;
+    for (unsigned x = 0; x < 8; ++x)
+      if ((x >> p) & 1) bits |= static_cast<uint8_t>(0x80 >> x);
+    r.seq(0x02, static_cast<uint8_t>(1u << p));
+    r.wr(0xA0000, bits);
+  }
+  r.seq(0x02, 0x0F);
+  for (unsigned p = 0; p < 4; ++p) {
+    r.gc(0x04, static_cast<uint8_t>(p));
+    CHECK(r.rd(0xA0000) == r.plane(p, 0));
+  }
+  r.gc(0x05, 0x08);  // read mode 1
+  r.gc(0x07, 0x0F);
+  r.gc(0x02, 0x05);  // pixels of colour 5: x = 5
+  CHECK(r.rd(0xA0000) == 0x04);
+  r.gc(0x07, 0x01);  // only plane 0 cares: odd colours 1,3,5,7
+  CHECK(r.rd(0xA0000) == 0x55);
+  r.gc(0x07, 0x00);  // nothing cares: all match
+  CHECK(r.rd(0xA0000) == 0xFF);
+}
+
+TEST_CASE("vga: chain-4 and odd/even addressing, memory map select") {
+  VgaRig r;
+  vga_test::set_mode(r.p(), vga_test::kMode13);
+  r.wr(0xA0005, 0x42);  // plane 1, offset 4
+  CHECK(r.plane(1, 4) == 0x42);
+  CHECK(r.plane(0, 4) == 0x00);
+  CHECK(r.rd(0xA0005) == 0x42);
+  CHECK(r.rd(0xB0000) == 0xFF);  // mode 13h maps only A0000-AFFFF
+  vga_test::set_mode(r.p(), vga_test::kMode03);
+  r.wr(0xB8000, 'K');
+  r.wr(0xB8001, 0x1E);
+  r.wr(0xB8002, 'e');
+  r.wr(0xB8003, 0x07);
+  CHECK(r.plane(0, 0) == 'K');
+  CHECK(r.plane(1, 0) == 0x1E);
+  CHECK(r.plane(0, 2) == 'e');
+  CHECK(r.plane(1, 2) == 0x07);
+  CHECK(r.rd(0xB8001) == 0x1E);
+  r.wr(0xA0000, 0x99);  // outside B8000-BFFFF: ignored
+  CHECK(r.rd(0xA0000) == 0xFF);
+  vga::TextScreen t;
+  REQUIRE(vga::read_text_screen(r.v(), t));
+  CHECK(t.cols == 80);
+  CHECK(t.rows == 25);
+  CHECK(t.chars[0] == 'K');
+  CHECK(t.attrs[0] == 0x1E);
+  CHECK(t.chars[1] == 'e');
+  // Scrolling by the start address moves what row 0 shows.
+  r.wr(0xB8000 + 160, 'Z');
+  r.p().out(0x3D4, 0x0D | (80 << 8), 2);
+  REQUIRE(vga::read_text_screen(r.v(), t));
+  CHECK(t.chars[0] == 'Z');
+  // The cursor location.
+  r.p().out(0x3D4, 0x0D, 2);
+  r.p().out(0x3D4, 0x0F | (83 << 8), 2);
+  r.p().out(0x3D4, 0x0E, 2);
+  REQUIRE(vga::read_text_screen(r.v(), t));
+  CHECK(t.cursor_visible);
+  CHECK(t.cursor_row == 1);
+  CHECK(t.cursor_col == 3);
+  // Misc output bit 1 off: the CPU cannot reach video memory.
+  r.p().out(0x3C2, 0x65, 1);
+  CHECK(r.rd(0xB8000) == 0xFF);
+}
+
+TEST_CASE("vga: the DAC's read and write index state machines and the pixel mask") {
+  VgaRig r;
+  r.p().out(0x3C8, 0x10, 1);
+  for (uint8_t v : {1, 2, 3, 4, 5, 0x46}) r.p().out(0x3C9, v, 1);  // entries 0x10 and 0x11 (0x46 & 0x3F)
+  CHECK(r.p().in(0x3C8, 1) == 0x12);
+  CHECK(r.p().in(0x3C7, 1) == 0x00);  // last set: the write index
+  r.p().out(0x3C7, 0x11, 1);
+  CHECK(r.p().in(0x3C7, 1) == 0x03);
+  CHECK(r.p().in(0x3C9, 1) == 4);
+  CHECK(r.p().in(0x3C9, 1) == 5);
+  CHECK(r.p().in(0x3C9, 1) == 6);
+  CHECK(r.p().in(0x3C9, 1) == 0);  // entry 0x12's red: the read index moved on
+  const auto c = r.v().dac().rgb(0x10);
+  CHECK(c[0] == (1 << 2));
+  CHECK(c[2] == (3 << 2));
+  CHECK(r.v().dac().rgb(0x11)[2] == 0x18);  // 6 -> 6 << 2 | 6 >> 4
+  // The pixel mask ANDs the index: 0x11 & 0xF0 = 0x10.
+  r.p().out(0x3C6, 0xF0, 1);
+  CHECK(r.v().dac().pixel_rgb(0x11) == r.v().dac().rgb(0x10));
+  CHECK(r.p().in(0x3C6, 1) == 0xF0);
+}
+
+TEST_CASE("vga: CRTC write protection, mono/colour port decoding and the attribute flip-flop") {
+  VgaRig r;
+  r.p().out(0x3C2, 0x67, 1);
+  r.p().out(0x3D4, 0x11 | (0x80 << 8), 2);
+  r.p().out(0x3D4, 0x01 | (0x4F << 8), 2);  // protected: ignored
+  r.p().out(0x3D4, 0x01, 1);
+  CHECK(r.p().in(0x3D5, 1) == 0x00);
+  r.p().out(0x3D4, 0x07 | (0xFF << 8), 2);  // only bit 4 of the overflow register is writable
+  r.p().out(0x3D4, 0x07, 1);
+  CHECK(r.p().in(0x3D5, 1) == 0x10);
+  CHECK(r.p().in(0x3B5, 1) == 0xFF);  // mono ports are off in colour mode
+  r.p().in(0x3DA, 1);
+  r.p().out(0x3C0, 0x13, 1);
+  r.p().out(0x3C0, 0x08, 1);
+  CHECK(r.p().in(0x3C1, 1) == 0x08);
+  CHECK(r.p().in(0x3C0, 1) == 0x13);
+}
+
+TEST_CASE("vga: input status 1 shows display-disabled and vertical retrace from the clock") {
+  bool saw_retrace = false, saw_active = false, saw_hblank = false;
+  for (uint64_t t = 0; t < 15'000'000; t += 3'000) {
+    const uint8_t s = Vga::retrace_bits(t);
+    if (s & 0x08) {
+      saw_retrace = true;
+      CHECK((s & 0x01));  // retrace is inside the blanking
+    }
+    if (!(s & 0x01)) saw_active = true;
+    if ((s & 0x01) && !(s & 0x08)) saw_hblank = true;
+  }
+  CHECK(saw_retrace);
+  CHECK(saw_active);
+  CHECK(saw_hblank);
+  // The frame repeats at 70 Hz.
+  CHECK(Vga::retrace_bits(1'000'000) == Vga::retrace_bits(1'000'000 + 31'778ull * 449));
+}
+
+TEST_CASE("vga: VBE DISPI identification, capabilities, mode set, LFB and bank window") {
+  VgaRig r;
+  r.dispi(VbeDispi::kId, 0xB0C5);
+  CHECK(r.dispi_read(VbeDispi::kId) == 0xB0C5);
+  r.dispi(VbeDispi::kId, 0x1234);  // not an ID: ignored
+  CHECK(r.dispi_read(VbeDispi::kId) == 0xB0C5);
+  CHECK(r.dispi_read(VbeDispi::kVideoMemory64K) == 256);  // 16 MiB
+  r.dispi(VbeDispi::kEnable, VbeDispi::kGetCaps);
+  CHECK(r.dispi_read(VbeDispi::kXres) == VbeDispi::kMaxXres);
+  CHECK(r.dispi_read(VbeDispi::kBpp) == 32);
+  r.dispi(VbeDispi::kEnable, 0);
+  r.dispi(VbeDispi::kXres, 800);
+  r.dispi(VbeDispi::kYres, 600);
+  r.dispi(VbeDispi::kBpp, 32);
+  r.dispi(VbeDispi::kEnable, VbeDispi::kEnabled | VbeDispi::kLfbEnabled);
+  CHECK(r.dispi_read(VbeDispi::kVirtWidth) == 800);
+  CHECK(r.dispi_read(VbeDispi::kVirtHeight) == (16u << 20) / (800 * 4));
+  // Pixel (10, 2) through the LFB: blue 0x30, green 0x20, red 0x10.
+  const uint64_t lfb = r.v().lfb_base();
+  REQUIRE(lfb == Vga::kDefaultLfbBase);
+  r.m->bus().write_uint(lfb + (2 * 800 + 10) * 4, 0x00102030, 4);
+  // Bank 1 of the window at 0xA0000 is video memory 0x10000-0x1FFFF.
+  r.dispi(VbeDispi::kBank, 1);
+  r.wr(0xA0000 + 4, 0x7F);
+  CHECK(r.v().memory().vram()[0x10004] == 0x7F);
+  CHECK(r.m->bus().read_uint(lfb + 0x10004, 1) == 0x7F);
+  // The LFB spans exactly the video memory: its last bytes are there, the next ones are not.
+  r.m->bus().write_uint(lfb + (16u << 20) - 2, 0xABCD, 2);
+  CHECK(r.m->bus().read_uint(lfb + (16u << 20) - 2, 2) == 0xABCD);
+  CHECK(r.m->bus().read_uint(lfb + (16u << 20), 1) == 0xFF);
+  vga::Image img;
+  CHECK(vga::render_screen(r.v(), img) == "vbe 800x600x32");
+  REQUIRE(img.width == 800);
+  const uint8_t* px = &img.rgb[(2 * 800 + 10) * 3];
+  CHECK(px[0] == 0x10);
+  CHECK(px[1] == 0x20);
+  CHECK(px[2] == 0x30);
+  // 16 bpp 5:6:5, panned by the Y offset.
+  r.dispi(VbeDispi::kEnable, 0);
+  r.dispi(VbeDispi::kBpp, 16);
+  r.dispi(VbeDispi::kXres, 640);
+  r.dispi(VbeDispi::kYres, 480);
+  r.dispi(VbeDispi::kEnable, VbeDispi::kEnabled | VbeDispi::kNoClearMem);
+  r.dispi(VbeDispi::kYOffset, 1);
+  r.m->bus().write_uint(lfb + 640 * 2, 0xF800, 2);  // row 1, pixel 0: pure red
+  CHECK(vga::render_screen(r.v(), img) == "vbe 640x480x16");
+  CHECK(img.rgb[0] == 255);
+  CHECK(img.rgb[1] == 0);
+  // Enabling without NOCLEARMEM clears video memory.
+  r.dispi(VbeDispi::kEnable, 0);
+  r.dispi(VbeDispi::kEnable, VbeDispi::kEnabled);
+  CHECK(r.v().memory().vram()[0x10004] == 0);
+  // A virtual width that does not fit falls back to the visible width, so the
+  // mode stays inside video memory.
+  r.dispi(VbeDispi::kXres, 2560);
+  r.dispi(VbeDispi::kYres, 1600);
+  r.dispi(VbeDispi::kBpp, 32);
+  r.dispi(VbeDispi::kVirtWidth, 8000);
+  CHECK(r.dispi_read(VbeDispi::kVirtWidth) == 2560);
+  CHECK(uint64_t{r.dispi_read(VbeDispi::kVirtHeight)} * 2560 * 4 <= (16u << 20));
+  CHECK(r.dispi_read(VbeDispi::kVirtHeight) >= 1600);
+}
+
+TEST_CASE("vga: mode 13h and mode 12h pixels through the DAC") {
+  VgaRig r;
+  vga_test::set_mode(r.p(), vga_test::kMode13);
+  r.p().out(0x3C8, 0x07, 1);
+  for (uint8_t v : {63, 0, 32}) r.p().out(0x3C9, v, 1);
+  r.wr(0xA0000 + 3 * 320 + 5, 0x07);
+  vga::Image img;
+  CHECK(vga::render_screen(r.v(), img) == "graphics 320x200, 256 colours");
+  const uint8_t* px = &img.rgb[(3 * 320 + 5) * 3];
+  CHECK(px[0] == 255);
+  CHECK(px[1] == 0);
+  CHECK(px[2] == 130);
+  CHECK(img.rgb[0] == 0);
+  // Mode 12h: pixel (9, 1) colour 9 -> attribute palette 0x39 -> DAC entry 0x39.
+  vga_test::set_mode(r.p(), vga_test::kMode12);
+  r.p().out(0x3C8, 0x39, 1);
+  for (uint8_t v : {0, 63, 0}) r.p().out(0x3C9, v, 1);
+  r.gc(0x05, 0x02);  // write mode 2: the colour in the data
+  r.gc(0x08, 0x80 >> 1);
+  r.rd(0xA0000 + 80 + 1);
+  r.wr(0xA0000 + 80 + 1, 9);
+  CHECK(vga::render_screen(r.v(), img) == "graphics 640x480, 16 colours");
+  px = &img.rgb[(1 * 640 + 9) * 3];
+  CHECK(px[0] == 0);
+  CHECK(px[1] == 255);
+  CHECK(px[2] == 0);
+}
+
+TEST_CASE("vga: text mode pixels come from the font in plane 2 and the attribute colours") {
+  VgaRig r;
+  vga_test::set_mode(r.p(), vga_test::kMode03);
+  // Load a glyph for 'A' into plane 2 the way a BIOS does: sequential addressing, map mask 4.
+  r.seq(0x02, 0x04);
+  r.seq(0x04, 0x07);
+  r.gc(0x05, 0x00);
+  r.gc(0x06, 0x04);
+  for (unsigned line = 0; line < 16; ++line) r.wr(0xA0000 + 'A' * 32 + line, line == 3 ? 0x81 : 0x00);
+  vga_test::set_mode(r.p(), vga_test::kMode03);
+  // DAC: colour 1 (attribute palette 0x01) blue, colour 0 black.
+  r.p().out(0x3C8, 0x01, 1);
+  for (uint8_t v : {0, 0, 63}) r.p().out(0x3C9, v, 1);
+  r.wr(0xB8000, 'A');
+  r.wr(0xB8001, 0x01);
+  r.p().out(0x3D4, 0x0A | (0x20 << 8), 2);  // cursor off
+  vga::Image img;
+  CHECK(vga::render_screen(r.v(), img) == "text 80x25");
+  REQUIRE(img.width == 720);
+  REQUIRE(img.height == 400);
+  auto at = [&](unsigned x, unsigned y) { return img.rgb[(y * 720 + x) * 3 + 2]; };
+  CHECK(at(0, 3) == 255);  // bit 7 of line 3
+  CHECK(at(7, 3) == 255);  // bit 0
+  CHECK(at(8, 3) == 0);    // 9th column of a non-line-graphics character: background
+  CHECK(at(1, 3) == 0);
+  CHECK(at(0, 2) == 0);
+}
