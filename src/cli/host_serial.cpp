@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/host_keyboard.h"
 #include "machine/devices/uart16550.h"
 
 namespace kestrel::cli {
@@ -79,7 +80,7 @@ bool HostSerial::open(const Options& opt, std::string& error) {
   switch (opt.serial) {
     case SerialMode::None:
       uart_->set_output_hook([](uint8_t) {});
-      return true;
+      break;
     case SerialMode::File: {
       out_file_ = std::fopen(opt.serial_path.c_str(), "w");
       if (!out_file_) {
@@ -91,12 +92,16 @@ bool HostSerial::open(const Options& opt, std::string& error) {
         std::fputc(v, f);
         if (v == '\n') std::fflush(f);
       });
-      return true;
+      break;
     }
     case SerialMode::Stdio:
       break;
   }
   if (opt.serial_input == SerialInput::None) return true;
+  if (opt.serial != SerialMode::Stdio) {
+    if (!kbd_) return true;
+    to_keyboard_ = true;
+  }
   if (!isatty(STDIN_FILENO)) {
     input_ = InputKind::Stream;
     return true;
@@ -124,10 +129,24 @@ bool HostSerial::open(const Options& opt, std::string& error) {
   return true;
 }
 
-bool HostSerial::idle_wait(uint64_t max_ns) { return pump(max_ns); }
+bool HostSerial::idle_wait(uint64_t max_ns) {
+  const bool more = pump(max_ns);
+  if (idle_hook_) idle_hook_();
+  return more;
+}
+
+void HostSerial::deliver(std::string_view bytes) {
+  if (to_keyboard_) kbd_->type(bytes);
+  else uart_->push_input(bytes);
+}
+
+size_t HostSerial::input_backlog() const {
+  // A key is about six events (make and break, maybe with Shift or Ctrl).
+  return to_keyboard_ ? kbd_->pending() * (kLowWater / 64) : uart_->input_pending();
+}
 
 bool HostSerial::pump(uint64_t max_ns) {
-  const bool stream_full = input_ == InputKind::Stream && uart_->input_pending() >= kLowWater;
+  const bool stream_full = input_ == InputKind::Stream && input_backlog() >= kLowWater;
   if (input_ == InputKind::None || stream_full) {
     if (max_ns) {
       timespec ts{static_cast<time_t>(max_ns / 1'000'000'000), static_cast<long>(max_ns % 1'000'000'000)};
@@ -151,7 +170,7 @@ bool HostSerial::pump(uint64_t max_ns) {
   const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
   if (n > 0) {
     if (input_ == InputKind::Terminal) terminal_bytes(buf, static_cast<size_t>(n));
-    else uart_->push_input(std::string_view(buf, static_cast<size_t>(n)));
+    else deliver(std::string_view(buf, static_cast<size_t>(n)));
   } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
     input_ = InputKind::None;  // end of file or error
     return false;
@@ -187,7 +206,7 @@ void HostSerial::terminal_bytes(const char* p, size_t n) {
         break;  // an unknown escape is dropped
     }
   }
-  if (!keys.empty()) uart_->push_input(keys);
+  if (!keys.empty()) deliver(keys);
 }
 
 void HostSerial::print_help() {

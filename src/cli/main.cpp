@@ -28,6 +28,7 @@
 #include <chrono>
 
 #include "cli/display_text.h"
+#include "cli/host_keyboard.h"
 #include "cli/host_serial.h"
 #include "cli/screenshot.h"
 #include "cli/options.h"
@@ -39,6 +40,7 @@
 #include "machine/acpi/acpi_tables.h"
 #include "machine/board.h"
 #include "machine/cpu_model.h"
+#include "machine/devices/i8042.h"
 #include "machine/devices/uart16550.h"
 #include "machine/devices/vga/vga.h"
 #include "machine/devices/vga/vga_render.h"
@@ -265,10 +267,44 @@ int run(const Options& opt) {
   }
 
   HostSerial serial(m, board.com1);
+  std::unique_ptr<HostKeyboard> keyboard;
+  if (board.i8042) {
+    keyboard = std::make_unique<HostKeyboard>(*board.i8042);
+    serial.set_keyboard(keyboard.get());
+  }
   if (!serial.open(opt, error)) return error_exit(error);
   std::unique_ptr<TextDisplay> text_display;
   if (board.vga && effective_display(opt) == DisplayMode::Text)
     text_display = std::make_unique<TextDisplay>(*board.vga, stdout);
+  // --keys waits for its time and, with --keys-after, for its text on the screen.
+  std::string script = keyboard ? opt.keys : std::string();
+  uint64_t script_seen_generation = ~0ull;
+  bool script_screen_ready = opt.keys_after.empty();
+  // Between slices and while the CPU is halted: the display and the keyboard.
+  auto tick = [&]() {
+    const uint64_t now = m.uptime_ns();
+    if (text_display) text_display->poll(now);
+    if (!script.empty() && now >= opt.keys_delay_ms * 1'000'000) {
+      if (!script_screen_ready && board.vga && board.vga->generation() != script_seen_generation) {
+        script_seen_generation = board.vga->generation();
+        machine::vga::TextScreen t;
+        if (machine::vga::read_text_screen(*board.vga, t)) {
+          std::string text;
+          for (unsigned row = 0; row < t.rows; ++row) {
+            text.append(reinterpret_cast<const char*>(&t.chars[row * t.cols]), t.cols);
+            text.push_back('\n');
+          }
+          script_screen_ready = text.find(opt.keys_after) != std::string::npos;
+        }
+      }
+      if (script_screen_ready) {
+        keyboard->type(script);
+        script.clear();
+      }
+    }
+    if (keyboard) keyboard->service(now);
+  };
+  serial.set_idle_hook(tick);
   m.set_idle_handler(&serial);
   uint64_t retired_before = 0;  // instructions of earlier boots: icount restarts at reset
   uint64_t resets = 0;
@@ -286,7 +322,7 @@ int run(const Options& opt) {
       slice = std::min(slice, opt.max_insns - done);
     }
     why = interp.run(slice);
-    if (text_display) text_display->poll(m.uptime_ns());
+    tick();
     if (why == interp::StopReason::InstructionLimit) continue;  // slice done (the limit is checked above)
     if (why == interp::StopReason::Stopped && m.reset_requested()) {
       if (opt.no_reboot) {

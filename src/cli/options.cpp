@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include <CLI/CLI.hpp>
+#include "cli/host_keyboard.h"
 #include <fmt/format.h>
 
 namespace kestrel::cli {
@@ -348,7 +349,7 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
 
   std::string boot_device;
   std::string memory = "256M", max_insns, entry, triple_fault = "stop", serial_input = "auto", jit = "on",
-              serial = "stdio", clock = "icount", vga = "std", display;
+              serial = "stdio", clock = "icount", vga = "std", display, keys, keys_delay;
   std::vector<std::string> loads, trace, modules, debug_exit;
   // Descriptions are broken by hand: CLI11 indents continuation lines but does not wrap.
   app.add_option("-m,--memory", memory,
@@ -497,6 +498,19 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
                  "At exit, write the VGA's picture (text or graphics)\n"
                  "to FILE as a PNG")
       ->type_name("FILE.png");
+  app.add_option("--keys", keys,
+                 "Type TEXT on the PS/2 keyboard (US layout), one key\n"
+                 "every 5 ms of guest time as the guest reads them;\n"
+                 "\\n Enter, \\t Tab, \\b Backspace, \\e Esc, \\\\ a\n"
+                 "backslash; terminal escape sequences for arrows\n"
+                 "and F-keys (\\e[A, \\eOP) work too")
+      ->type_name("TEXT");
+  app.add_option("--keys-after", out.keys_after,
+                 "Start typing --keys once the VGA text screen shows\n"
+                 "TEXT (e.g. a prompt)")
+      ->type_name("TEXT");
+  app.add_option("--keys-delay", keys_delay, "Start typing --keys after MS milliseconds of\nguest time (default 0)")
+      ->type_name("MS");
   app.add_flag("--stats", out.stats,
                "At exit, print to stderr: instructions retired, blocks\n"
                "decoded and translated, runs in each tier, wall time");
@@ -585,6 +599,19 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
   if (!out.vga && (out.display == DisplayMode::Text || !out.screenshot.empty())) {
     error = fmt::format("{}: there is no display adapter (--vga none)",
                         out.display == DisplayMode::Text ? "--display text" : "--screenshot");
+    return fail();
+  }
+  if (!keys.empty() && !HostKeyboard::unescape(keys, out.keys, error)) return fail();
+  if (!keys_delay.empty() && !parse_number(keys_delay, out.keys_delay_ms)) {
+    error = fmt::format("--keys-delay: '{}' is not a number of milliseconds", keys_delay);
+    return fail();
+  }
+  if ((!out.keys_after.empty() || !keys_delay.empty()) && keys.empty()) {
+    error = fmt::format("{}: there are no --keys to type", out.keys_after.empty() ? "--keys-delay" : "--keys-after");
+    return fail();
+  }
+  if (!out.keys_after.empty() && !out.vga) {
+    error = "--keys-after: there is no text screen to watch (--vga none)";
     return fail();
   }
   if (out.list_cpus) return std::nullopt;

@@ -104,6 +104,9 @@ struct Options {
   bool vga = true;                 // --vga std|none
   DisplayMode display = DisplayMode::Auto;
   std::string screenshot;          // --screenshot FILE.png: the screen at exit; empty: none
+  std::string keys;                // --keys: bytes to type on the PS/2 keyboard (escapes already turned)
+  std::string keys_after;          // --keys-after: type them once the text screen shows this
+  uint64_t keys_delay_ms = 0;      // --keys-delay: and not before this much guest time
 };
 
 // The display the run gets once Auto is resolved (None or Text).

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The VGA through the kestrel command: guest programs that program modes 03h, 12h
-# and 13h register by register (tests/guest/vga), read back with --display text
-# (the exact screen format the README documents) and --screenshot (pixels decoded
-# with tests/boot/png_pixels.py), and the option checks of --vga/--display/--screenshot.
+# The VGA and the PS/2 keyboard through the kestrel command: guest programs that
+# program modes 03h, 12h and 13h register by register (tests/guest/vga), read back
+# with --display text (the exact screen format the README documents) and
+# --screenshot (pixels decoded with tests/boot/png_pixels.py); a program that
+# echoes the keyboard's scan codes, fed by --keys and by a pipe; the option checks
+# of --vga/--display/--screenshot/--keys.
 #
 # usage: vga_boot_test.sh KESTREL DIR
 #   KESTREL  the kestrel binary
@@ -91,7 +93,38 @@ run quiet --load "$dir/vga_text.bin@0x7c00"
 if grep -q "kestrel screen" "$work/quiet.out"; then bad display-auto-none "a screen was printed with --serial stdio"
 else ok display-auto-none; fi
 
+# The PS/2 keyboard: --keys typed through the translating controller (set 1), raw
+# set 2 with translation off, and a pipe on standard input when COM1 does not read it.
+run keys --load "$dir/kbd_echo.bin@0x7c00" --display text --keys 'Hi there!\n'
+if [ $status -eq 0 ] && grep -qx "Hi there!" "$work/keys.out" &&
+   grep -qx "2A 23 A3 AA 17 97 39 B9 14 94 23 A3 12 92 13 93 12 92 2A 02 82 AA 1C 9C" "$work/keys.out"; then
+  ok keys-set1
+else bad keys-set1 "status $status: $(head -n 4 "$work/keys.out")"; fi
+run keys2 --load "$dir/kbd_echo_set2.bin@0x7c00" --display text --keys 'Hi\n'
+if [ $status -eq 0 ] && grep -qx "12 33 F0 33 F0 12 43 F0 43 5A F0 5A" "$work/keys2.out"; then ok keys-set2
+else bad keys-set2 "status $status: $(head -n 4 "$work/keys2.out")"; fi
+printf 'ab c\n' | timeout 20 "$kestrel" --load "$dir/kbd_echo.bin@0x7c00" --serial none >"$work/pipe.out" 2>&1
+if grep -qx "ab c" "$work/pipe.out" && grep -qx "1E 9E 30 B0 39 B9 2E AE 1C 9C" "$work/pipe.out"; then ok keys-stdin-pipe
+else bad keys-stdin-pipe "$(head -n 4 "$work/pipe.out")"; fi
+# --keys-after: nothing is typed until the screen shows the text (row 1 of the
+# echo program never shows "zzz", so the run ends at --max-insns with no codes).
+run keysafter --load "$dir/kbd_echo.bin@0x7c00" --display text --keys 'a' --keys-after zzz --max-insns 20000000
+if [ $status -eq 3 ] && ! grep -q "1E 9E" "$work/keysafter.out" && grep -q "kestrel screen" "$work/keysafter.out"; then
+  ok keys-after-waits
+else bad keys-after-waits "status $status: $(head -n 3 "$work/keysafter.out")"; fi
+# ...and types once it does: three blanks appear only once the program has set
+# mode 03h and cleared the screen (before that there is no text screen at all).
+run keysafter2 --load "$dir/kbd_echo.bin@0x7c00" --display text --keys 'ok\n' --keys-after "   " --max-insns 200000000
+if [ $status -eq 0 ] && grep -qx "ok" "$work/keysafter2.out"; then ok keys-after-types
+else bad keys-after-types "status $status: $(head -n 3 "$work/keysafter2.out")"; fi
+
 # Option errors: exit status 2 with a clear message.
+run badkeys --load "$dir/vga_text.bin@0x7c00" --keys 'a\q'
+if [ $status -eq 2 ] && grep -q "unknown escape" "$work/badkeys.err"; then ok keys-bad-escape
+else bad keys-bad-escape "status $status: $(cat "$work/badkeys.err")"; fi
+run lonekeys --load "$dir/vga_text.bin@0x7c00" --keys-after 'A:'
+if [ $status -eq 2 ] && grep -q "no --keys" "$work/lonekeys.err"; then ok keys-after-alone
+else bad keys-after-alone "status $status: $(cat "$work/lonekeys.err")"; fi
 run novga --load "$dir/vga_text.bin@0x7c00" --vga none --display text
 if [ $status -eq 2 ] && grep -q "no display adapter" "$work/novga.err"; then ok vga-none-display
 else bad vga-none-display "status $status: $(cat "$work/novga.err")"; fi

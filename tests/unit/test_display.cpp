@@ -7,10 +7,13 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cli/display_text.h"
+#include "cli/host_keyboard.h"
 #include "cli/screenshot.h"
 #include "machine/board.h"
+#include "machine/devices/i8042.h"
 #include "machine/devices/vga/vga.h"
 #include "machine/machine.h"
 #include "vga_modes.h"
@@ -131,4 +134,54 @@ TEST_CASE("screenshot: an unwritable path is a clear error") {
   std::string err;
   CHECK_FALSE(cli::write_png("/nonexistent-dir/x.png", img, err));
   CHECK(err.find("cannot create") != std::string::npos);
+}
+
+TEST_CASE("host keyboard: terminal bytes and escape sequences become paced key events") {
+  Rig r;
+  kestrel::machine::I8042& kbd = *r.b.i8042;
+  cli::HostKeyboard k(kbd);
+  // A!, Up, F1, F12, Delete, Ctrl-C, Enter (CR LF is one Enter), a lone Esc.
+  k.type("A!\x1b[A\x1bOP\x1b[24~\x1b[3~\x03\r\n\x1b");
+  std::vector<uint8_t> got;
+  uint64_t now = 0;
+  for (int i = 0; i < 200 && (k.pending() || kbd.keyboard_bytes_waiting()); ++i) {
+    k.service(now);
+    while (kbd.status() & kestrel::machine::I8042::kStOutFull) got.push_back(static_cast<uint8_t>(r.m->ports().in(0x60, 1)));
+    now += cli::HostKeyboard::kKeyGapNs;
+  }
+  const std::vector<uint8_t> want = {
+      0x2A, 0x1E, 0x9E, 0xAA,                    // Shift A
+      0x2A, 0x02, 0x82, 0xAA,                    // Shift 1
+      0xE0, 0x48, 0xE0, 0xC8,                    // Up
+      0x3B, 0xBB,                                // F1
+      0x58, 0xD8,                                // F12
+      0xE0, 0x53, 0xE0, 0xD3,                    // Delete
+      0x1D, 0x2E, 0xAE, 0x9D,                    // Ctrl C
+      0x1C, 0x9C,                                // Enter
+      0x01, 0x81};                               // Esc
+  CHECK(got == want);
+}
+
+TEST_CASE("host keyboard: one key event at a time, and only after the gap") {
+  Rig r;
+  cli::HostKeyboard k(*r.b.i8042);
+  k.type("ab");
+  k.service(0);
+  CHECK(r.b.i8042->keyboard_bytes_waiting());
+  k.service(10 * cli::HostKeyboard::kKeyGapNs);  // the guest has not read the last byte: wait
+  CHECK(k.pending() == 3);
+  r.m->ports().in(0x60, 1);
+  k.service(cli::HostKeyboard::kKeyGapNs / 2);  // read, but the gap has not passed
+  CHECK(k.pending() == 3);
+  k.service(cli::HostKeyboard::kKeyGapNs);
+  CHECK(k.pending() == 2);
+}
+
+TEST_CASE("host keyboard: --keys escapes") {
+  std::string out, err;
+  CHECK(cli::HostKeyboard::unescape("dir\\n\\t\\b\\e\\\\", out, err));
+  CHECK(out == "dir\r\t\x7F\x1B\\");
+  CHECK_FALSE(cli::HostKeyboard::unescape("x\\", out, err));
+  CHECK_FALSE(cli::HostKeyboard::unescape("\\z", out, err));
+  CHECK(err.find("unknown escape") != std::string::npos);
 }

@@ -207,3 +207,57 @@ TEST_CASE("port 0xCF9: reset control") {
   r.m->ports().out(0xCF9, 0x06, 1);
   CHECK(r.m->reset_requested());
 }
+
+TEST_CASE("i8042: key events in set 2, translated to set 1 by the controller") {
+  Rig r;
+  using kestrel::machine::ps2::Key;
+  // After POST the controller translates: 'A' (set 2 1C, F0 1C) reads as 1E, 9E.
+  r.b.i8042->key_event(Key{0x1E, false}, true);
+  r.b.i8042->key_event(Key{0x1E, false}, false);
+  CHECK(r.drain() == Bytes{0x1E, 0x9E});
+  // An extended key keeps its E0 prefix: Up is E0 75 / E0 F0 75 -> E0 48 / E0 C8.
+  r.b.i8042->key_event(Key{0x48, true}, true);
+  r.b.i8042->key_event(Key{0x48, true}, false);
+  CHECK(r.drain() == Bytes{0xE0, 0x48, 0xE0, 0xC8});
+  // F7 is set 2's 0x83, the one code above 0x7F the translator maps.
+  r.b.i8042->key_event(Key{0x41, false}, true);
+  CHECK(r.drain() == Bytes{0x41});
+  // Without translation the guest sees set 2.
+  r.cmd(0x60);
+  r.out(0x01);
+  r.b.i8042->key_event(Key{0x1E, false}, true);
+  r.b.i8042->key_event(Key{0x1E, false}, false);
+  CHECK(r.drain() == Bytes{0x1C, 0xF0, 0x1C});
+  // Set 1 selected on the keyboard: its own codes.
+  r.out(0xF0);
+  r.out(0x01);
+  CHECK(r.drain() == Bytes{0xFA, 0xFA});
+  r.b.i8042->key_event(Key{0x1C, false}, false);
+  CHECK(r.drain() == Bytes{0x9C});
+  r.out(0xF0);
+  r.out(0x00);
+  CHECK(r.drain() == Bytes{0xFA, 0xFA, 0x01});
+  CHECK(r.b.i8042->scan_set() == 1);
+  // Scanning disabled (0xF5): keys are dropped; 0xF4 enables them again.
+  r.out(0xF5);
+  CHECK(r.drain() == Bytes{0xFA});
+  r.b.i8042->key_event(Key{0x1E, false}, true);
+  CHECK(r.drain().empty());
+  r.out(0xF4);
+  CHECK(r.drain() == Bytes{0xFA});
+  // The LEDs are kept; reset (0xFF) restores set 2 and clears them.
+  r.out(0xED);
+  r.out(0x05);
+  CHECK(r.drain() == Bytes{0xFA, 0xFA});
+  CHECK(r.b.i8042->leds() == 0x05);
+  r.out(0xFF);
+  CHECK(r.drain() == Bytes{0xFA, 0xAA});
+  CHECK(r.b.i8042->leds() == 0);
+  CHECK(r.b.i8042->scan_set() == 2);
+  // With translation on again, the scan-set answer goes through the translator.
+  r.cmd(0x60);
+  r.out(0x41);
+  r.out(0xF0);
+  r.out(0x00);
+  CHECK(r.drain() == Bytes{0xFA, 0xFA, 0x41});
+}

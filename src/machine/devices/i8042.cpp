@@ -45,6 +45,9 @@ void I8042::reset() {
   kbd_pending_cmd_ = 0;
   kbd_scanning_ = 1;
   kbd_scan_set_ = 2;
+  kbd_leds_ = 0;
+  kbd_typematic_ = 0x2B;
+  xlate_break_ = 0;
   for (auto& b : ram_) b = 0;
   last_read_ = 0;
   out_.clear();
@@ -54,7 +57,7 @@ void I8042::reset() {
 void I8042::save(StateWriter& w) const {
   w.begin(name());
   w.put(ctr_); w.put(out_port_); w.put(last_was_command_); w.put(pending_cmd_); w.put(kbd_pending_cmd_);
-  w.put(kbd_scanning_); w.put(kbd_scan_set_);
+  w.put(kbd_scanning_); w.put(kbd_scan_set_); w.put(kbd_leds_); w.put(kbd_typematic_); w.put(xlate_break_);
   w.put_bytes(ram_, sizeof ram_);
   w.put(last_read_);
   w.put<uint32_t>(static_cast<uint32_t>(out_.size()));
@@ -64,7 +67,7 @@ void I8042::save(StateWriter& w) const {
 void I8042::load(StateReader& r) {
   r.begin(name());
   r.get(ctr_); r.get(out_port_); r.get(last_was_command_); r.get(pending_cmd_); r.get(kbd_pending_cmd_);
-  r.get(kbd_scanning_); r.get(kbd_scan_set_);
+  r.get(kbd_scanning_); r.get(kbd_scan_set_); r.get(kbd_leds_); r.get(kbd_typematic_); r.get(xlate_break_);
   r.get_bytes(ram_, sizeof ram_);
   r.get(last_read_);
   const uint32_t n = r.get<uint32_t>();
@@ -125,8 +128,28 @@ void I8042::port_out(uint16_t port, uint32_t value, unsigned) {
 
 void I8042::push(uint8_t v, Source src, bool timeout, bool forced) {
   if (out_.size() >= 256) return;  // a guest that never reads: drop, as a full keyboard buffer does
+  if (src == kFromKbd && !forced && (ctr_ & kCtrXlate)) {
+    // Set 2 -> set 1: a break prefix is swallowed and marks the next byte.
+    if (v == 0xF0) {
+      xlate_break_ = 1;
+      return;
+    }
+    v = static_cast<uint8_t>(ps2::translate_set2(v) | (xlate_break_ ? 0x80 : 0));
+    xlate_break_ = 0;
+  }
   out_.push_back(Byte{v, src, timeout, forced});
   update_irqs();
+}
+
+void I8042::key_event(ps2::Key key, bool pressed) {
+  if (!kbd_scanning_) return;
+  for (uint8_t b : ps2::key_bytes(key, pressed, kbd_scan_set_ == 1 ? 1 : 2)) push(b, kFromKbd);
+}
+
+bool I8042::keyboard_bytes_waiting() const {
+  for (const Byte& b : out_)
+    if (b.src == kFromKbd) return true;
+  return false;
 }
 
 void I8042::update_irqs() {
@@ -238,15 +261,16 @@ void I8042::keyboard_command(uint8_t v) {
     if (cmd == 0xF0) {  // select scan-code set: 0 asks for the current one
       push(kKbdAck, kFromKbd);
       if (v == 0) {
-        // Through the translator set 2 reads as 0x41, as IBM's controller returns it.
-        const uint8_t id = kbd_scan_set_ == 2 && (ctr_ & kCtrXlate) ? 0x41 : kbd_scan_set_;
-        push(id, kFromKbd);
+        // The answer goes through the translator too: set 2 reads as 0x41 there.
+        push(kbd_scan_set_, kFromKbd);
       } else if (v <= 3) {
         kbd_scan_set_ = v;
       }
       return;
     }
-    push(kKbdAck, kFromKbd);  // the argument of set-LEDs or typematic rate
+    if (cmd == 0xED) kbd_leds_ = v & 0x07;
+    else kbd_typematic_ = v & 0x7F;
+    push(kKbdAck, kFromKbd);
     return;
   }
   switch (v) {
@@ -260,11 +284,19 @@ void I8042::keyboard_command(uint8_t v) {
     case 0xF2:  // identify: an MF2 keyboard, 0xAB 0x83 (0xAB 0x41 through the translator)
       push(kKbdAck, kFromKbd);
       push(0xAB, kFromKbd);
-      push((ctr_ & kCtrXlate) ? 0x41 : 0x83, kFromKbd);
+      push(0x83, kFromKbd);
       break;
     case 0xF4: kbd_scanning_ = 1; push(kKbdAck, kFromKbd); break;
-    case 0xF5: kbd_scanning_ = 0; push(kKbdAck, kFromKbd); break;  // disable and restore defaults
-    case 0xF6: kbd_scanning_ = 1; push(kKbdAck, kFromKbd); break;  // restore defaults
+    case 0xF5:  // disable scanning and restore the defaults
+      kbd_scanning_ = 0;
+      kbd_typematic_ = 0x2B;
+      push(kKbdAck, kFromKbd);
+      break;
+    case 0xF6:  // restore the defaults
+      kbd_scanning_ = 1;
+      kbd_typematic_ = 0x2B;
+      push(kKbdAck, kFromKbd);
+      break;
     case 0xF7: case 0xF8: case 0xF9: case 0xFA: case 0xFB: case 0xFC: case 0xFD:
       push(kKbdAck, kFromKbd);
       break;
@@ -272,6 +304,8 @@ void I8042::keyboard_command(uint8_t v) {
     case 0xFF:  // reset: acknowledge, self-test passed, defaults
       kbd_scanning_ = 1;
       kbd_scan_set_ = 2;
+      kbd_leds_ = 0;
+      kbd_typematic_ = 0x2B;
       push(kKbdAck, kFromKbd);
       push(kKbdSelfTestOk, kFromKbd);
       break;

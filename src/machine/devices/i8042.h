@@ -10,6 +10,13 @@
 // but has no mouse behind it: bytes sent to it (0xD4) come back as 0xFE with the
 // time-out bit, as on a PS/2 machine with nothing plugged in.
 //
+// The keyboard sends scan code set 2 by default (set 1 when selected with 0xF0);
+// with the command byte's translate bit (set after POST) the controller turns
+// every byte from the keyboard into set 1 through IBM's translation table
+// (ps2_scancodes.h), as the 8042 does: key codes and command answers alike.
+// Host keys arrive through key_event(); a keyboard with scanning disabled (0xF5)
+// drops them. LED and typematic settings are kept (and acknowledged).
+//
 // The controller has one output buffer; bytes from the controller, the keyboard
 // and the aux port queue behind it in arrival order. IRQ 1 (keyboard) or IRQ 12
 // (aux) follows "output buffer full with a byte of that source, and its interrupt
@@ -25,6 +32,7 @@
 #include <functional>
 
 #include "machine/device.h"
+#include "machine/devices/ps2_scancodes.h"
 #include "machine/irq.h"
 #include "machine/port_bus.h"
 
@@ -58,8 +66,15 @@ class I8042 final : public Device, public PortDevice {
   uint32_t port_in(uint16_t port, unsigned size) override;
   void port_out(uint16_t port, uint32_t value, unsigned size) override;
 
-  // A scan code (set 2, or set 1 when the controller translates) from the keyboard.
+  // A byte from the keyboard as it sends it (translated if the command byte says so).
   void key_input(uint8_t code) { push(code, kFromKbd); }
+  // A key pressed or released: the keyboard sends its codes in the current scan
+  // code set, unless scanning is disabled.
+  void key_event(ps2::Key key, bool pressed);
+  // Bytes from the keyboard not yet read by the guest (the host paces its keys by this).
+  bool keyboard_bytes_waiting() const;
+  uint8_t leds() const { return kbd_leds_; }
+  uint8_t scan_set() const { return kbd_scan_set_; }
 
   uint8_t command_byte() const { return ctr_; }
   uint8_t status() const;
@@ -92,6 +107,9 @@ class I8042 final : public Device, public PortDevice {
   uint8_t kbd_pending_cmd_ = 0;   // keyboard command waiting for its argument, or 0
   uint8_t kbd_scanning_ = 1;
   uint8_t kbd_scan_set_ = 2;
+  uint8_t kbd_leds_ = 0;          // 0xED: bit 0 Scroll, 1 Num, 2 Caps Lock
+  uint8_t kbd_typematic_ = 0x2B;  // 0xF3: 10.9 characters/s after 500 ms (the default)
+  uint8_t xlate_break_ = 0;       // the translator swallowed an 0xF0: the next byte is a break
   uint8_t ram_[32] = {};          // controller RAM 0x20-0x3F (byte 0 is the command byte)
   uint8_t last_read_ = 0;         // an empty output buffer reads the last byte again
   std::deque<Byte> out_;          // out_.front() is the output buffer when deliverable
