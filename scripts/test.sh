@@ -114,6 +114,11 @@ if [[ -f tests/boot/vga_boot_test.sh ]]; then
   run_suite vga-boot 'vga-boot: ([0-9]+) passed, ([0-9]+) failed' \
     bash tests/boot/vga_boot_test.sh "$root/build/kestrel" "$root/build/tests/guest/vga"
 fi
+# Debian's SeaBIOS on the i440FX board.
+if [[ -f tests/boot/seabios_boot_test.sh ]]; then
+  run_suite seabios 'seabios: ([0-9]+) passed, ([0-9]+) failed' \
+    bash tests/boot/seabios_boot_test.sh "$root/build/kestrel"
+fi
 # Debian's kernel and a busybox initramfs (fetched once into .cache/guest/).
 if [[ -f tests/boot/linux_boot_test.sh ]]; then
   run_suite linux-boot 'linux-boot: ([0-9]+) passed, ([0-9]+) failed' \

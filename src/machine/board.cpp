@@ -1,5 +1,6 @@
 #include "machine/board.h"
 
+#include "machine/acpi/acpi_loader.h"
 #include "machine/acpi/acpi_tables.h"
 #include "machine/cpu_model.h"
 #include "machine/devices/acpi_pm.h"
@@ -19,6 +20,10 @@
 #include "machine/devices/vga/vga.h"
 #include "machine/machine.h"
 #include "machine/storage/disk_image.h"
+#include "machine/devices/fw_cfg.h"
+#include "machine/pci/i440fx.h"
+#include "machine/pci/pci.h"
+#include "machine/pci/piix.h"
 
 namespace kestrel::machine {
 
@@ -34,6 +39,33 @@ void add_ide(Machine& m, const BoardDrives& drives, BoardDevices& b) {
   if (drives.hdb) b.ide[0]->attach_disk(1, drives.hdb);
   if (drives.cdrom_drive) b.ide[1]->attach_cdrom(0, drives.cdrom);
   for (IdeChannel* ch : b.ide) ch->attach(m.ports());
+}
+
+// What fw_cfg tells a BIOS about this board (as QEMU's pc machine does): one CPU, the
+// RAM size and e820 map, the display hint, the boot-failure wait and the ACPI tables.
+void describe_machine(Machine& m, const BoardDevices& b, const BoardOptions& opt) {
+  FwCfg& fw = *b.fw_cfg;
+  const PhysBus& bus = m.bus();
+  fw.set_item(FwCfg::kUuid, std::vector<uint8_t>(16, 0));
+  fw.set_u64(FwCfg::kRamSize, bus.ram_size());
+  fw.set_u16(FwCfg::kNoGraphic, opt.no_graphics ? 1 : 0);
+  fw.set_u16(FwCfg::kNbCpus, 1);   // CMOS 0x5F says the same (CPUs - 1 = 0)
+  fw.set_u16(FwCfg::kMaxCpus, 1);
+  fw.set_u16(FwCfg::kBootMenu, 0);
+  fw.set_u32(FwCfg::kIrq0Override, b.ioapic ? 1 : 0);  // the PIT is on IOAPIC pin 2
+  // etc/e820: {u64 address, u64 length, u32 type} (little-endian, packed): the RAM.
+  std::vector<uint8_t> e820;
+  auto entry = [&](uint64_t addr, uint64_t len, uint32_t type) {
+    for (unsigned i = 0; i < 8; ++i) e820.push_back(static_cast<uint8_t>(addr >> (8 * i)));
+    for (unsigned i = 0; i < 8; ++i) e820.push_back(static_cast<uint8_t>(len >> (8 * i)));
+    for (unsigned i = 0; i < 4; ++i) e820.push_back(static_cast<uint8_t>(type >> (8 * i)));
+  };
+  entry(0, bus.low_ram_size(), 1);
+  if (bus.ram_size() > bus.low_ram_size()) entry(PhysBus::kHighRamBase, bus.ram_size() - bus.low_ram_size(), 1);
+  fw.set_file("etc/e820", std::move(e820));
+  // A failed boot waits this long (ms) before the BIOS reboots (SeaBIOS's default: 60 s).
+  fw.set_file("etc/boot-fail-wait", {0x88, 0x13, 0, 0});  // 5000
+  if (b.acpi_pm) add_acpi_tables_to_fw_cfg(fw, AcpiConfig{});
 }
 
 }  // namespace
@@ -53,6 +85,16 @@ BoardDevices build_basic_board(Machine& m, const BoardOptions& opt) {
   b.com1->set_irq_hook([&m](bool level) { m.isa_irq(4).set(level); });
   b.reset_control = m.add_device<ResetControl>(m);
   b.reset_control->attach(m.ports());
+  if (opt.pci) {
+    // Added before its functions: its reset restores their configuration space first.
+    b.pci = m.add_device<PciBus>(m);
+    b.pci->attach(m.ports());  // after the reset control register, which keeps 0xCF9
+    b.host_bridge = m.add_device<I440fx>(m, !opt.firmware);
+    b.pci->add(b.host_bridge, 0, 0);
+    b.isa_bridge = m.add_device<Piix3Isa>(m);
+    b.pci->add(b.isa_bridge, 1, 0);
+    b.pci->set_irq_router(b.isa_bridge);
+  }
   if (opt.apic && m.cpu_model().has(Feature::Apic)) {
     // The local APIC takes over the CPU's INTR: the PIC reaches it through LINT0.
     b.lapic = m.add_device<Lapic>(m);
@@ -72,7 +114,11 @@ BoardDevices build_basic_board(Machine& m, const BoardOptions& opt) {
       AcpiConfig acpi;
       b.acpi_pm = m.add_device<AcpiPm>(m, &m.isa_irq(acpi.sci_irq), acpi.pm_base);
       b.acpi_pm->attach(m.ports());
-      b.acpi_tables = m.add_device<AcpiTables>(m, acpi);
+      if (!opt.firmware) b.acpi_tables = m.add_device<AcpiTables>(m, acpi);
+      if (b.pci) {
+        b.pm_function = m.add_device<Piix4Pm>(m, b.acpi_pm, !opt.firmware);
+        b.pci->add(b.pm_function, 1, 3);
+      }
     }
   }
   b.com2 = m.add_device<Uart16550>(m, Uart16550::kCom2);
@@ -98,6 +144,11 @@ BoardDevices build_basic_board(Machine& m, const BoardOptions& opt) {
   if (opt.vga) {
     b.vga = m.add_device<Vga>(m, opt.vga_vram_bytes);
     b.vga->attach(m.ports(), m.bus());
+  }
+  if (opt.pci) {
+    b.fw_cfg = m.add_device<FwCfg>(m);
+    b.fw_cfg->attach(m.ports());
+    describe_machine(m, b, opt);
   }
   if (opt.debug_exit) {
     b.debug_exit = m.add_device<DebugExit>(m, opt.debug_exit_port, opt.debug_exit_size);
@@ -125,6 +176,9 @@ const char* basic_board_port_owner(uint16_t port) {
   if ((port >= Fdc82077::kBase && port <= Fdc82077::kBase + 5) || port == Fdc82077::kBase + 7)
     return "the floppy controller";
   if ((port >= 0x3B0 && port < 0x3E0) || (port >= 0x1CE && port <= 0x1D0)) return "the VGA";
+  if (port == 0xCF8 || (port >= 0xCFA && port <= 0xCFF)) return "the PCI configuration ports";
+  if (port == FwCfg::kSelectorPort || port == FwCfg::kDataPort || (port >= FwCfg::kDmaPort && port < FwCfg::kDmaPort + 8))
+    return "fw_cfg";
   return nullptr;
 }
 

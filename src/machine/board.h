@@ -36,6 +36,12 @@ struct BoardDrives {
 };
 class Vga;
 
+class PciBus;
+class I440fx;
+class Piix3Isa;
+class Piix4Pm;
+class FwCfg;
+
 // Optional devices a front end may ask for.
 struct BoardOptions {
   // QEMU's isa-debug-exit (see devices/debug_exit.h), off unless asked for.
@@ -55,6 +61,15 @@ struct BoardOptions {
   // until a PCI BAR moves it. Off by default so bare test machines stay small.
   bool vga = false;
   uint32_t vga_vram_bytes = 16u << 20;
+  // The PCI chipset (i440FX, PIIX3, PIIX4 PM) and fw_cfg.
+  bool pci = true;
+  // A BIOS image will run (--bios): the chipset comes up as after a hardware reset and
+  // the BIOS configures it (shadow RAM off, PM block unmapped) and builds its tables from
+  // fw_cfg. Otherwise the board starts as a BIOS would leave it: shadow RAM readable and
+  // writable, the PM block at 0x600, the ACPI tables in RAM at 0xF0000.
+  bool firmware = false;
+  // fw_cfg's "no graphics" flag (QEMU's -nographic): the BIOS uses the serial console.
+  bool no_graphics = true;
 };
 
 // The devices of a board, for wiring and for front ends (serial input, summaries).
@@ -76,6 +91,11 @@ struct BoardDevices {
   Dma8237* dma = nullptr;                   // the 8237 pair and page registers
   Fdc82077* fdc = nullptr;                  // the floppy controller (drive A: when BoardDrives::fda)
   Vga* vga = nullptr;  // null unless BoardOptions::vga
+  PciBus* pci = nullptr;                  // null without BoardOptions::pci
+  I440fx* host_bridge = nullptr;          // 00:00.0
+  Piix3Isa* isa_bridge = nullptr;         // 00:01.0 (the PCI interrupt router)
+  Piix4Pm* pm_function = nullptr;         // 00:01.3 (null without ACPI)
+  FwCfg* fw_cfg = nullptr;                // ports 0x510/0x511, DMA at 0x514
 };
 
 // The basic board: the debug console on ports 0xE9/0x402, 16550 UARTs as COM1 at
@@ -93,6 +113,11 @@ struct BoardDevices {
 // Always: the 8237 DMA pair (0x00-0x0F, 0x80-0x8F, 0xC0-0xDF) and the 82077AA
 // floppy controller (0x3F0-0x3F5, 0x3F7, IRQ 6, DMA 2) with the CMOS floppy type
 // of drive A's medium.
+// With BoardOptions::pci (the default), the PCI bus at 0xCF8/0xCFC with the i440FX host
+// bridge at 00:00.0 (PAM shadow RAM), the PIIX3 ISA bridge at 00:01.0 routing PIRQA-D
+// (pci/piix.h) and, with ACPI, the PIIX4 PM function at 00:01.3 in front of the PM
+// block; and fw_cfg at 0x510 (devices/fw_cfg.h) describing the machine to a BIOS.
+// Other devices join the bus through BoardDevices::pci (slot 2 and up are free).
 BoardDevices build_basic_board(Machine& m, const BoardOptions& opt = {});
 
 // The name of the basic board's device on `port`, or nullptr when the port is free

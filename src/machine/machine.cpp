@@ -94,6 +94,11 @@ void Machine::set_a20(bool on) {
   tlb_flush(*cpu_);  // cached translations carry the old physical bit 20
 }
 
+void Machine::memory_map_changed(uint64_t base, uint64_t size) {
+  bus_.notify_code_pages(base, size);
+  tlb_flush(*cpu_);
+}
+
 void Machine::signal_interrupt() { cpu_->event_pending |= kEventInterrupt; }
 
 void Machine::raise_nmi() {

@@ -79,6 +79,10 @@ class Machine {
   void write_cr8(uint64_t v);
   // The A20 gate (port 0x92, the keyboard controller): the bus, the CPU's copy and the TLB together.
   void set_a20(bool on);
+  // What [base, base + size) of the physical address space decodes to has changed (a
+  // PCI BAR moved, the PAM registers switched shadow RAM): cached translations and
+  // decoded or translated code from those pages must go.
+  void memory_map_changed(uint64_t base, uint64_t size);
   // Devices call this when an interrupt may have become pending; the run loop
   // then asks the controller at the next instruction boundary.
   void signal_interrupt();

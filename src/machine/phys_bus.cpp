@@ -52,6 +52,24 @@ const PhysBus::Region* PhysBus::find_region(uint64_t addr) const {
   return nullptr;
 }
 
+bool PhysBus::set_shadow(uint64_t base, uint64_t size, bool read_ram, bool write_ram) {
+  const uint8_t mode = kShadowOn | (read_ram ? kShadowRead : 0) | (write_ram ? kShadowWrite : 0);
+  bool changed = false;
+  for (uint64_t a = base & ~0xFFFull; a < base + size; a += 4096) {
+    if (a < kShadowBase || a >= kShadowEnd) continue;
+    uint8_t& s = shadow_[(a - kShadowBase) >> 12];
+    changed |= s != mode;
+    s = mode;
+  }
+  return changed;
+}
+
+void PhysBus::notify_code_pages(uint64_t base, uint64_t size) {
+  if (!code_listener_) return;
+  for (uint64_t a = base & ~0xFFFull; a < base + size; a += 4096)
+    if (is_code_page(a)) code_listener_->code_page_written(a);
+}
+
 uint64_t PhysBus::ram_offset(uint64_t addr) const {
   if (addr < low_ram_size()) return addr;
   if (addr >= kHighRamBase && ram_size_ > kLowRamLimit && addr - kHighRamBase < ram_size_ - kLowRamLimit)
@@ -64,6 +82,13 @@ static bool overlaps_page(uint64_t base, uint64_t size, uint64_t page) {
 }
 
 uint8_t* PhysBus::page_for_read(uint64_t page_addr) {
+  if (const uint8_t sh = shadow_of(page_addr)) {
+    if (sh & kShadowRead) return ram_ + ram_offset(page_addr);
+    const Region* r = find_region(page_addr);
+    if (r && r->rom && r->base <= page_addr && page_addr + 4096 <= r->base + r->size)
+      return const_cast<uint8_t*>(r->rom) + (page_addr - r->base);
+    return nullptr;  // nothing there: the slow path reads all-ones
+  }
   for (const auto& r : regions_) {
     if (!overlaps_page(r.base, r.size, page_addr)) continue;
     if (r.rom && r.base <= page_addr && page_addr + 4096 <= r.base + r.size)
@@ -75,6 +100,7 @@ uint8_t* PhysBus::page_for_read(uint64_t page_addr) {
 }
 
 uint8_t* PhysBus::page_for_write(uint64_t page_addr) {
+  if (const uint8_t sh = shadow_of(page_addr)) return (sh & kShadowWrite) ? ram_ + ram_offset(page_addr) : nullptr;
   for (const auto& r : regions_)
     if (overlaps_page(r.base, r.size, page_addr)) return nullptr;
   uint64_t off = ram_offset(page_addr);
@@ -84,6 +110,16 @@ uint8_t* PhysBus::page_for_write(uint64_t page_addr) {
 void PhysBus::read(uint64_t addr, void* out, size_t size) {
   auto* dst = static_cast<uint8_t*>(out);
   while (size) {
+    if (const uint8_t sh = shadow_of(addr)) {
+      if (sh & kShadowRead) {
+        *dst = ram_[ram_offset(addr)];
+      } else {
+        const Region* r = find_region(addr);
+        *dst = r && r->rom ? r->rom[addr - r->base] : 0xFF;
+      }
+      ++dst; ++addr; --size;
+      continue;
+    }
     const Region* r = find_region(addr);
     if (r && r->device) {
       // Split MMIO accesses into naturally sized pieces within the region.
@@ -110,7 +146,11 @@ void PhysBus::read(uint64_t addr, void* out, size_t size) {
 void PhysBus::write(uint64_t addr, const void* in, size_t size) {
   const auto* src = static_cast<const uint8_t*>(in);
   while (size) {
-    const Region* r = find_region(addr);
+    if (const uint8_t sh = shadow_of(addr); sh && !(sh & kShadowWrite)) {
+      ++src; ++addr; --size;  // write-protected shadow: the write goes to the ROM, which ignores it
+      continue;
+    }
+    const Region* r = shadow_of(addr) ? nullptr : find_region(addr);
     if (r && r->device) {
       unsigned n = size >= 8 && !(addr & 7) ? 8 : size >= 4 && !(addr & 3) ? 4 : size >= 2 && !(addr & 1) ? 2 : 1;
       if (addr - r->base + n > r->size) n = 1;

@@ -82,6 +82,19 @@ class PhysBus {
   void set_journal(WriteJournal* j) { journal_ = j; }
   WriteJournal* journal() const { return journal_; }
 
+  // Shadow RAM under the BIOS area (the i440FX's PAM registers, 82441FX data sheet
+  // §3.2.18). Off by default: ROM and MMIO regions overlay RAM as everywhere else.
+  // Once a range has been set, each 4 KiB page of [kShadowBase, kShadowEnd) reads from
+  // RAM when `read_ram`, else from what is mapped over it (the BIOS ROM; nothing reads
+  // all-ones, as the PCI bus floats), and writes go to RAM when `write_ram`, else
+  // nowhere. Returns true when a page changed; the caller then tells the machine
+  // (Machine::memory_map_changed) so cached translations and decoded code go.
+  static constexpr uint64_t kShadowBase = 0xC0000, kShadowEnd = 0x100000;
+  bool set_shadow(uint64_t base, uint64_t size, bool read_ram, bool write_ram);
+  // Calls the code listener for every code page in [base, base + size) (its contents changed
+  // without a write: a mapping moved).
+  void notify_code_pages(uint64_t base, uint64_t size);
+
   // A20 gate (port 0x92, i8042): when off, physical address bit 20 is forced to 0.
   bool a20() const { return a20_; }
   void set_a20(bool on) { a20_ = on; }
@@ -96,6 +109,11 @@ class PhysBus {
     std::string name;
   };
   const Region* find_region(uint64_t addr) const;
+  // Shadow state of `addr`'s page: kShadowNone outside an enabled shadow range.
+  static constexpr uint8_t kShadowNone = 0, kShadowOn = 1, kShadowRead = 2, kShadowWrite = 4;
+  uint8_t shadow_of(uint64_t addr) const {
+    return addr - kShadowBase < kShadowEnd - kShadowBase ? shadow_[(addr - kShadowBase) >> 12] : kShadowNone;
+  }
   void write_ram_byte_range(uint64_t off, const uint8_t* in, size_t n, uint64_t addr);
 
   uint8_t* ram_ = nullptr;
@@ -107,6 +125,7 @@ class PhysBus {
   CodeWriteListener* code_listener_ = nullptr;
   WriteJournal* journal_ = nullptr;
   bool a20_ = true;
+  uint8_t shadow_[(kShadowEnd - kShadowBase) >> 12] = {};
 };
 
 }  // namespace kestrel::machine

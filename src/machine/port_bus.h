@@ -20,6 +20,7 @@ class PortBus {
   PortBus() { handlers_.fill(nullptr); }
   void map(uint16_t first, uint16_t count, PortDevice* dev);
   void unmap(uint16_t first, uint16_t count);
+  PortDevice* owner(uint16_t port) const { return handlers_[port]; }
   // A wide access to a port whose device does not span it is split into bytes.
   uint32_t in(uint16_t port, unsigned size);
   void out(uint16_t port, uint32_t value, unsigned size);

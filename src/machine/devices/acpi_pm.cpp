@@ -25,7 +25,20 @@ AcpiPm::AcpiPm(Machine& m, IrqLine* sci, uint16_t base) : m_(m), sci_(sci), base
   reset();
 }
 
-void AcpiPm::attach(PortBus& ports) { ports.map(base_, kSize, this); }
+void AcpiPm::attach(PortBus& ports) {
+  ports.map(base_, kSize, this);
+  attached_ = true;
+}
+
+void AcpiPm::relocate(PortBus& ports, uint16_t base, bool enabled) {
+  if (attached_ && base == base_ && enabled) return;
+  if (attached_)
+    for (unsigned i = 0; i < kSize; ++i)
+      if (ports.owner(static_cast<uint16_t>(base_ + i)) == this) ports.unmap(static_cast<uint16_t>(base_ + i), 1);
+  attached_ = false;
+  base_ = base;
+  if (enabled) attach(ports);
+}
 
 void AcpiPm::reset() {
   sts_ = 0;

@@ -39,7 +39,11 @@ class AcpiPm final : public Device, public PortDevice {
 
   AcpiPm(Machine& m, IrqLine* sci, uint16_t base = kDefaultBase);
   void attach(PortBus& ports);
+  // Moves the block to `base` (the PIIX4's PMBASE), or takes it off the bus (`enabled` false,
+  // PMREGMISC.PMIOSE clear). Ports are only released while this block still owns them.
+  void relocate(PortBus& ports, uint16_t base, bool enabled);
   uint16_t base() const { return base_; }
+  bool attached() const { return attached_; }
 
   const char* name() const override { return "acpi-pm"; }
   void reset() override;
@@ -67,6 +71,7 @@ class AcpiPm final : public Device, public PortDevice {
   Machine& m_;
   IrqLine* sci_;
   uint16_t base_;
+  bool attached_ = false;
   int timer_ = -1;
   uint16_t sts_ = 0, en_ = 0, cnt_ = 0;
   uint64_t tmr_epoch_ = 0;  // ticks >> 31 when TMR_STS was last cleared
