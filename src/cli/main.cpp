@@ -226,7 +226,8 @@ int run(const Options& opt) {
   board_opt.drives = drives;
   board_opt.vga = opt.vga;
   board_opt.firmware = !opt.bios.empty();
-  board_opt.no_graphics = !opt.vga;  // fw_cfg: without a display SeaBIOS uses the serial console
+  // fw_cfg's no-graphics flag: without a display SeaBIOS uses the serial console.
+  board_opt.no_graphics = effective_display(opt) == DisplayMode::None;
   // The one place host time enters the machine: the RTC's time at power-on.
   board_opt.rtc_start_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())

@@ -47,7 +47,7 @@ expect() {
 # 1. No drives: POST through the chipset and fw_cfg, then INT 19h tries every boot
 # device, waits etc/boot-fail-wait (5 s of guest time) and reboots through 0xCF9.
 log=$logs/seabios-post.log
-timeout 120 "$kestrel" --bios "$bios" -m 128M --no-reboot --serial none >"$log" 2>&1
+timeout 120 "$kestrel" --bios "$bios" -m 128M --no-reboot --serial none --display none >"$log" 2>&1
 status=$?
 if [ $status -ne 0 ]; then
   bad seabios-post "kestrel exited with status $status" "$log"
