@@ -375,3 +375,60 @@ TEST_CASE("vga: text mode pixels come from the font in plane 2 and the attribute
   CHECK(at(1, 3) == 0);
   CHECK(at(0, 2) == 0);
 }
+
+TEST_CASE("vga: VBE 8 bpp with the 8-bit DAC, 15 and 24 bpp pixels") {
+  VgaRig r;
+  const uint64_t lfb = r.v().lfb_base();
+  r.dispi(VbeDispi::kXres, 320);
+  r.dispi(VbeDispi::kYres, 200);
+  r.dispi(VbeDispi::kBpp, 8);
+  r.dispi(VbeDispi::kEnable, VbeDispi::kEnabled | VbeDispi::kLfbEnabled | VbeDispi::kEightBitDac);
+  r.p().out(0x3C8, 0x80, 1);
+  for (uint8_t v : {0xFF, 0x81, 0x01}) r.p().out(0x3C9, v, 1);  // 8-bit components kept whole
+  r.p().out(0x3C7, 0x80, 1);
+  CHECK(r.p().in(0x3C9, 1) == 0xFF);
+  r.m->bus().write_uint(lfb + 320 * 5 + 7, 0x80, 1);
+  vga::Image img;
+  CHECK(vga::render_screen(r.v(), img) == "vbe 320x200x8");
+  const uint8_t* px = &img.rgb[(5 * 320 + 7) * 3];
+  CHECK(px[0] == 0xFF);
+  CHECK(px[1] == 0x81);
+  CHECK(px[2] == 0x01);
+  r.dispi(VbeDispi::kEnable, 0);
+  r.dispi(VbeDispi::kBpp, 15);
+  r.dispi(VbeDispi::kEnable, VbeDispi::kEnabled | VbeDispi::kLfbEnabled);
+  r.m->bus().write_uint(lfb + 2, 0x03E0, 2);  // pixel 1: green 31
+  CHECK(vga::render_screen(r.v(), img) == "vbe 320x200x15");
+  CHECK(img.rgb[3] == 0);
+  CHECK(img.rgb[4] == 255);
+  CHECK(img.rgb[5] == 0);
+  r.dispi(VbeDispi::kEnable, 0);
+  r.dispi(VbeDispi::kBpp, 24);
+  r.dispi(VbeDispi::kEnable, VbeDispi::kEnabled | VbeDispi::kLfbEnabled);
+  r.m->bus().write_uint(lfb + 3 * 2, 0x123456, 3);  // pixel 2: B=56 G=34 R=12
+  CHECK(vga::render_screen(r.v(), img) == "vbe 320x200x24");
+  CHECK(img.rgb[6] == 0x12);
+  CHECK(img.rgb[7] == 0x34);
+  CHECK(img.rgb[8] == 0x56);
+}
+
+TEST_CASE("vga: unchained 256-colour mode (mode X) uses all four planes") {
+  VgaRig r;
+  vga_test::set_mode(r.p(), vga_test::kMode13);
+  // Unchain: sequencer memory mode without chain-4, CRTC byte mode, no doubleword.
+  r.seq(0x04, 0x06);
+  r.p().out(0x3D4, 0x14 | (0x00 << 8), 2);
+  r.p().out(0x3D4, 0x17 | (0xE3 << 8), 2);
+  r.p().out(0x3C8, 9, 1);
+  for (uint8_t v : {63, 63, 0}) r.p().out(0x3C9, v, 1);
+  // Pixel (6, 1): plane 6 & 3 = 2, offset 1 * 80 + 6 / 4 = 81.
+  r.seq(0x02, 0x04);
+  r.wr(0xA0000 + 81, 9);
+  vga::Image img;
+  CHECK(vga::render_screen(r.v(), img) == "graphics 320x200, 256 colours");
+  const uint8_t* px = &img.rgb[(1 * 320 + 6) * 3];
+  CHECK(px[0] == 255);
+  CHECK(px[1] == 255);
+  CHECK(px[2] == 0);
+  CHECK(img.rgb[(1 * 320 + 5) * 3] == 0);
+}

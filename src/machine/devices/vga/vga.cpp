@@ -13,19 +13,8 @@ using namespace vga;
 class Vga::Lfb final : public MmioDevice {
  public:
   explicit Lfb(Vga& v) : v_(v) {}
-  uint64_t mmio_read(uint64_t offset, unsigned size) override {
-    const auto& vram = v_.mem_.vram();
-    if (offset >= vram.size() || size > vram.size() - offset) return ~0ull;
-    uint64_t value = 0;
-    std::memcpy(&value, vram.data() + offset, size);
-    return value;
-  }
-  void mmio_write(uint64_t offset, uint64_t value, unsigned size) override {
-    auto& vram = v_.mem_.vram();
-    if (offset >= vram.size() || size > vram.size() - offset) return;
-    std::memcpy(vram.data() + offset, &value, size);
-    ++v_.generation_;
-  }
+  uint64_t mmio_read(uint64_t offset, unsigned size) override { return v_.lfb_read(offset, size); }
+  void mmio_write(uint64_t offset, uint64_t value, unsigned size) override { v_.lfb_write(offset, value, size); }
 
  private:
   Vga& v_;
@@ -54,6 +43,36 @@ void Vga::set_lfb_base(uint64_t base) {
   if (lfb_base_) bus_->unmap_mmio(lfb_.get());
   lfb_base_ = base;
   if (base) bus_->map_mmio(base, vram_size(), lfb_.get(), "vga lfb");
+}
+
+uint64_t Vga::lfb_read(uint64_t offset, unsigned size) const {
+  const auto& vram = mem_.vram();
+  if (size > 8 || offset >= vram.size() || size > vram.size() - offset) return ~0ull;
+  uint64_t value = 0;
+  std::memcpy(&value, vram.data() + offset, size);
+  return value;
+}
+
+void Vga::lfb_write(uint64_t offset, uint64_t value, unsigned size) {
+  auto& vram = mem_.vram();
+  if (size > 8 || offset >= vram.size() || size > vram.size() - offset) return;
+  std::memcpy(vram.data() + offset, &value, size);
+  ++generation_;
+}
+
+uint16_t Vga::dispi_read(uint16_t index) {
+  const uint16_t saved = dispi_.index();
+  dispi_.set_index(index);
+  const uint16_t v = dispi_.read_data();
+  dispi_.set_index(saved);
+  return v;
+}
+
+void Vga::dispi_write(uint16_t index, uint16_t value) {
+  const uint16_t saved = dispi_.index();
+  dispi_.set_index(index);
+  port_out(VbeDispi::kDataPort, value, 2);
+  dispi_.set_index(saved);
 }
 
 void Vga::reset() {

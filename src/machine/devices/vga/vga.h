@@ -63,6 +63,14 @@ class Vga final : public Device, public PortDevice, public MmioDevice {
   uint64_t mmio_read(uint64_t offset, unsigned size) override;
   void mmio_write(uint64_t offset, uint64_t value, unsigned size) override;
 
+  // Video memory through the LFB (offsets from its base), bounds-checked: what
+  // the Vga's own LFB mapping and the PCI function's BAR0 both use.
+  uint64_t lfb_read(uint64_t offset, unsigned size) const;
+  void lfb_write(uint64_t offset, uint64_t value, unsigned size);
+  // A DISPI register by index, without touching the index port (PCI BAR2).
+  uint16_t dispi_read(uint16_t index);
+  void dispi_write(uint16_t index, uint16_t value);
+
   // For the display code and tests.
   const vga::VgaRegisters& regs() const { return regs_; }
   const vga::VgaMemory& memory() const { return mem_; }
