@@ -44,6 +44,7 @@
 #include "machine/devices/uart16550.h"
 #include "machine/devices/vga/vga.h"
 #include "machine/devices/vga/vga_render.h"
+#include "machine/loaders/file.h"
 #include "machine/loaders/flat_binary.h"
 #include "machine/loaders/linux_boot.h"
 #include "machine/loaders/multiboot.h"
@@ -225,6 +226,16 @@ int run(const Options& opt) {
   board_opt.debug_exit_size = opt.debug_exit_size;
   board_opt.drives = drives;
   board_opt.vga = opt.vga;
+  // The VGA BIOS: SeaBIOS finds it as the VGA's PCI expansion ROM and runs it.
+  if (opt.vga && (!opt.vga_rom.empty() || !opt.bios.empty())) {
+    const std::string rom = opt.vga_rom.empty() ? kDefaultVgaRom : opt.vga_rom;
+    std::string rom_error;
+    if (!machine::read_host_file(rom, 1u << 20, "an expansion ROM's 1 MiB", board_opt.vga_rom, rom_error)) {
+      if (!opt.vga_rom.empty()) return error_exit(fmt::format("--vga-rom: {}", rom_error));
+      fmt::print(stderr, "kestrel: warning: no VGA BIOS ({}); the screen stays blank (give --vga-rom FILE)\n",
+                 rom_error);
+    }
+  }
   board_opt.firmware = !opt.bios.empty();
   // fw_cfg's no-graphics flag: without a display SeaBIOS uses the serial console.
   board_opt.no_graphics = effective_display(opt) == DisplayMode::None;

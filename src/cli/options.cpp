@@ -488,6 +488,11 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
                  "PCI BAR places it); none: no display adapter")
       ->type_name("std|none")
       ->capture_default_str();
+  app.add_option("--vga-rom", out.vga_rom,
+                 "The VGA's option ROM (its PCI expansion ROM), which\n"
+                 "the BIOS runs; default with --bios:\n"
+                 "/usr/share/seabios/vgabios-stdvga.bin")
+      ->type_name("FILE");
   app.add_option("--display", display,
                  "none: the VGA's screen is not shown; text: its text\n"
                  "screen is printed to standard output each time it\n"
@@ -596,6 +601,10 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
     return fail();
   }
   if (app.count("--display") && !parse_display(display, out.display, error)) return fail();
+  if (!out.vga && !out.vga_rom.empty()) {
+    error = "--vga-rom: there is no display adapter (--vga none)";
+    return fail();
+  }
   if (!out.vga && (out.display == DisplayMode::Text || !out.screenshot.empty())) {
     error = fmt::format("{}: there is no display adapter (--vga none)",
                         out.display == DisplayMode::Text ? "--display text" : "--screenshot");

@@ -71,6 +71,9 @@ struct DriveOptions {
   char boot = 0;      // 'c', 'd' or 'a'; 0 until parse_command_line picks the default
   bool any() const { return !hda.empty() || !hdb.empty() || !cdrom.empty() || !fda.empty(); }
 };
+// The VGA's expansion ROM when a BIOS runs (Debian's seabios package; QEMU's -vga std).
+inline constexpr const char* kDefaultVgaRom = "/usr/share/seabios/vgabios-stdvga.bin";
+
 // What shows the VGA's screen (--display): Auto is text when the board has a VGA
 // and COM1 is not the console on standard output (--serial is not stdio), else none.
 enum class DisplayMode { Auto, None, Text };
@@ -102,6 +105,7 @@ struct Options {
   ClockChoice clock = ClockChoice::Icount;
   DriveOptions drives;
   bool vga = true;                 // --vga std|none
+  std::string vga_rom;             // --vga-rom FILE: the VGA BIOS; empty: kDefaultVgaRom when a BIOS runs
   DisplayMode display = DisplayMode::Auto;
   std::string screenshot;          // --screenshot FILE.png: the screen at exit; empty: none
   std::string keys;                // --keys: bytes to type on the PS/2 keyboard (escapes already turned)

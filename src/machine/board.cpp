@@ -18,6 +18,7 @@
 #include "machine/devices/rtc_cmos.h"
 #include "machine/devices/uart16550.h"
 #include "machine/devices/vga/vga.h"
+#include "machine/devices/vga/vga_pci.h"
 #include "machine/machine.h"
 #include "machine/storage/disk_image.h"
 #include "machine/devices/fw_cfg.h"
@@ -144,6 +145,11 @@ BoardDevices build_basic_board(Machine& m, const BoardOptions& opt) {
   if (opt.vga) {
     b.vga = m.add_device<Vga>(m, opt.vga_vram_bytes);
     b.vga->attach(m.ports(), m.bus());
+    if (b.pci) {
+      // As QEMU's pc machine: the VGA at 00:02.0, its LFB where the BIOS puts BAR0.
+      b.vga_pci = m.add_device<VgaPci>(*b.vga, opt.vga_rom);
+      b.pci->add(b.vga_pci, VgaPci::kSlot, 0);
+    }
   }
   if (opt.pci) {
     b.fw_cfg = m.add_device<FwCfg>(m);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 #include <memory>
 
 namespace kestrel::machine {
@@ -35,6 +36,7 @@ struct BoardDrives {
   bool any_ide() const { return hda || hdb || cdrom_drive; }
 };
 class Vga;
+class VgaPci;
 
 class PciBus;
 class I440fx;
@@ -57,10 +59,13 @@ struct BoardOptions {
   int64_t rtc_start_unix_ns = 1704067200ll * 1'000'000'000;  // RtcCmos::kDefaultStartUnixNs
   BoardDrives drives;
   // A standard VGA with the Bochs VBE interface (devices/vga/vga.h): ports
-  // 0x3B0-0x3DF and 0x1CE/0x1CF, the window at 0xA0000, the LFB at 0xE0000000
-  // until a PCI BAR moves it. Off by default so bare test machines stay small.
+  // 0x3B0-0x3DF and 0x1CE-0x1D0, the window at 0xA0000; the LFB is BAR0 of its PCI
+  // function with PCI, else at 0xE0000000. Off by default so bare test machines stay small.
   bool vga = false;
   uint32_t vga_vram_bytes = 16u << 20;
+  // With the PCI chipset the VGA is also PCI function 00:02.0 (devices/vga/vga_pci.h,
+  // 1234:1111) and this image is its expansion ROM (the VGA BIOS); empty: none.
+  std::vector<uint8_t> vga_rom;
   // The PCI chipset (i440FX, PIIX3, PIIX4 PM) and fw_cfg.
   bool pci = true;
   // A BIOS image will run (--bios): the chipset comes up as after a hardware reset and
@@ -91,6 +96,7 @@ struct BoardDevices {
   Dma8237* dma = nullptr;                   // the 8237 pair and page registers
   Fdc82077* fdc = nullptr;                  // the floppy controller (drive A: when BoardDrives::fda)
   Vga* vga = nullptr;  // null unless BoardOptions::vga
+  VgaPci* vga_pci = nullptr;  // the VGA's PCI function, when the board has PCI
   PciBus* pci = nullptr;                  // null without BoardOptions::pci
   I440fx* host_bridge = nullptr;          // 00:00.0
   Piix3Isa* isa_bridge = nullptr;         // 00:01.0 (the PCI interrupt router)

@@ -93,6 +93,42 @@ run quiet --load "$dir/vga_text.bin@0x7c00"
 if grep -q "kestrel screen" "$work/quiet.out"; then bad display-auto-none "a screen was printed with --serial stdio"
 else ok display-auto-none; fi
 
+# Debian's VGA BIOS (seabios package) run directly: INT 10h mode 03h and teletype
+# output, drawn with the font it loads into plane 2; VBE mode 0x101 through DISPI.
+vgarom=/usr/share/seabios/vgabios-stdvga.bin
+if [ ! -f "$vgarom" ]; then
+  bad vgabios-text "$vgarom is missing (install Debian's seabios package: scripts/deps.sh)"
+else
+  run vbt --load "$vgarom@0xc0000" --load "$dir/vgabios_text.bin@0x7c00" --entry 0:7c00 --display text \
+    --screenshot "$work/vbt.png"
+  if [ $status -eq 0 ] && sed -n '/^--- kestrel screen 80x25 ---$/,$p' "$work/vbt.out" | head -n 3 |
+       cmp -s - <(printf -- '--- kestrel screen 80x25 ---\nHello from SeaVGABIOS\nsecond line\n'); then
+    ok vgabios-text
+  else bad vgabios-text "status $status: $(sed -n '/kestrel screen/,+3p' "$work/vbt.out")"; fi
+  # 'H' of the ROM's 8x16 font (rows 2-5 C6, row 6 FE), grey (attribute 07) on black.
+  pixels vgabios-text-font "$work/vbt.png" "$(printf '720x400\n0,2 170 170 170\n2,2 0 0 0\n5,2 170 170 170\n3,6 170 170 170\n7,6 0 0 0\n0,0 0 0 0')" \
+    0,2 2,2 5,2 3,6 7,6 0,0
+  run vbe --load "$vgarom@0xc0000" --load "$dir/vgabios_vbe.bin@0x7c00" --entry 0:7c00 --screenshot "$work/vbe.png"
+  if [ $status -eq 0 ] && grep -q "^PASS vgabios-vbe" "$work/vbe.out"; then ok vgabios-vbe
+  else bad vgabios-vbe "status $status: $(grep -E 'FAIL|PASS' "$work/vbe.out")"; fi
+  # The ROM's default 256-colour palette: 4 = (42,0,0), 15 = white, 2 = (0,42,0).
+  pixels vgabios-vbe-pixels "$work/vbe.png" "$(printf '640x480\n10,10 170 0 0\n0,0 0 0 0\n5,100 255 255 255\n639,110 0 170 0')" \
+    10,10 0,0 5,100 639,110
+fi
+
+# SeaBIOS with the VGA as PCI 00:02.0 and its expansion ROM: the banner on the
+# VGA's text screen (no boot device: the BIOS reboots, which ends the run).
+if [ -f /usr/share/seabios/bios.bin ] && [ -f "$vgarom" ]; then
+  run seabios --bios /usr/share/seabios/bios.bin --display text --serial none --no-reboot
+  if [ $status -eq 0 ] && sed -n '/^--- kestrel screen 80x25 ---$/{n;p;q}' "$work/seabios.out" |
+       grep -qx "SeaBIOS (version .*)" &&
+     grep -q "^No bootable device" "$work/seabios.out" && grep -q "Running option rom at c000:0003" "$work/seabios.out"; then
+    ok seabios-vga-banner
+  else bad seabios-vga-banner "status $status: $(sed -n '/kestrel screen/,+4p' "$work/seabios.out" | head -n 5)"; fi
+else
+  bad seabios-vga-banner "Debian's seabios package is missing (scripts/deps.sh installs it)"
+fi
+
 # The PS/2 keyboard: --keys typed through the translating controller (set 1), raw
 # set 2 with translation off, and a pipe on standard input when COM1 does not read it.
 run keys --load "$dir/kbd_echo.bin@0x7c00" --display text --keys 'Hi there!\n'

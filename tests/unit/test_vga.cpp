@@ -31,6 +31,7 @@ struct VgaRig {
     REQUIRE_MESSAGE(m->init(err), err);
     BoardOptions opt;
     opt.vga = true;
+    opt.pci = false;  // the ISA VGA: the LFB at its fixed Bochs address (the PCI case has its own test)
     b = build_basic_board(*m, opt);
     REQUIRE(b.vga);
   }
@@ -431,4 +432,51 @@ TEST_CASE("vga: unchained 256-colour mode (mode X) uses all four planes") {
   CHECK(px[1] == 255);
   CHECK(px[2] == 0);
   CHECK(img.rgb[(1 * 320 + 5) * 3] == 0);
+}
+
+TEST_CASE("vga: the PCI function 1234:1111 at 00:02.0 (BAR0 LFB, BAR2 registers, expansion ROM)") {
+  MachineConfig cfg;
+  cfg.ram_bytes = 16ull << 20;
+  Machine m(cfg);
+  std::string err;
+  REQUIRE_MESSAGE(m.init(err), err);
+  BoardOptions opt;
+  opt.vga = true;
+  opt.vga_rom.assign(0x9000, 0);
+  opt.vga_rom[0] = 0x55;
+  opt.vga_rom[1] = 0xAA;
+  BoardDevices b = build_basic_board(m, opt);
+  REQUIRE(b.pci);
+  REQUIRE(b.vga_pci);
+  const unsigned devfn = 2 << 3;
+  auto cfg_read = [&](unsigned off) {
+    m.ports().out(0xCF8, 0x80000000u | devfn << 8 | (off & 0xFC), 4);
+    return m.ports().in(0xCFC, 4);
+  };
+  auto cfg_write = [&](unsigned off, uint32_t v) {
+    m.ports().out(0xCF8, 0x80000000u | devfn << 8 | (off & 0xFC), 4);
+    m.ports().out(0xCFC, v, 4);
+  };
+  CHECK(cfg_read(0x00) == 0x11111234u);
+  CHECK((cfg_read(0x08) >> 8) == 0x030000u);  // VGA-compatible display controller
+  CHECK(cfg_read(0x2C) == 0x11001AF4u);
+  // Without a BIOS nothing maps BAR0: the board's fixed LFB is gone too.
+  CHECK(b.vga->lfb_base() == 0);
+  // BAR0 sizes as 16 MiB prefetchable memory.
+  cfg_write(0x10, 0xFFFFFFFFu);
+  CHECK(cfg_read(0x10) == 0xFF000008u);
+  cfg_write(0x10, 0xFD000000u);
+  cfg_write(0x18, 0xFEBF0000u);
+  cfg_write(0x30, 0xFEBE0001u);  // the expansion ROM, enabled
+  cfg_write(0x04, 0x0002);       // memory decoding on
+  m.bus().write_uint(0xFD000000u + 0x123456, 0xA5, 1);
+  CHECK(b.vga->memory().vram()[0x123456] == 0xA5);
+  CHECK(m.bus().read_uint(0xFD000000u + 0x123456, 1) == 0xA5);
+  CHECK(m.bus().read_uint(0xFEBE0000u, 2) == 0xAA55);
+  // BAR2: the DISPI registers as words at 0x500 + 2n, the VGA ports at 0x400.
+  CHECK(m.bus().read_uint(0xFEBF0000u + 0x500 + 2 * VbeDispi::kVideoMemory64K, 2) == 256);
+  m.bus().write_uint(0xFEBF0000u + 0x500 + 2 * VbeDispi::kXres, 1024, 2);
+  CHECK(b.vga->dispi().reg(VbeDispi::kXres) == 1024);
+  m.bus().write_uint(0xFEBF0000u + 0x400 + (0x3C8 - 0x3C0), 0x21, 1);
+  CHECK(m.ports().in(0x3C8, 1) == 0x21);
 }
