@@ -129,6 +129,16 @@ else
   bad seabios-vga-banner "Debian's seabios package is missing (scripts/deps.sh installs it)"
 fi
 
+# SeaBIOS's own PS/2 keyboard driver and INT 16h: a boot sector on a floppy image
+# reads a line (--keys, typed once its prompt shows) and echoes it on the VGA;
+# Up and F1 have no character and show their scan codes.
+cp "$dir/kbd_bootsector.bin" "$work/kbd.img" && truncate -s 1440K "$work/kbd.img"
+run kbdboot --fda "$work/kbd.img" --display text --serial none --keys 'Hi, DOS!\e[A\eOP\n' --keys-after 'Type: '
+if [ $status -eq 0 ] && grep -qx 'Got: Hi, DOS!<48><3B>' "$work/kbdboot.out" &&
+   grep -qx 'Hi, DOS!<48><3B>' "$work/kbdboot.out"; then
+  ok seabios-keyboard
+else bad seabios-keyboard "status $status: $(grep -E '^(Type|Got)' "$work/kbdboot.out" | tail -n 2)"; fi
+
 # The PS/2 keyboard: --keys typed through the translating controller (set 1), raw
 # set 2 with translation off, and a pipe on standard input when COM1 does not read it.
 run keys --load "$dir/kbd_echo.bin@0x7c00" --display text --keys 'Hi there!\n'
