@@ -67,6 +67,7 @@ void TextDisplay::print(const machine::vga::TextScreen& s) {
   std::fwrite(text.data(), 1, text.size(), out_);
   std::fflush(out_);
   printed_ = s;
+  unprinted_ = false;
 }
 
 void TextDisplay::poll(uint64_t now_ns) {
@@ -78,10 +79,19 @@ void TextDisplay::poll(uint64_t now_ns) {
     if (s.cols != current_.cols || s.rows != current_.rows || s.chars != current_.chars) {
       current_ = std::move(s);
       changed_at_ = now_ns;
+      if (!unprinted_) {
+        unprinted_ = true;
+        unprinted_since_ = now_ns;
+      }
     }
   }
-  if (current_.cols && now_ns - changed_at_ >= kSettleNs &&
-      (current_.cols != printed_.cols || current_.rows != printed_.rows || current_.chars != printed_.chars))
+  const bool differs =
+      current_.cols && (current_.cols != printed_.cols || current_.rows != printed_.rows || current_.chars != printed_.chars);
+  if (!differs) {
+    unprinted_ = false;
+    return;
+  }
+  if (now_ns - changed_at_ >= kSettleNs || (unprinted_ && now_ns - unprinted_since_ >= kMaxUnprintedNs))
     print(current_);
 }
 

@@ -4,7 +4,9 @@
 // After every interpreter slice the display looks at the VGA (cheaply: only when
 // the device's generation counter moved) and notes when the characters on the
 // screen last changed. Once they have stayed the same for kSettleNs of guest time
-// and differ from the screen printed last, it prints the whole screen:
+// and differ from the screen printed last, it prints the whole screen (a screen
+// that never stays still, a clock or a progress bar, is printed once it has gone
+// kMaxUnprintedNs without being printed):
 //
 //   --- kestrel screen 80x25 ---
 //   <row 1>
@@ -30,7 +32,8 @@ namespace kestrel::cli {
 
 class TextDisplay {
  public:
-  static constexpr uint64_t kSettleNs = 100'000'000;  // 100 ms of guest time
+  static constexpr uint64_t kSettleNs = 100'000'000;        // 100 ms of guest time
+  static constexpr uint64_t kMaxUnprintedNs = 1'000'000'000; // 1 s
 
   TextDisplay(const machine::Vga& vga, std::FILE* out) : vga_(vga), out_(out) {}
   // `now_ns` is guest time that does not go back across resets (Machine::uptime_ns).
@@ -51,6 +54,8 @@ class TextDisplay {
   machine::vga::TextScreen current_;  // cols == 0: not a text mode
   machine::vga::TextScreen printed_;
   uint64_t changed_at_ = 0;
+  uint64_t unprinted_since_ = 0;  // when the screen first differed from the one printed
+  bool unprinted_ = false;
 };
 
 }  // namespace kestrel::cli

@@ -74,10 +74,15 @@ COM1's output to PATH and --serial none discards it (neither reads input).
 
 Display (--vga std, the default): a standard VGA with the Bochs VBE interface.
 --display text prints its text screen to standard output whenever it has stayed
-the same for 100 ms of guest time and differs from the one printed last, and
-once more at exit: a line "--- kestrel screen COLSxROWS ---", then every row
-with trailing spaces trimmed (code page 437 as UTF-8). Graphics modes print
-nothing; --screenshot FILE.png writes the picture at exit in any mode.
+the same for 100 ms of guest time and differs from the one printed last (a
+screen that keeps changing: after 1 s without a print), and once more at exit:
+a line "--- kestrel screen COLSxROWS ---", then every row with trailing spaces
+trimmed (code page 437 as UTF-8). Graphics modes print nothing; --screenshot
+FILE.png writes the picture at exit in any mode.
+
+Keyboard: when COM1 does not read standard input (--serial file:PATH or none),
+standard input types on the PS/2 keyboard (a terminal in raw mode with the
+Ctrl-A keys, or a pipe), as a US keyboard; --keys types text as well.
 
 Reset (a guest reboot through the keyboard controller, port 0x92 or 0xCF9, or
 a triple fault with --on-triple-fault reset): the machine is reset and booted

@@ -98,6 +98,29 @@ TEST_CASE("display: the text screen prints once it has settled, and again only w
   std::fclose(f);
 }
 
+TEST_CASE("display: a screen that never settles is printed once a second of guest time") {
+  Rig r;
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f);
+  cli::TextDisplay d(*r.b.vga, f);
+  vga_test::set_mode(r.m->ports(), vga_test::kMode03);
+  uint64_t now = 0;
+  // A counter that changes every 50 ms: never still for 100 ms.
+  for (unsigned i = 0; i < 19; ++i, now += 50'000'000) {
+    r.text(0, std::to_string(i).c_str());
+    d.poll(now);
+  }
+  CHECK(slurp(f).empty());  // 900 ms in
+  r.text(0, "19");
+  d.poll(now);              // 950 ms
+  now += 50'000'000;
+  r.text(0, "20");
+  d.poll(now);              // 1000 ms after the first change: printed although still moving
+  const std::string out = slurp(f);
+  CHECK(out.rfind("--- kestrel screen 80x25 ---\n20\n", 0) == 0);
+  std::fclose(f);
+}
+
 TEST_CASE("screenshot: a mode 13h picture written as PNG decodes to the same pixels") {
   Rig r;
   vga_test::set_mode(r.m->ports(), vga_test::kMode13);
