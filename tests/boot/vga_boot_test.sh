@@ -108,6 +108,21 @@ else
   # 'H' of the ROM's 8x16 font (rows 2-5 C6, row 6 FE), grey (attribute 07) on black.
   pixels vgabios-text-font "$work/vbt.png" "$(printf '720x400\n0,2 170 170 170\n2,2 0 0 0\n5,2 170 170 170\n3,6 170 170 170\n7,6 0 0 0\n0,0 0 0 0')" \
     0,2 2,2 5,2 3,6 7,6 0,0
+  # The BIOS's graphics modes: diagonal colour 3, row 20 colour 1 (cyan and blue;
+  # in the CGA modes 04h white and cyan, 06h white), odd and even lines alike.
+  for mode in 04 06 0d 12 13; do
+    case $mode in
+      04) size=320x200; c3="255 255 255"; c1="85 255 255" ;;
+      06) size=640x200; c3="255 255 255"; c1="255 255 255" ;;
+      0d|13) size=320x200; c3="0 170 170"; c1="0 0 170" ;;
+      12) size=640x480; c3="0 170 170"; c1="0 0 170" ;;
+    esac
+    run "mode$mode" --load "$vgarom@0xc0000" --load "$dir/vgabios_mode$mode.bin@0x7c00" --entry 0:7c00 \
+      --screenshot "$work/mode$mode.png"
+    pixels "vgabios-mode$mode" "$work/mode$mode.png" \
+      "$(printf '%s\n5,5 %s\n6,6 %s\n6,5 0 0 0\n50,20 %s\n199,20 %s\n200,20 0 0 0' "$size" "$c3" "$c3" "$c1" "$c1")" \
+      5,5 6,6 6,5 50,20 199,20 200,20
+  done
   run vbe --load "$vgarom@0xc0000" --load "$dir/vgabios_vbe.bin@0x7c00" --entry 0:7c00 --screenshot "$work/vbe.png"
   if [ $status -eq 0 ] && grep -q "^PASS vgabios-vbe" "$work/vbe.out"; then ok vgabios-vbe
   else bad vgabios-vbe "status $status: $(grep -E 'FAIL|PASS' "$work/vbe.out")"; fi

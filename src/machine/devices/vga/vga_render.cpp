@@ -86,8 +86,15 @@ std::string render_text(const Vga& v, Image& out) {
 std::string render_graphics(const Vga& v, Image& out) {
   const VgaRegisters& r = v.regs();
   const bool c256 = r.shift256();
+  // CGA compatibility (IBM VGA TR, "CRT Controller Mode Control" bits 0-1): while
+  // clear, the row scan counter's bits 0 and 1 replace memory address bits 13 and
+  // 14, so the scan lines of a character row come from different 8 KiB banks
+  // (modes 04h-06h). Otherwise every line of a character row repeats the same memory.
+  const bool subst13 = !(r.crtc[crtc::kModeControl] & 0x01), subst14 = !(r.crtc[crtc::kModeControl] & 0x02);
+  const unsigned row_lines = r.max_scan_line() + 1;
+  const bool rows_repeat = !subst13 && !subst14;
   const unsigned width = r.horiz_chars() * (c256 ? 4 : 8);
-  const unsigned height = r.vert_lines() / graphics_row_repeat(r);
+  const unsigned height = r.vert_lines() / (r.scan_doubling() ? 2 : 1) / (rows_repeat ? row_lines : 1);
   if (width < 8 || height < 8 || width > kMaxWidth || height > kMaxHeight) {
     blank(out);
     return "blank";
@@ -96,21 +103,36 @@ std::string render_graphics(const Vga& v, Image& out) {
   out.height = height;
   out.rgb.assign(size_t{width} * height * 3, 0);
   const VgaMemory& mem = v.memory();
+  // Shift register interleave (graphics mode bit 5, CGA's 4-colour modes): each
+  // address gives 8 two-bit pixels, the first four from plane 0 (plane 2 the high
+  // bits), the next four from plane 1 (and plane 3).
+  const bool interleave = !c256 && (r.gc[gc::kMode] & 0x20);
   for (unsigned y = 0; y < height; ++y) {
-    const uint32_t ma = r.start_address() + y * r.line_pitch();
+    const unsigned row = rows_repeat ? y : y / row_lines, scan = rows_repeat ? 0 : y % row_lines;
+    const uint32_t ma = r.start_address() + row * r.line_pitch();
+    auto address = [&](uint32_t m) {
+      uint32_t a = r.scan_address(m);
+      if (subst13) a = (a & ~0x2000u) | ((scan & 1u) << 13);
+      if (subst14) a = (a & ~0x4000u) | (((scan >> 1) & 1u) << 14);
+      return a;
+    };
     for (unsigned x = 0; x < width; ++x) {
       if (c256) {
-        const uint32_t off = r.scan_address(ma + x / 4);
-        put(out, x, y, v.dac().pixel_rgb(mem.plane_byte(x & 3, off)));
+        put(out, x, y, v.dac().pixel_rgb(mem.plane_byte(x & 3, address(ma + x / 4))));
+      } else if (interleave) {
+        const uint32_t off = address(ma + x / 8);
+        const unsigned half = (x & 7) >> 2, shift = 6 - 2 * (x & 3);
+        const unsigned pix = ((mem.plane_byte(half, off) >> shift) & 3u) | (((mem.plane_byte(2 + half, off) >> shift) & 3u) << 2);
+        put(out, x, y, attribute_rgb(v, pix));
       } else {
-        const uint32_t off = r.scan_address(ma + x / 8);
+        const uint32_t off = address(ma + x / 8);
         unsigned pix = 0;
         for (unsigned p = 0; p < 4; ++p) pix |= ((mem.plane_byte(p, off) >> (7 - (x & 7))) & 1u) << p;
         put(out, x, y, attribute_rgb(v, pix));
       }
     }
   }
-  return fmt::format("graphics {}x{}, {} colours", width, height, c256 ? 256 : 16);
+  return fmt::format("graphics {}x{}, {} colours", width, height, c256 ? 256 : interleave ? 4 : 16);
 }
 
 std::string render_vbe(const Vga& v, Image& out) {
