@@ -47,6 +47,7 @@
 #include "machine/loaders/file.h"
 #include "machine/loaders/flat_binary.h"
 #include "machine/loaders/linux_boot.h"
+#include "machine/loaders/linux_fw_cfg.h"
 #include "machine/loaders/multiboot.h"
 #include "machine/loaders/rom_image.h"
 #include "machine/machine.h"
@@ -120,6 +121,19 @@ bool boot(machine::Machine& m, const Options& opt, const machine::BoardDevices& 
       return false;
     }
     loaded.emplace_back(l.addr, l.addr + std::max<uint64_t>(size, 1));
+  }
+  // With a BIOS, a bzImage boots through it: fw_cfg offers the parts and our option ROM
+  // loads them (loaders/linux_fw_cfg.h); the CPU starts at the reset vector.
+  if (!opt.bios.empty() && kernel_format == machine::KernelFormat::BzImage && board.fw_cfg) {
+    machine::LinuxBootSpec spec;
+    spec.kernel_path = opt.kernel;
+    spec.initrd_path = opt.initrd;
+    spec.cmdline = opt.append;
+    if (!machine::stage_linux_in_fw_cfg(m, *board.fw_cfg, spec, error)) {
+      if (error.rfind("--", 0) != 0) error = "--kernel: " + error;
+      return false;
+    }
+    return true;
   }
   if (kernel_format == machine::KernelFormat::BzImage || kernel_format == machine::KernelFormat::PvhElf) {
     machine::LinuxBootSpec spec;
@@ -210,6 +224,15 @@ int run(const Options& opt) {
   }
   if (!opt.drives.fda.empty() && !opt.drives.hda.empty() && opt.drives.hda == opt.drives.fda)
     return error_exit("--hda and --fda name the same image");
+
+  // Through a BIOS only a bzImage boots (its setup code uses the BIOS); a PVH or
+  // multiboot kernel would start on a chipset nobody configured.
+  if (!opt.bios.empty() && !opt.kernel.empty() && kernel_format != machine::KernelFormat::BzImage)
+    return error_exit(fmt::format("--kernel: '{}' is {}; with --bios only a Linux bzImage boots through the BIOS "
+                                  "(leave out --bios to boot it directly)", opt.kernel,
+                                  kernel_format == machine::KernelFormat::Unknown
+                                      ? std::string("not a Linux bzImage")
+                                      : fmt::format("a {}", machine::kernel_format_name(kernel_format))));
 
   machine::MachineConfig cfg;
   cfg.ram_bytes = opt.ram_bytes;

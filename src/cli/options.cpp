@@ -371,7 +371,10 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
                  "Firmware image, mapped read-only at the top of\n"
                  "4 GiB and its last 128 KiB also at 0xE0000-0xFFFFF;\n"
                  "a multiple of 64 KiB, at most 16 MiB. The CPU\n"
-                 "starts at the reset vector F000:FFF0")
+                 "starts at the reset vector F000:FFF0. 'seabios':\n"
+                 "Debian's SeaBIOS (/usr/share/seabios/bios.bin).\n"
+                 "With --kernel (a bzImage), Linux boots through\n"
+                 "the BIOS (fw_cfg and Kestrel's linuxboot ROM)")
       ->type_name("FILE");
   app.add_option("--hda", out.drives.hda,
                  "Raw hard-disk image as the primary IDE master\n"
@@ -649,6 +652,7 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
   }
   if (!parse_boot_device(boot_device, out.drives, error)) return fail();
   if (out.drives.any() && out.bios.empty() && out.loads.empty() && out.kernel.empty()) out.bios = kDefaultBios;
+  if (out.bios == "seabios") out.bios = kDefaultBios;
   if (out.bios.empty() && out.loads.empty() && out.kernel.empty()) {
     error = "nothing to run: give --bios FILE, --load FILE@ADDR, --kernel FILE or a drive (--hda, --cdrom, --fda; see 'kestrel --help')";
     return fail();

@@ -5,6 +5,7 @@
 # part of the platform works.
 #
 # usage: seabios_boot_test.sh [KESTREL]
+# The Linux case uses the guest images of scripts/prepare-guest.sh (.cache/guest).
 # Prints "ok NAME" or "FAIL NAME: reason" per case, then "seabios: N passed, M failed".
 # Logs: build/test-logs/seabios-*.log.
 set -u
@@ -70,6 +71,53 @@ else
     "Booting from Hard Disk..." \
     "No bootable device." \
     "reset through port 0xCF9; ending the run (--no-reboot)"
+fi
+
+# 2. Option errors: a clear message and exit status 2.
+expect_error() {
+  local name=$1 want=$2 out status
+  shift 2
+  out=$("$kestrel" "$@" 2>&1 </dev/null)
+  status=$?
+  if [ $status -eq 2 ] && printf '%s' "$out" | grep -qF -- "$want"; then ok "$name"; else
+    bad "$name" "status $status, output: $out"
+  fi
+}
+expect_error seabios-missing-file "--bios: cannot open '/nonexistent/bios.bin'" --bios /nonexistent/bios.bin
+expect_error seabios-kernel-not-bzimage "with --bios only a Linux bzImage boots through the BIOS" \
+  --bios seabios --kernel "$bios"
+
+# 3. Linux through SeaBIOS: --bios with --kernel/--initrd. fw_cfg offers the parts,
+# Kestrel's linuxboot option ROM (genroms/, first in bootorder) loads them and runs
+# the setup code, the kernel finds the ACPI tables SeaBIOS placed from etc/table-loader
+# (an RSDP in the F segment) and the CI initramfs checks itself and powers off.
+if ! bash scripts/prepare-guest.sh >"$logs/prepare-guest.log" 2>&1; then
+  bad seabios-linux "scripts/prepare-guest.sh failed (see $logs/prepare-guest.log)"
+else
+  guest=$root/.cache/guest
+  log=$logs/seabios-linux.log
+  start=$(date +%s)
+  timeout "${LINUX_BOOT_TIMEOUT:-900}" "$kestrel" --bios seabios -m 256M --kernel "$guest/bzImage" \
+    --initrd "$guest/initrd-ci.gz" --append "console=ttyS0 panic=-1" --no-reboot --display none \
+    --serial-input none </dev/null >"$log" 2>&1
+  status=$?
+  end=$(date +%s)
+  if [ $status -ne 0 ]; then
+    bad seabios-linux "kestrel exited with status $status" "$log"
+  elif grep -Eq 'Oops|BUG:|Call Trace|Kernel panic' "$log"; then
+    bad seabios-linux "the console shows: $(grep -Em1 'Oops|BUG:|Call Trace|Kernel panic' "$log")" "$log"
+  elif expect seabios-linux "$log" \
+    "SeaBIOS (version 1.16" \
+    "Running option rom at c" \
+    "Searching bootorder for: /rom@genroms/kestrel-linuxboot.bin" \
+    "Booting from c" \
+    "Command line: console=ttyS0 panic=-1" \
+    "BIOS-e820: [mem 0x0000000000100000-0x000000000fffefff] usable" \
+    "ACPI: RSDP 0x00000000000F" \
+    "KESTREL-BOOT-TEST: PASS" \
+    "ACPI S5 power off"; then
+    echo "   (Linux through SeaBIOS: $((end - start))s)"
+  fi
 fi
 
 echo "seabios: $pass passed, $fail failed"

@@ -2,11 +2,17 @@
 // access size and offset, BAR sizing and decoding, INTx -> PIRQ -> ISA IRQ routing,
 // the i440FX's PAM shadow RAM (and the code-cache notification it sends), the PIIX4
 // PM block moving with PMBASE, fw_cfg through its ports and its DMA interface, and
-// the ACPI linker/loader script run the way SeaBIOS runs it.
+// the ACPI linker/loader script run the way SeaBIOS runs it, and Linux staged in
+// fw_cfg for the BIOS path with our linuxboot option ROM.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -16,6 +22,8 @@
 #include "machine/board.h"
 #include "machine/devices/acpi_pm.h"
 #include "machine/devices/fw_cfg.h"
+#include "machine/loaders/linux_boot.h"
+#include "machine/loaders/linux_fw_cfg.h"
 #include "machine/machine.h"
 #include "machine/pci/i440fx.h"
 #include "machine/pci/pci.h"
@@ -464,4 +472,106 @@ TEST_CASE("acpi loader: the table-loader script, run as SeaBIOS runs it, yields 
   // No unpatched RSDP copy left in the tables file.
   const std::string tables(f.tables.begin(), f.tables.end());
   CHECK(tables.find("RSD PTR ") == std::string::npos);
+}
+
+// ---------------------------------------------------------------- Linux through the BIOS
+
+namespace {
+struct TempBytes {
+  std::string path;
+  explicit TempBytes(const std::vector<uint8_t>& data) {
+    static int n = 0;
+    path = (std::filesystem::temp_directory_path() /
+            ("kestrel-test-fwcfg-" + std::to_string(getpid()) + "-" + std::to_string(n++)))
+               .string();
+    std::ofstream f(path, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+  }
+  ~TempBytes() { std::filesystem::remove(path); }
+};
+uint32_t u32_of(const std::vector<uint8_t>* v) {
+  REQUIRE(v);
+  REQUIRE(v->size() == 4);
+  return (*v)[0] | (*v)[1] << 8 | (*v)[2] << 16 | static_cast<uint32_t>((*v)[3]) << 24;
+}
+}  // namespace
+
+TEST_CASE("linuxboot ROM: option ROM and PnP headers with valid checksums") {
+  const std::vector<uint8_t> rom = linuxboot_rom_image();
+  REQUIRE(rom.size() % 512 == 0);
+  CHECK(rom[0] == 0x55);
+  CHECK(rom[1] == 0xAA);
+  CHECK(rom[2] * 512u == rom.size());
+  uint8_t sum = 0;
+  for (uint8_t b : rom) sum = static_cast<uint8_t>(sum + b);
+  CHECK(sum == 0);
+  const size_t pnp = rom[0x1A] | rom[0x1B] << 8;
+  REQUIRE(pnp + 32 <= rom.size());
+  CHECK(std::memcmp(&rom[pnp], "$PnP", 4) == 0);
+  uint8_t psum = 0;
+  for (size_t i = 0; i < rom[pnp + 5] * 16u; ++i) psum = static_cast<uint8_t>(psum + rom[pnp + i]);
+  CHECK(psum == 0);
+  const size_t bev = rom[pnp + 0x1A] | rom[pnp + 0x1B] << 8;
+  CHECK(bev > pnp);
+  CHECK(bev < rom.size());
+}
+
+TEST_CASE("linux via fw_cfg: the setup header patched, every part where the ROM expects it") {
+  Pc pc(/*firmware=*/true);
+  // A bzImage: boot sector + 2 setup sectors, protocol 2.15, loaded high, a 5000-byte kernel.
+  std::vector<uint8_t> f(0x600 + 5000, 0);
+  f[0x1F1] = 2;
+  f[0x1FE] = 0x55;
+  f[0x1FF] = 0xAA;
+  std::memcpy(&f[0x202], "HdrS", 4);
+  f[0x206] = 0x0F;
+  f[0x207] = 0x02;
+  f[0x211] = 0x01;                                 // LOADED_HIGH
+  f[0x22C] = 0xFF; f[0x22D] = 0xFF; f[0x22E] = 0xFF; f[0x22F] = 0x7F;  // initrd_addr_max
+  f[0x238] = 0xFF; f[0x239] = 0x07;                // cmdline_size 2047
+  for (size_t i = 0x600; i < f.size(); ++i) f[i] = static_cast<uint8_t>(i);
+  TempBytes kernel(f);
+  TempBytes initrd(std::vector<uint8_t>(10000, 0x5A));
+  LinuxBootSpec spec;
+  spec.kernel_path = kernel.path;
+  spec.initrd_path = initrd.path;
+  spec.cmdline = "console=ttyS0";
+  std::string err;
+  FwCfg& fw = *pc.dev.fw_cfg;
+  REQUIRE_MESSAGE(stage_linux_in_fw_cfg(*pc.m, fw, spec, err), err);
+  CHECK(u32_of(fw.item(FwCfg::kSetupAddr)) == 0x10000);
+  CHECK(u32_of(fw.item(FwCfg::kSetupSize)) == 0x600);
+  CHECK(u32_of(fw.item(FwCfg::kKernelAddr)) == 0x100000);
+  CHECK(u32_of(fw.item(FwCfg::kKernelSize)) == 5000);
+  CHECK(u32_of(fw.item(FwCfg::kCmdlineAddr)) == 0x20000);
+  CHECK(u32_of(fw.item(FwCfg::kCmdlineSize)) == 14);
+  const uint32_t initrd_addr = u32_of(fw.item(FwCfg::kInitrdAddr));
+  CHECK(u32_of(fw.item(FwCfg::kInitrdSize)) == 10000);
+  CHECK(initrd_addr % 4096 == 0);
+  CHECK(initrd_addr + 10000 <= (32u << 20) - (1u << 20));  // 1 MiB below the top of RAM
+  CHECK(initrd_addr >= (32u << 20) - (1u << 20) - 16384);
+  const std::vector<uint8_t>& setup = *fw.item(FwCfg::kSetupData);
+  REQUIRE(setup.size() == 0x600);
+  CHECK(setup[0x210] == 0xFF);                          // type_of_loader
+  CHECK(setup[0x211] == 0x81);                          // LOADED_HIGH | CAN_USE_HEAP
+  CHECK((setup[0x224] | setup[0x225] << 8) == 0xFE00);  // heap_end_ptr
+  CHECK((setup[0x228] | setup[0x229] << 8 | setup[0x22A] << 16) == 0x20000);
+  CHECK((setup[0x218] | setup[0x219] << 8 | setup[0x21A] << 16 | setup[0x21B] << 24) == initrd_addr);
+  CHECK((setup[0x21C] | setup[0x21D] << 8) == 10000);
+  CHECK(fw.item(FwCfg::kKernelData)->at(0) == static_cast<uint8_t>(0x600));
+  CHECK(fw.item(FwCfg::kCmdlineData)->back() == 0);
+  REQUIRE(fw.file("bootorder"));
+  CHECK(std::string(fw.file("bootorder")->begin(), fw.file("bootorder")->end()) ==
+        "/rom@genroms/kestrel-linuxboot.bin\n");
+  CHECK(fw.file(kLinuxbootRomFile) != nullptr);
+  // A command line longer than the kernel takes is refused.
+  spec.cmdline.assign(3000, 'x');
+  CHECK(!stage_linux_in_fw_cfg(*pc.m, fw, spec, err));
+  CHECK(err.find("at most 2047") != std::string::npos);
+  // Not a bzImage.
+  TempBytes junk(std::vector<uint8_t>(8192, 0));
+  spec.kernel_path = junk.path;
+  spec.cmdline.clear();
+  CHECK(!stage_linux_in_fw_cfg(*pc.m, fw, spec, err));
+  CHECK(err.find("not a Linux bzImage") != std::string::npos);
 }

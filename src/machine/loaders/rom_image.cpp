@@ -11,7 +11,10 @@ namespace kestrel::machine {
 
 bool load_bios_image(Machine& m, const std::string& path, std::string& error) {
   std::vector<uint8_t> data;
-  if (!read_host_file(path, kBiosMaxBytes, "the largest BIOS image", data, error)) return false;
+  if (!read_host_file(path, kBiosMaxBytes, "the largest BIOS image", data, error)) {
+    if (path == "/usr/share/seabios/bios.bin") error += " (Debian's SeaBIOS: apt-get install seabios)";
+    return false;
+  }
   if (data.empty() || data.size() % kBiosGranule) {
     error = fmt::format("BIOS image '{}' is {} bytes; it must be a non-zero multiple of 64 KiB (at most 16 MiB)",
                         path, data.size());
