@@ -480,3 +480,38 @@ TEST_CASE("vga: the PCI function 1234:1111 at 00:02.0 (BAR0 LFB, BAR2 registers,
   m.bus().write_uint(0xFEBF0000u + 0x400 + (0x3C8 - 0x3C0), 0x21, 1);
   CHECK(m.ports().in(0x3C8, 1) == 0x21);
 }
+
+TEST_CASE("vga: random register and memory traffic never reaches outside video memory") {
+  // Whatever a guest writes to the ports, DISPI and the windows, every access and
+  // every picture stays inside the device's arrays (the sizes checked here; an
+  // out-of-bounds access would also trip the sanitizers in a debug build).
+  VgaRig r;
+  uint64_t seed = 0x9E3779B97F4A7C15ull;
+  auto next = [&]() {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  const uint64_t lfb = r.v().lfb_base();
+  for (unsigned round = 0; round < 100; ++round) {
+    for (unsigned i = 0; i < 64; ++i) {
+      const uint64_t x = next();
+      switch (x % 6) {
+        case 0: r.p().out(static_cast<uint16_t>(0x3B0 + (x >> 8) % 0x30), (x >> 16) & 0xFF, 1); break;
+        case 1: r.p().out(static_cast<uint16_t>(0x3C4 + 2 * ((x >> 8) % 6)), (x >> 16) & 0xFFFF, 2); break;
+        case 2: r.dispi(static_cast<uint16_t>((x >> 8) % 12), static_cast<uint16_t>(x >> 20)); break;
+        case 3: r.wr(static_cast<uint32_t>(0xA0000 + (x >> 8) % 0x20000), static_cast<uint8_t>(x >> 40)); break;
+        case 4: r.rd(static_cast<uint32_t>(0xA0000 + (x >> 8) % 0x20000)); break;
+        default: r.m->bus().write_uint(lfb + (x >> 8) % (17u << 20), x >> 40, 1 + (x >> 60) % 4); break;
+      }
+    }
+    vga::Image img;
+    const std::string what = vga::render_screen(r.v(), img);
+    REQUIRE(img.rgb.size() == size_t{img.width} * img.height * 3);
+    REQUIRE(img.width > 0);
+    vga::TextScreen t;
+    if (vga::read_text_screen(r.v(), t)) REQUIRE(t.chars.size() == size_t{t.cols} * t.rows);
+  }
+  CHECK(r.v().memory().vram().size() == (16u << 20));
+}
