@@ -515,3 +515,41 @@ TEST_CASE("vga: random register and memory traffic never reaches outside video m
   }
   CHECK(r.v().memory().vram().size() == (16u << 20));
 }
+
+TEST_CASE("vga: line-compare split screen and pixel panning in graphics modes") {
+  VgaRig r;
+  vga_test::set_mode(r.p(), vga_test::kMode13);
+  r.p().out(0x3C8, 5, 1);
+  for (uint8_t v : {63, 63, 63}) r.p().out(0x3C9, v, 1);
+  r.wr(0xA0000 + 0, 5);          // memory line 0
+  r.wr(0xA0000 + 50 * 320, 5);   // memory line 50
+  // Start at memory line 50 (80 doubleword addresses per line), split after scan
+  // line 199 (picture line 100 with two scan lines per line).
+  const unsigned start = 50 * 80;
+  r.p().out(0x3D4, 0x0C | ((start >> 8) << 8), 2);
+  r.p().out(0x3D4, 0x0D | ((start & 0xFF) << 8), 2);
+  r.p().out(0x3D4, 0x18 | (199 << 8), 2);
+  r.p().out(0x3D4, 0x07 | (0x0F << 8), 2);  // overflow: line compare bit 8 clear
+  r.p().out(0x3D4, 0x09 | (0x01 << 8), 2);  // maximum scan line 1, line compare bit 9 clear
+  vga::Image img;
+  vga::render_screen(r.v(), img);
+  REQUIRE(img.height == 200);
+  CHECK(img.rgb[0] == 255);                  // line 0 shows memory line 50
+  CHECK(img.rgb[(100 * 320) * 3] == 255);    // line 100 shows memory line 0
+  CHECK(img.rgb[(99 * 320) * 3] == 0);
+  CHECK(img.rgb[(101 * 320) * 3] == 0);
+  // Mode 12h: panning by 3 pixels moves pixel 3 to the left edge.
+  vga_test::set_mode(r.p(), vga_test::kMode12);
+  r.p().out(0x3C8, 0x3F, 1);  // colour 15 -> palette 0x3F -> white
+  for (uint8_t v : {63, 63, 63}) r.p().out(0x3C9, v, 1);
+  r.wr(0xA0000, 0x10);  // pixel 3 in colour 15 (all planes)
+  vga::render_screen(r.v(), img);
+  CHECK(img.rgb[3 * 3] != 0);
+  CHECK(img.rgb[0] == 0);
+  r.p().in(0x3DA, 1);
+  r.p().out(0x3C0, 0x13 | 0x20, 1);
+  r.p().out(0x3C0, 3, 1);
+  vga::render_screen(r.v(), img);
+  CHECK(img.rgb[0] != 0);
+  CHECK(img.rgb[3 * 3] == 0);
+}

@@ -21,7 +21,7 @@ namespace crtc {
 constexpr unsigned kHorizDisplayEnd = 0x01, kOverflow = 0x07, kMaxScanLine = 0x09, kCursorStart = 0x0A,
                    kCursorEnd = 0x0B, kStartHigh = 0x0C, kStartLow = 0x0D, kCursorHigh = 0x0E, kCursorLow = 0x0F,
                    kVertDisplayEnd = 0x12, kOffset = 0x13, kUnderline = 0x14, kModeControl = 0x17,
-                   kVertRetraceEnd = 0x11;
+                   kVertRetraceEnd = 0x11, kLineCompare = 0x18;
 constexpr unsigned kCount = 0x19;
 }  // namespace crtc
 namespace gc {
@@ -83,6 +83,11 @@ struct VgaRegisters {
   unsigned vert_lines() const {
     const uint8_t ov = crtc[crtc::kOverflow];
     return (crtc[crtc::kVertDisplayEnd] | ((ov & 0x02) << 7) | ((ov & 0x40) << 3)) + 1u;
+  }
+  // The line compare (split screen) scan line: CRTC 0x18, bit 8 from overflow bit 4,
+  // bit 9 from maximum scan line bit 6. Lines after it show memory from address 0.
+  unsigned line_compare() const {
+    return crtc[crtc::kLineCompare] | ((crtc[crtc::kOverflow] & 0x10) << 4) | ((crtc[crtc::kMaxScanLine] & 0x40) << 3);
   }
   bool dword_mode() const { return crtc[crtc::kUnderline] & 0x40; }
   bool byte_mode() const { return crtc[crtc::kModeControl] & 0x40; }

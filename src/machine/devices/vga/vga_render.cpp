@@ -107,28 +107,43 @@ std::string render_graphics(const Vga& v, Image& out) {
   // address gives 8 two-bit pixels, the first four from plane 0 (plane 2 the high
   // bits), the next four from plane 1 (and plane 3).
   const bool interleave = !c256 && (r.gc[gc::kMode] & 0x20);
+  // Split screen: the scan lines after the line compare value show memory from
+  // address 0 (IBM VGA TR, "Line Compare Register"). The compare counts scan lines
+  // before doubling; split_y is the first picture line after it.
+  const unsigned lines_per_y = (r.scan_doubling() ? 2 : 1) * (rows_repeat ? row_lines : 1);
+  const unsigned split_y = (r.line_compare() + lines_per_y) / lines_per_y;
+  // Horizontal pixel panning (attribute register 0x13): the picture starts this
+  // many pixels into the line (in 256-colour mode in units of two dot clocks);
+  // attribute mode bit 5 keeps the split-off part unpanned.
+  const unsigned pan_reg = r.ac[ac::kPixelPanning] & 0x0F;
+  const unsigned pan = c256 ? (pan_reg >> 1) & 3 : pan_reg & 7;
+  const bool pan_split = !(r.ac[ac::kModeControl] & 0x20);
   for (unsigned y = 0; y < height; ++y) {
-    const unsigned row = rows_repeat ? y : y / row_lines, scan = rows_repeat ? 0 : y % row_lines;
-    const uint32_t ma = r.start_address() + row * r.line_pitch();
+    const bool split = y >= split_y;
+    const unsigned ly = split ? y - split_y : y;
+    const unsigned row = rows_repeat ? ly : ly / row_lines, scan = rows_repeat ? 0 : ly % row_lines;
+    const uint32_t ma = (split ? 0 : r.start_address()) + row * r.line_pitch();
+    const unsigned line_pan = split && !pan_split ? 0 : pan;
     auto address = [&](uint32_t m) {
       uint32_t a = r.scan_address(m);
       if (subst13) a = (a & ~0x2000u) | ((scan & 1u) << 13);
       if (subst14) a = (a & ~0x4000u) | (((scan >> 1) & 1u) << 14);
       return a;
     };
-    for (unsigned x = 0; x < width; ++x) {
+    for (unsigned ox = 0; ox < width; ++ox) {
+      const unsigned x = ox + line_pan;
       if (c256) {
-        put(out, x, y, v.dac().pixel_rgb(mem.plane_byte(x & 3, address(ma + x / 4))));
+        put(out, ox, y, v.dac().pixel_rgb(mem.plane_byte(x & 3, address(ma + x / 4))));
       } else if (interleave) {
         const uint32_t off = address(ma + x / 8);
         const unsigned half = (x & 7) >> 2, shift = 6 - 2 * (x & 3);
         const unsigned pix = ((mem.plane_byte(half, off) >> shift) & 3u) | (((mem.plane_byte(2 + half, off) >> shift) & 3u) << 2);
-        put(out, x, y, attribute_rgb(v, pix));
+        put(out, ox, y, attribute_rgb(v, pix));
       } else {
         const uint32_t off = address(ma + x / 8);
         unsigned pix = 0;
         for (unsigned p = 0; p < 4; ++p) pix |= ((mem.plane_byte(p, off) >> (7 - (x & 7))) & 1u) << p;
-        put(out, x, y, attribute_rgb(v, pix));
+        put(out, ox, y, attribute_rgb(v, pix));
       }
     }
   }
