@@ -213,10 +213,11 @@ void HostSerial::print_help() {
   // Output processing stays on in raw mode, so "\n" still starts a new line.
   std::fflush(stdout);
   fmt::print(stderr,
-             "\nkestrel: serial console keys (Ctrl-A is the escape key):\n"
+             "\nkestrel: {} keys (Ctrl-A is the escape key):\n"
              "  Ctrl-A X       quit (exit status 0)\n"
              "  Ctrl-A H       this help\n"
-             "  Ctrl-A Ctrl-A  send Ctrl-A to the guest\n");
+             "  Ctrl-A Ctrl-A  send Ctrl-A to the guest\n",
+             to_keyboard_ ? "PS/2 keyboard" : "serial console");
 }
 
 }  // namespace kestrel::cli
