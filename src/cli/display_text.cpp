@@ -101,4 +101,22 @@ void TextDisplay::finish() {
   if (s.cols != printed_.cols || s.rows != printed_.rows || s.chars != printed_.chars) print(s);
 }
 
+bool ScreenWatch::seen() {
+  if (seen_ || vga_.generation() == seen_generation_) return seen_;
+  seen_generation_ = vga_.generation();
+  machine::vga::TextScreen t;
+  if (!machine::vga::read_text_screen(vga_, t)) return false;
+  std::string whole, trimmed;
+  for (unsigned row = 0; row < t.rows; ++row) {
+    std::string line(reinterpret_cast<const char*>(&t.chars[row * t.cols]), t.cols);
+    whole += line;
+    whole.push_back('\n');
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\0')) line.pop_back();
+    trimmed += line;
+    trimmed.push_back('\n');
+  }
+  seen_ = whole.find(text_) != std::string::npos || trimmed.find(text_) != std::string::npos;
+  return seen_;
+}
+
 }  // namespace kestrel::cli

@@ -58,4 +58,21 @@ class TextDisplay {
   bool unprinted_ = false;
 };
 
+// Whether the VGA's text screen shows a text (searched in the rows joined by
+// newlines, as code page 437 bytes, with and without their trailing blanks), for
+// --keys-after and --stop-on-screen. The
+// screen is read again only when the VGA's generation counter moved; once seen,
+// the answer stays true.
+class ScreenWatch {
+ public:
+  ScreenWatch(const machine::Vga& vga, std::string text) : vga_(vga), text_(std::move(text)) {}
+  bool seen();
+
+ private:
+  const machine::Vga& vga_;
+  std::string text_;
+  uint64_t seen_generation_ = ~0ull;
+  bool seen_ = false;
+};
+
 }  // namespace kestrel::cli

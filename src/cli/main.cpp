@@ -315,31 +315,21 @@ int run(const Options& opt) {
     text_display = std::make_unique<TextDisplay>(*board.vga, stdout);
   // --keys waits for its time and, with --keys-after, for its text on the screen.
   std::string script = keyboard ? opt.keys : std::string();
-  uint64_t script_seen_generation = ~0ull;
-  bool script_screen_ready = opt.keys_after.empty();
+  std::unique_ptr<ScreenWatch> keys_after, stop_on;
+  if (board.vga && !opt.keys_after.empty()) keys_after = std::make_unique<ScreenWatch>(*board.vga, opt.keys_after);
+  if (board.vga && !opt.stop_on_screen.empty())
+    stop_on = std::make_unique<ScreenWatch>(*board.vga, opt.stop_on_screen);
   // Between slices and while the CPU is halted: the display and the keyboard.
   auto tick = [&]() {
     const uint64_t now = m.uptime_ns();
     if (text_display) text_display->poll(now);
-    if (!script.empty() && now >= opt.keys_delay_ms * 1'000'000) {
-      if (!script_screen_ready && board.vga && board.vga->generation() != script_seen_generation) {
-        script_seen_generation = board.vga->generation();
-        machine::vga::TextScreen t;
-        if (machine::vga::read_text_screen(*board.vga, t)) {
-          std::string text;
-          for (unsigned row = 0; row < t.rows; ++row) {
-            text.append(reinterpret_cast<const char*>(&t.chars[row * t.cols]), t.cols);
-            text.push_back('\n');
-          }
-          script_screen_ready = text.find(opt.keys_after) != std::string::npos;
-        }
-      }
-      if (script_screen_ready) {
-        keyboard->type(script);
-        script.clear();
-      }
+    if (!script.empty() && now >= opt.keys_delay_ms * 1'000'000 && (!keys_after || keys_after->seen())) {
+      keyboard->type(script);
+      script.clear();
     }
     if (keyboard) keyboard->service(now);
+    if (stop_on && !m.stop_requested() && stop_on->seen())
+      m.request_stop(0, fmt::format("the screen shows '{}' (--stop-on-screen)", opt.stop_on_screen));
   };
   serial.set_idle_hook(tick);
   m.set_idle_handler(&serial);

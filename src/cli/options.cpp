@@ -524,6 +524,10 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
       ->type_name("TEXT");
   app.add_option("--keys-delay", keys_delay, "Start typing --keys after MS milliseconds of\nguest time (default 0)")
       ->type_name("MS");
+  app.add_option("--stop-on-screen", out.stop_on_screen,
+                 "End the run (exit status 0) once the VGA text screen\n"
+                 "shows TEXT")
+      ->type_name("TEXT");
   app.add_flag("--stats", out.stats,
                "At exit, print to stderr: instructions retired, blocks\n"
                "decoded and translated, runs in each tier, wall time");
@@ -625,6 +629,10 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
   }
   if ((!out.keys_after.empty() || !keys_delay.empty()) && keys.empty()) {
     error = fmt::format("{}: there are no --keys to type", out.keys_after.empty() ? "--keys-delay" : "--keys-after");
+    return fail();
+  }
+  if (!out.stop_on_screen.empty() && !out.vga) {
+    error = "--stop-on-screen: there is no text screen to watch (--vga none)";
     return fail();
   }
   if (!out.keys_after.empty() && !out.vga) {

@@ -111,6 +111,7 @@ struct Options {
   std::string keys;                // --keys: bytes to type on the PS/2 keyboard (escapes already turned)
   std::string keys_after;          // --keys-after: type them once the text screen shows this
   uint64_t keys_delay_ms = 0;      // --keys-delay: and not before this much guest time
+  std::string stop_on_screen;      // --stop-on-screen: end the run once the text screen shows this
 };
 
 // The display the run gets once Auto is resolved (None or Text).

@@ -179,6 +179,13 @@ run keysafter2 --load "$dir/kbd_echo.bin@0x7c00" --display text --keys 'ok\n' --
 if [ $status -eq 0 ] && grep -qx "ok" "$work/keysafter2.out"; then ok keys-after-types
 else bad keys-after-types "status $status: $(head -n 3 "$work/keysafter2.out")"; fi
 
+# --stop-on-screen ends a run that would go on (no Enter: the program keeps polling),
+# also on a text spanning two rows.
+run stopon --load "$dir/kbd_echo.bin@0x7c00" --display text --keys 'abc' --stop-on-screen $'abc\n1E 9E'
+if [ $status -eq 0 ] && grep -q "the screen shows" "$work/stopon.err" && grep -qx "abc" "$work/stopon.out"; then
+  ok stop-on-screen
+else bad stop-on-screen "status $status: $(cat "$work/stopon.err" | head -n 2)"; fi
+
 # Option errors: exit status 2 with a clear message.
 run badkeys --load "$dir/vga_text.bin@0x7c00" --keys 'a\q'
 if [ $status -eq 2 ] && grep -q "unknown escape" "$work/badkeys.err"; then ok keys-bad-escape
