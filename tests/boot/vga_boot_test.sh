@@ -179,6 +179,22 @@ run keysafter2 --load "$dir/kbd_echo.bin@0x7c00" --display text --keys 'ok\n' --
 if [ $status -eq 0 ] && grep -qx "ok" "$work/keysafter2.out"; then ok keys-after-types
 else bad keys-after-types "status $status: $(head -n 3 "$work/keysafter2.out")"; fi
 
+# FreeDOS (../shared/testdata, on a copy): at its A:\> prompt --keys types VER,
+# and the run ends once the screen shows FreeCOM's answer and the next prompt.
+freedos=$here/../../../shared/testdata/freedos/freedos722.img
+if [ ! -f "$freedos" ]; then
+  bad freedos-keys "missing $freedos (the shared test data)"
+else
+  cp "$freedos" "$work/freedos.img" && chmod u+w "$work/freedos.img"
+  timeout 120 "$kestrel" --fda "$work/freedos.img" --display text --serial none --keys 'ver\n' --keys-after 'A:\>' \
+    --stop-on-screen $'A:\\>ver\n\nFreeCom version 0.82 pl 3 XMS_Swap [Dec 10 2003 06:49:21]\n\nA:\\>' \
+    >"$work/freedos.out" 2>"$work/freedos.err" </dev/null
+  status=$?
+  if [ $status -eq 0 ] && grep -q "the screen shows" "$work/freedos.err" && grep -qx 'A:\\>ver' "$work/freedos.out"; then
+    ok freedos-keys
+  else bad freedos-keys "status $status: $(tail -n 4 "$work/freedos.out")"; fi
+fi
+
 # --stop-on-screen ends a run that would go on (no Enter: the program keeps polling),
 # also on a text spanning two rows.
 run stopon --load "$dir/kbd_echo.bin@0x7c00" --display text --keys 'abc' --stop-on-screen $'abc\n1E 9E'
