@@ -5,10 +5,7 @@ namespace kestrel::interp {
 Block* BlockCache::insert(std::unique_ptr<Block> b, uint64_t page1, uint64_t page2) {
   Block* raw = b.get();
   auto& slot = map_[b->key];
-  if (slot) {
-    slot->valid = false;
-    graveyard_.push_back(std::move(slot));
-  }
+  if (slot) drop(std::move(slot));
   slot = std::move(b);
   by_page_[page1].push_back(raw->key);
   if (page2 != ~0ull && page2 != page1) by_page_[page2].push_back(raw->key);
@@ -27,19 +24,16 @@ bool BlockCache::invalidate_page(uint64_t page) {
     Block* b = m->second.get();
     uint64_t first_page = (key & ((1ull << 52) - 1)) & ~0xFFFull;
     if (first_page != page && b->phys_page2 != page) continue;  // a newer block under a stale key
-    b->valid = false;
-    graveyard_.push_back(std::move(m->second));
+    drop(std::move(m->second));
     map_.erase(m);
   }
   return true;
 }
 
 void BlockCache::flush() {
-  for (auto& [k, b] : map_) {
-    b->valid = false;
-    graveyard_.push_back(std::move(b));
-  }
+  for (auto& [k, b] : map_) drop(std::move(b));
   map_.clear();
+  ++flushes_;
   by_page_.clear();
 }
 

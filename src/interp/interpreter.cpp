@@ -10,7 +10,12 @@
 #include <cstddef>
 #include <cstring>
 #include <ctime>
+#include <chrono>
 #include <map>
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 
 #include <fmt/format.h>
 
@@ -31,19 +36,41 @@ using frontend::InsnId;
 
 namespace {
 constexpr unsigned kMaxBlockInsns = 64;
+
+// A cheap timestamp for --stats' time per tier (converted to seconds by the caller).
+uint64_t ticks() {
+#if defined(__x86_64__)
+  return __rdtsc();
+#else
+  return std::chrono::steady_clock::now().time_since_epoch().count();
+#endif
 }
+}  // namespace
 
 Interpreter::Interpreter(Machine& m)
     : m_(m), c_(m.cpu()), jump_cache_(std::make_unique<JumpCacheEntry[]>(kJumpCacheSize)) {
   m_.bus().set_code_listener(this);
+  cache_.set_on_invalidate([this](Block& b) {
+    unchain(b);
+    // Drop the block's jump-cache entry; one held under another linear address
+    // (an alias) is not findable cheaply, so then every entry goes.
+    JumpCacheEntry& jc = jump_cache_[jc_index(b.lin)];
+    if (jc.block == &b) jc = JumpCacheEntry{};
+    if (b.jc_aliased) ++cache_generation_;
+  });
 }
 
-Interpreter::~Interpreter() { m_.bus().set_code_listener(nullptr); }
+Interpreter::~Interpreter() {
+  m_.bus().set_code_listener(nullptr);
+  m_.timers().set_deadline_watch(nullptr);
+}
 
 void Interpreter::code_page_written(uint64_t page_addr) {
-  if (cache_.invalidate_page(page_addr)) ++cache_generation_;
+  bool dropped = cache_.invalidate_page(page_addr);
   m_.bus().clear_code_page(page_addr);
-  if (running_ && !running_->valid) c_.event_pending |= kEventCodeChanged;
+  // Native code may be running a chain of blocks: any dropped block may be one of
+  // them, so it returns to the run loop at its next check.
+  if ((running_ && !running_->valid) || (dropped && in_native_)) c_.event_pending |= kEventCodeChanged;
 }
 
 uint32_t Interpreter::mode_key() const {
@@ -51,22 +78,34 @@ uint32_t Interpreter::mode_key() const {
          (c_.a20_enabled ? 0x40 : 0);
 }
 
-Block* Interpreter::find_block() {
-  const SegmentCache& cs = c_.seg[CS];
-  uint64_t lin = 0;
+bool Interpreter::linear_rip(uint64_t& lin) const {
   if (c_.mode == CpuMode::Long64) {
     lin = c_.rip;
-    if (static_cast<uint64_t>((static_cast<int64_t>(lin) >> 47) + 1) > 1) return raise_gp(c_, 0), nullptr;
-  } else {
-    if (c_.rip > cs.limit) return raise_gp(c_, 0), nullptr;
-    lin = (cs.base + c_.rip) & 0xFFFFFFFFull;
+    return static_cast<uint64_t>((static_cast<int64_t>(lin) >> 47) + 1) <= 1;
   }
+  if (c_.rip > c_.seg[CS].limit) return false;
+  lin = (c_.seg[CS].base + c_.rip) & 0xFFFFFFFFull;
+  return true;
+}
+
+Block* Interpreter::find_block() {
+  uint64_t lin = 0;
+  if (!linear_rip(lin)) return raise_gp(c_, 0), nullptr;
   const uint32_t mk = mode_key();
-  const uint32_t gen = jump_generation();
-  JumpCacheEntry& jc = jump_cache_[(lin ^ (lin >> 12)) & (kJumpCacheSize - 1)];
-  if (jc.lin == lin && jc.mode_key == mk && jc.generation == gen) return jc.block;
+  JumpCacheEntry& jc = jump_cache_[jc_index(lin)];
   uint64_t phys;
-  if (!translate_linear(c_, lin, Access::Exec, user_access(c_), phys)) return nullptr;
+  if (jc.lin == lin && jc.mode_key == mk && jc.cache_gen == cache_generation_) {
+    if (jc.tlb_gen == c_.tlb_generation) return jc.block;
+    // The TLB was flushed (CR3 write, INVLPG): keep the entry if CS:RIP still maps
+    // to the block's physical address.
+    if (!translate_linear(c_, lin, Access::Exec, user_access(c_), phys)) return nullptr;
+    if (BlockCache::make_key(phys, mk) == jc.block->key) {
+      jc.tlb_gen = c_.tlb_generation;
+      return jc.block;
+    }
+  } else if (!translate_linear(c_, lin, Access::Exec, user_access(c_), phys)) {
+    return nullptr;
+  }
   uint64_t key = BlockCache::make_key(phys, mk);
   Block* b = cache_.find(key);
   if (b) {
@@ -81,7 +120,10 @@ Block* Interpreter::find_block() {
   }
   if (!b) b = decode_block(lin, phys, key);
   // Cache only blocks on one page: a straddling block's second page is re-checked each time.
-  if (b && b->phys_page2 == ~0ull) jc = JumpCacheEntry{lin, mk, jump_generation(), b};
+  if (b && b->phys_page2 == ~0ull) {
+    jc = JumpCacheEntry{lin, mk, c_.tlb_generation, cache_generation_, b};
+    if (lin != b->lin) b->jc_aliased = true;
+  }
   return b;
 }
 
@@ -167,19 +209,87 @@ void Interpreter::set_compiler(BlockCompiler* compiler, uint32_t threshold) {
   compiler_ = compiler;
   threshold_ = threshold;
   cache_.set_on_free([this](Block& b) {
-    if (b.native && compiler_) compiler_->release(b.native);
-    b.native = nullptr;
+    if (compiler_) compiler_->release(b);
   });
+  if (compiler_) {
+    compiler_->set_lookup(&Interpreter::native_lookup, this);
+    enter_ = compiler_->enter_fn();
+    m_.timers().set_deadline_watch(&c_.icount_limit);
+  }
+}
+
+void Interpreter::unchain(Block& b) {
+  if (last_exit_ && last_exit_->from == &b) last_exit_ = nullptr;
+  for (ChainExit* e : b.incoming) {
+    if (compiler_) compiler_->patch(*e, nullptr);
+    e->to = nullptr;
+  }
+  b.incoming.clear();
+  for (ChainExit& e : b.exits) {
+    if (!e.to) continue;
+    std::erase(e.to->incoming, &e);
+    e.to = nullptr;
+  }
+}
+
+void Interpreter::try_chain(ChainExit* e, Block* to) {
+  Block* from = e->from;
+  if (verify_ || e->to || !e->site || !from->valid || !to->valid || !to->native_entry) return;
+  // Same linear page, same physical page, same mode: the translation the lookup
+  // that entered the chain validated covers the target too.
+  if (e->target_lin != to->lin || to->phys_page2 != ~0ull || from->phys_page2 != ~0ull) return;
+  constexpr uint64_t kPhysPage = ((1ull << 52) - 1) & kPageMask;
+  if ((from->key >> 52) != (to->key >> 52) || (from->key & kPhysPage) != (to->key & kPhysPage)) return;
+  if ((from->lin & kPageMask) != (to->lin & kPageMask)) return;
+  if (!compiler_->patch(*e, to->native_entry)) return;
+  e->to = to;
+  to->incoming.push_back(e);
+  ++stats_.chains;
+}
+
+const void* Interpreter::native_lookup(void* self, CpuState* c, ChainExit* exit) {
+  auto* it = static_cast<Interpreter*>(self);
+  if (it->verify_ || it->tracer_ || c->interrupt_shadow || (c->rflags & kTF)) return nullptr;
+  uint64_t lin;
+  if (!it->linear_rip(lin)) return nullptr;
+  const JumpCacheEntry& jc = it->jump_cache_[jc_index(lin)];
+  if (jc.lin != lin || jc.mode_key != it->mode_key() || jc.cache_gen != it->cache_generation_ ||
+      jc.tlb_gen != c->tlb_generation)
+    return nullptr;
+  Block* b = jc.block;
+  if (!b->native_entry) return nullptr;
+  if (exit) it->try_chain(exit, b);
+  ++it->stats_.lookup_hits;
+  ++it->stats_.native_runs;
+  return b->native_entry;
+}
+
+void Interpreter::set_icount_limit(uint64_t remaining) {
+  // Chained blocks start only below the limit, so a whole block (at most
+  // kMaxBlockInsns) still fits in the budget, and none starts after a timer is due.
+  uint64_t limit = remaining > kMaxBlockInsns ? c_.icount + (remaining - kMaxBlockInsns) : c_.icount;
+  uint64_t next = m_.timers().next_deadline();
+  if (next != TimerQueue::kNever) {
+    if (m_.clock().source() == Clock::Source::Icount) limit = std::min(limit, m_.clock().icount_at(next));
+    else limit = std::min(limit, c_.icount + 20'000);  // host time: look at the clock now and then
+  }
+  c_.icount_limit = limit;
 }
 
 void Interpreter::execute_native(Block* b) {
   running_ = b;
+  in_native_ = true;
   ++stats_.native_runs;
   uint64_t before = c_.icount;
-  uint32_t r = b->native(&c_);
+  uint64_t t0 = timing_ ? ticks() : 0;
+  NativeExit ex = enter_(&c_, b->native_body);
+  if (timing_) stats_.native_ticks += ticks() - t0;
+  in_native_ = false;
   stats_.native_insns += c_.icount - before;
-  switch (r) {
+  last_exit_ = nullptr;
+  switch (ex.status) {
     case kNativeFellThrough:
+      last_exit_ = ex.exit;
       break;
     case static_cast<uint32_t>(ExecStatus::Branch):
       ++c_.icount;
@@ -449,25 +559,39 @@ StopReason Interpreter::run(uint64_t max_insns) {
     if (used() >= max_insns) return StopReason::InstructionLimit;
     Block* b = find_block();
     if (!b) {
+      last_exit_ = nullptr;
       deliver();
       continue;
     }
     bool single = (c_.rflags & kTF) || c_.interrupt_shadow || tracer_;
     bool partial = single || max_insns - used() < b->insns.size();
     if (compiler_ && !partial) {
-      if (!b->native && !b->native_failed && b->exec_count >= threshold_) {
-        b->native = compiler_->compile(*b);
-        b->native_failed = b->native == nullptr;
+      if (!b->native_body && !b->native_failed && b->exec_count >= threshold_) {
+        if (compiler_->live_bytes() > code_cap_) {
+          // The translation cache is full: drop every block (freed once no code runs).
+          cache_.flush();
+          ++stats_.cache_flushes;
+          ++cache_generation_;
+          last_exit_ = nullptr;
+          c_.event_pending |= kEventCodeChanged;
+          continue;
+        }
+        b->native_failed = !compiler_->compile(*b);
       }
-      if (b->native) {
+      if (b->native_body) {
+        if (last_exit_) try_chain(last_exit_, b);
         ++b->exec_count;
+        set_icount_limit(max_insns - used());
         if (verify_) verify_native(b);
         else execute_native(b);
         continue;
       }
     }
+    last_exit_ = nullptr;
     ++stats_.interpreted_runs;
+    uint64_t t0 = timing_ ? ticks() : 0;
     execute(b, partial);
+    if (timing_) stats_.interp_ticks += ticks() - t0;
   }
 }
 

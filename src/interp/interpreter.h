@@ -49,7 +49,16 @@ class Interpreter : public machine::CodeWriteListener {
     uint64_t interpreted_runs = 0;  // block executions in the interpreter
     uint64_t native_insns = 0;      // instructions retired in host code
     uint64_t verified_runs = 0;     // --jit verify: native runs checked against the interpreter
+    uint64_t lookup_hits = 0;       // indirect branches that found their translated target
+    uint64_t chains = 0;            // direct exits chained to their target block
+    uint64_t cache_flushes = 0;     // translation cache flushes (the size cap)
+    uint64_t native_ticks = 0;      // time in each tier (TSC ticks; --stats only)
+    uint64_t interp_ticks = 0;
   };
+  // Measure the time in each tier (costs two TSC reads per block run).
+  void set_timing(bool on) { timing_ = on; }
+  // The translation cache's size cap in bytes of host code: past it, every block is dropped.
+  void set_code_cap(uint64_t bytes) { code_cap_ = bytes; }
   const Stats& stats() const { return stats_; }
   const frontend::Decoder& decoder() const { return decoder_; }
   BlockCache& cache() { return cache_; }
@@ -65,6 +74,13 @@ class Interpreter : public machine::CodeWriteListener {
   // Runs the instructions of a block (or just one); false when the run must stop.
   void execute(Block* b, bool single_step);
   void execute_native(Block* b);
+  // Called by native code for indirect branches (NativeLookupFn).
+  static const void* native_lookup(void* self, machine::CpuState* c, ChainExit* exit);
+  // Points a direct exit at the block it leads to, when that is safe.
+  void try_chain(ChainExit* e, Block* to);
+  void unchain(Block& b);
+  // The instruction limit for chained native code (CpuState::icount_limit).
+  void set_icount_limit(uint64_t remaining);
   void verify_native(Block* b);
   void deliver();
   // Takes a pending NMI or maskable interrupt if the CPU may; false when nothing
@@ -77,14 +93,18 @@ class Interpreter : public machine::CodeWriteListener {
   // Linear CS:RIP -> block, in front of the physical lookup. An entry is good while
   // the TLB generation (linear -> physical mappings) and the cache generation
   // (blocks dropped) are the ones it was made under.
+  // A TLB generation change (CR3 write, INVLPG) does not drop an entry: the next
+  // lookup re-translates CS:RIP and keeps the entry if the physical page is the same.
   struct JumpCacheEntry {
     uint64_t lin = ~0ull;
     uint32_t mode_key = 0;
-    uint32_t generation = 0;
+    uint32_t tlb_gen = 0;
+    uint32_t cache_gen = 0;
     Block* block = nullptr;
   };
   static constexpr unsigned kJumpCacheSize = 4096;
-  uint32_t jump_generation() const { return c_.tlb_generation * 0x10001u + cache_generation_; }
+  static unsigned jc_index(uint64_t lin) { return (lin ^ (lin >> 12)) & (kJumpCacheSize - 1); }
+  bool linear_rip(uint64_t& lin) const;
 
   machine::Machine& m_;
   machine::CpuState& c_;
@@ -96,6 +116,11 @@ class Interpreter : public machine::CodeWriteListener {
   bool verify_ = false;
   Stats stats_;
   Block* running_ = nullptr;
+  bool in_native_ = false;
+  bool timing_ = false;
+  uint64_t code_cap_ = 64ull << 20;
+  ChainExit* last_exit_ = nullptr;  // the unchained exit the last native run left through
+  NativeEnterFn enter_ = nullptr;
   uint64_t faults_ = 0;  // delivered exceptions: they count toward run()'s budget
   uint32_t cache_generation_ = 1;
   std::unique_ptr<JumpCacheEntry[]> jump_cache_;

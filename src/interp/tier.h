@@ -9,21 +9,44 @@
 
 namespace kestrel::interp {
 
-// What a native block returns: the ExecStatus of the instruction that ended it
-// (Branch, Fault, Halt, Stop) in the low byte, or kNativeFellThrough when every
-// instruction returned Ok (RIP and icount are then already advanced), including
-// an early stop because CpuState::event_pending became set.
-inline constexpr uint32_t kNativeFellThrough = 0xFF;
+// How native code returns to the run loop: `status` is the ExecStatus of the
+// instruction that ended it (Fault, Halt, Stop) or kNativeFellThrough when every
+// instruction completed (RIP and icount are then up to date, branches included);
+// `exit` is the unchained direct exit it left through, if any, which the run loop
+// may chain to the block it finds next. Two words: returned in RAX:RDX.
+struct NativeExit {
+  uint64_t status;
+  ChainExit* exit;
+};
+inline constexpr uint64_t kNativeFellThrough = 0xFF;
+
+// Native code (entry of a block) run through the compiler's trampoline.
+using NativeEnterFn = NativeExit (*)(machine::CpuState*, const void* code);
+// Called by native code after an indirect branch (RET, JMP/CALL r/m, a branch to
+// another page, an unchained direct exit `exit`): the checked entry of the
+// translated block at CS:RIP if the jump cache has it, else null (the run loop
+// takes over). It may chain `exit` to that block. Must not raise anything.
+using NativeLookupFn = const void* (*)(void* ctx, machine::CpuState*, ChainExit* exit);
 
 class BlockCompiler {
  public:
   virtual ~BlockCompiler() = default;
-  // Host code for the block, or nullptr if it cannot be translated.
-  virtual NativeBlockFn compile(const Block& b) = 0;
-  virtual void release(NativeBlockFn fn) = 0;
+  // Translates the block: sets native_entry, native_body and the exits. False if
+  // it cannot be translated.
+  virtual bool compile(Block& b) = 0;
+  virtual void release(Block& b) = 0;
+  // The trampoline that runs native code with the state pinned.
+  virtual NativeEnterFn enter_fn() const = 0;
+  // Compiled code calls `fn(ctx, state)` after indirect branches; set before compiling.
+  virtual void set_lookup(NativeLookupFn fn, void* ctx) = 0;
+  // Points the exit's jump at `dest` (a block's native_entry), or back at its stub
+  // (dest null). False when the target is out of the jump's reach.
+  virtual bool patch(ChainExit& e, const void* dest) = 0;
   // Blocks translated and bytes of host code, for --stats.
   virtual uint64_t blocks_compiled() const = 0;
   virtual uint64_t code_bytes() const = 0;
+  // Bytes of host code currently allocated (the cache cap flushes on it).
+  virtual uint64_t live_bytes() const = 0;
 };
 
 }  // namespace kestrel::interp

@@ -21,10 +21,14 @@ class Jit final : public interp::BlockCompiler {
   Jit(const Jit&) = delete;
   Jit& operator=(const Jit&) = delete;
 
-  interp::NativeBlockFn compile(const interp::Block& b) override;
-  void release(interp::NativeBlockFn fn) override;
+  bool compile(interp::Block& b) override;
+  void release(interp::Block& b) override;
+  interp::NativeEnterFn enter_fn() const override;
+  void set_lookup(interp::NativeLookupFn fn, void* ctx) override;
+  bool patch(interp::ChainExit& e, const void* dest) override;
   uint64_t blocks_compiled() const override { return blocks_; }
   uint64_t code_bytes() const override { return bytes_; }
+  uint64_t live_bytes() const override { return live_; }
 
  private:
   struct Impl;
@@ -32,6 +36,7 @@ class Jit final : public interp::BlockCompiler {
   bool journal_stores_;
   uint64_t blocks_ = 0;
   uint64_t bytes_ = 0;
+  uint64_t live_ = 0;
 };
 
 // True when this build has a JIT for the host (x86-64 with asmjit).

@@ -141,6 +141,10 @@ struct CpuState {
   // instruction boundary (interrupt request, timer event, stop request).
   uint32_t event_pending;
   uint32_t pad0;
+  // Translated blocks chained to each other check this at entry: a block starts
+  // only while icount is below it. The run loop sets it from the instruction
+  // budget and the next timer deadline, so chains return in time.
+  uint64_t icount_limit;
 
   SegmentCache seg[kSegCount];
   SegmentCache ldtr;

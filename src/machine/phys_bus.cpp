@@ -26,7 +26,19 @@ bool PhysBus::init_ram(uint64_t bytes, std::string& error) {
   ram_ = static_cast<uint8_t*>(p);
   ram_size_ = map_size_ = bytes;
   code_pages_.assign(bytes >> 12, 0);
+  rebuild_overlay();
   return true;
+}
+
+void PhysBus::rebuild_overlay() {
+  overlay_pages_.assign(low_ram_size() >> 12, 0);
+  for (const auto& r : regions_) {
+    if (r.base >= low_ram_size()) continue;
+    uint64_t end = std::min<uint64_t>(r.base + r.size, low_ram_size());
+    for (uint64_t p = r.base >> 12; p < (end + 0xFFF) >> 12; ++p) overlay_pages_[p] = 1;
+  }
+  // The shadow-RAM window (PAM) decides per page: always the full path.
+  for (uint64_t p = kShadowBase >> 12; p < kShadowEnd >> 12 && p < overlay_pages_.size(); ++p) overlay_pages_[p] = 1;
 }
 
 void PhysBus::map_rom(uint64_t base, const std::vector<uint8_t>& data, std::string name) {
@@ -36,14 +48,17 @@ void PhysBus::map_rom(uint64_t base, const std::vector<uint8_t>& data, std::stri
   size_t i = rom_images_.size();
   for (auto& r : regions_)
     if (r.rom) r.rom = rom_images_[--i].data();
+  rebuild_overlay();
 }
 
 void PhysBus::map_mmio(uint64_t base, uint64_t size, MmioDevice* device, std::string name) {
   regions_.insert(regions_.begin(), Region{base, size, nullptr, device, std::move(name)});
+  rebuild_overlay();
 }
 
 void PhysBus::unmap_mmio(MmioDevice* device) {
   std::erase_if(regions_, [device](const Region& r) { return r.device == device; });
+  rebuild_overlay();
 }
 
 const PhysBus::Region* PhysBus::find_region(uint64_t addr) const {
@@ -108,6 +123,11 @@ uint8_t* PhysBus::page_for_write(uint64_t page_addr) {
 }
 
 void PhysBus::read(uint64_t addr, void* out, size_t size) {
+  // The common case (page walks, code fetch, slow-path data): plain RAM in one page.
+  if (const uint8_t* p = plain_ram(addr, size)) [[likely]] {
+    std::memcpy(out, p, size);
+    return;
+  }
   auto* dst = static_cast<uint8_t*>(out);
   while (size) {
     if (const uint8_t sh = shadow_of(addr)) {
@@ -144,6 +164,12 @@ void PhysBus::read(uint64_t addr, void* out, size_t size) {
 }
 
 void PhysBus::write(uint64_t addr, const void* in, size_t size) {
+  if (!journal_) {
+    if (uint8_t* p = plain_ram(addr, size); p && !code_pages_[addr >> 12]) [[likely]] {
+      std::memcpy(p, in, size);
+      return;
+    }
+  }
   const auto* src = static_cast<const uint8_t*>(in);
   while (size) {
     if (const uint8_t sh = shadow_of(addr); sh && !(sh & kShadowWrite)) {

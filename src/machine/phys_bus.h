@@ -114,6 +114,15 @@ class PhysBus {
   uint8_t shadow_of(uint64_t addr) const {
     return addr - kShadowBase < kShadowEnd - kShadowBase ? shadow_[(addr - kShadowBase) >> 12] : kShadowNone;
   }
+  // Marks the RAM pages a ROM or MMIO region covers (they take the region path).
+  void rebuild_overlay();
+  // Host pointer for a plain RAM access within one page below kLowRamLimit, or null.
+  uint8_t* plain_ram(uint64_t addr, size_t size) const {
+    const uint64_t low = low_ram_size(), page = addr >> 12;
+    if (addr >= low || size > low - addr || size == 0 || ((addr + size - 1) >> 12) != page || overlay_pages_[page])
+      return nullptr;
+    return ram_ + addr;
+  }
   void write_ram_byte_range(uint64_t off, const uint8_t* in, size_t n, uint64_t addr);
 
   uint8_t* ram_ = nullptr;
@@ -122,6 +131,7 @@ class PhysBus {
   std::vector<Region> regions_;
   std::vector<std::vector<uint8_t>> rom_images_;
   std::vector<uint8_t> code_pages_;  // one byte per RAM page
+  std::vector<uint8_t> overlay_pages_;  // one byte per low RAM page: a region covers part of it
   CodeWriteListener* code_listener_ = nullptr;
   WriteJournal* journal_ = nullptr;
   bool a20_ = true;

@@ -21,8 +21,15 @@ class TimerQueue {
   }
   void arm(int id, uint64_t deadline_ns) {
     timers_[id].deadline = deadline_ns;
-    if (deadline_ns < next_) next_ = deadline_ns;
+    if (deadline_ns < next_) {
+      next_ = deadline_ns;
+      // Translated code runs until an instruction limit derived from the next
+      // deadline: an earlier deadline clears it, so the run loop looks again.
+      if (limit_) *limit_ = 0;
+    }
   }
+  // The CPU's icount limit for chained translated code (CpuState::icount_limit).
+  void set_deadline_watch(uint64_t* limit) { limit_ = limit; }
   void disarm(int id) {
     timers_[id].deadline = kNever;
     recompute();
@@ -60,6 +67,7 @@ class TimerQueue {
   }
   std::vector<Timer> timers_;
   uint64_t next_ = kNever;
+  uint64_t* limit_ = nullptr;
 };
 
 }  // namespace kestrel::machine
