@@ -276,7 +276,7 @@ void Interpreter::set_icount_limit(uint64_t remaining) {
   c_.icount_limit = limit;
 }
 
-void Interpreter::execute_native(Block* b) {
+uint64_t Interpreter::execute_native(Block* b) {
   running_ = b;
   in_native_ = true;
   ++stats_.native_runs;
@@ -308,6 +308,7 @@ void Interpreter::execute_native(Block* b) {
       break;
   }
   running_ = nullptr;
+  return ex.status;
 }
 
 namespace {
@@ -370,7 +371,7 @@ void Interpreter::verify_native(Block* b) {
   WriteJournal native_writes;
   bus.set_journal(&native_writes);
   c_.journal_writes = 1;
-  execute_native(b);
+  const uint64_t native_status = execute_native(b);
   c_.journal_writes = 0;
   bus.set_journal(nullptr);
   if (native_writes.side_effects || m_.stop_requested()) return;  // a device saw it: keep it
@@ -391,7 +392,10 @@ void Interpreter::verify_native(Block* b) {
   WriteJournal interp_writes;
   bus.set_journal(&interp_writes);
   c_.journal_writes = 1;
-  execute(b, false);
+  // Native code may leave early (a write to a code page, an event): the
+  // interpreter runs as many instructions.
+  const uint64_t native_count = native->icount - before->icount;
+  execute(b, false, native_status == kNativeFellThrough && native_count < b->insns.size() ? native_count : ~size_t{0});
   c_.journal_writes = 0;
   bus.set_journal(nullptr);
   ++stats_.verified_runs;
@@ -426,9 +430,9 @@ void Interpreter::deliver() {
   deliver_exception(c_);
 }
 
-void Interpreter::execute(Block* b, bool single_step) {
+void Interpreter::execute(Block* b, bool single_step, size_t max_insns) {
   running_ = b;
-  const size_t n = single_step ? 1 : b->insns.size();
+  const size_t n = std::min(single_step ? 1 : b->insns.size(), max_insns);
   ++b->exec_count;
   for (size_t i = 0; i < n; ++i) {
     const DecodedInsn& d = b->insns[i];

@@ -72,8 +72,8 @@ class Interpreter : public machine::CodeWriteListener {
   Block* find_block();
   Block* decode_block(uint64_t lin, uint64_t phys, uint64_t key);
   // Runs the instructions of a block (or just one); false when the run must stop.
-  void execute(Block* b, bool single_step);
-  void execute_native(Block* b);
+  void execute(Block* b, bool single_step, size_t max_insns = ~size_t{0});
+  uint64_t execute_native(Block* b);  // returns the NativeExit status
   // Called by native code for indirect branches (NativeLookupFn).
   static const void* native_lookup(void* self, machine::CpuState* c, ChainExit* exit);
   // Points a direct exit at the block it leads to, when that is safe.
