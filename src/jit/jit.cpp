@@ -29,6 +29,8 @@ constexpr int32_t kOffLfRes = offsetof(CpuState, lf_res);
 constexpr int32_t kOffLfSrc1 = offsetof(CpuState, lf_src1);
 constexpr int32_t kOffLfSrc2 = offsetof(CpuState, lf_src2);
 constexpr int32_t kOffLfKind = offsetof(CpuState, lf_kind);
+constexpr int32_t kOffLfAux = offsetof(CpuState, lf_aux);
+constexpr int32_t kOffRflags = offsetof(CpuState, rflags);
 constexpr int32_t kOffSeg = offsetof(CpuState, seg);
 constexpr int32_t kOffTlb = offsetof(CpuState, tlb);
 static_assert(kOffRip == 128);
@@ -48,38 +50,6 @@ int32_t gpr_off(unsigned n) { return static_cast<int32_t>(n * 8); }
 // Register-only forms that cannot fault are emitted as host code; their effect on
 // CpuState (registers and the lazy-flags record) is exactly the handler's, which
 // the JIT-versus-interpreter differential test checks.
-
-enum class Alu { None, Add, Sub, Cmp, And, Or, Xor, Test, Mov };
-enum class Form { None, Gv_Ev, Ev_Gv, Ev_I, rAX_I, Zv_Iv };
-
-struct Fast {
-  Alu op = Alu::None;
-  Form form = Form::None;
-};
-
-Fast classify(InsnId id) {
-  switch (id) {
-#define ALU_CASES(NAME, OP)                                              \
-  case InsnId::NAME##_Gv_Ev: return {Alu::OP, Form::Gv_Ev};              \
-  case InsnId::NAME##_Ev_Gv: return {Alu::OP, Form::Ev_Gv};              \
-  case InsnId::NAME##_Ev_Iz: case InsnId::NAME##_Ev_Ib: return {Alu::OP, Form::Ev_I}; \
-  case InsnId::NAME##_rAX_Iz: return {Alu::OP, Form::rAX_I};
-    ALU_CASES(ADD, Add)
-    ALU_CASES(SUB, Sub)
-    ALU_CASES(CMP, Cmp)
-    ALU_CASES(AND, And)
-    ALU_CASES(OR, Or)
-    ALU_CASES(XOR, Xor)
-#undef ALU_CASES
-    case InsnId::TEST_Ev_Gv: return {Alu::Test, Form::Ev_Gv};
-    case InsnId::TEST_rAX_Iz: return {Alu::Test, Form::rAX_I};
-    case InsnId::MOV_Gv_Ev: return {Alu::Mov, Form::Gv_Ev};
-    case InsnId::MOV_Ev_Gv: return {Alu::Mov, Form::Ev_Gv};
-    case InsnId::MOV_Ev_Iz: return {Alu::Mov, Form::Ev_I};
-    case InsnId::MOV_Zv_Iv: return {Alu::Mov, Form::Zv_Iv};
-    default: return {};
-  }
-}
 
 // Loads a guest register of `bytes` into a host register, zero-extended.
 void load_reg(x86::Assembler& a, const x86::Gp& state, const x86::Gp& dst64, unsigned n, unsigned bytes) {
@@ -113,10 +83,6 @@ void journal_store(CpuState* c, uint8_t* p, uint64_t n) {
   if (machine::WriteJournal* j = c->machine->bus().journal())
     for (uint64_t i = 0; i < n; ++i) j->bytes.emplace_back(p + i, p[i]);
 }
-
-// A conditional branch whose flags come from a handler: the condition from the
-// lazy record, as the Jcc handler evaluates it.
-bool condition_thunk(const CpuState* c, unsigned cc) { return machine::eval_condition(*c, cc); }
 
 // Computes the effective address of d's memory operand into rsi (clobbers rcx).
 void emit_ea(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx) {
@@ -186,141 +152,471 @@ void emit_translate(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& 
   a.add(lin, x86::qword_ptr(x86::rcx, kAddend));
 }
 
-// Register-only forms, and MOV loads/stores through the TLB fast path. Returns
-// false when the form is left to its handler. `slow` is bound by the caller to
-// a call of the handler, used when a memory fast path misses.
+// ---- native forms ------------------------------------------------------------------------------
+// Each form below has exactly its handler's effect on CpuState (registers, memory,
+// the lazy-flags record or RFLAGS); the JIT-versus-interpreter tests and --jit
+// verify check that. A memory operand goes through emit_ea + emit_translate, with
+// the handler as the out-of-line slow path (`slow`). Scratch registers: rax, rcx,
+// rdx, rsi (the translation), rdi, r8 (host pointer), r9-r11 (values).
+
 // The flag-setting operation most recently emitted natively in the block, so a
-// following Jcc can evaluate its condition on the host (kind 0: unknown).
+// later consumer (Jcc, CMOVcc, SETcc, INC/DEC's CF) can read it on the host.
+// kind: a FlagKind, kEager (RFLAGS holds the flags, lf_kind None), or 0 (unknown).
+constexpr unsigned kEager = 100;
 struct FlagSource {
   unsigned kind = 0;
   unsigned size = 0;
 };
 
-bool emit_fast(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow,
-               bool& uses_slow, FlagSource& flags) {
-  uses_slow = false;
-  if (d.mod != 3 && (d.id == InsnId::MOV_Gv_Ev || d.id == InsnId::MOV_Ev_Gv) &&
-      (d.osize == 2 || d.osize == 4 || d.osize == 8)) {
-    const bool store = d.id == InsnId::MOV_Ev_Gv;
-    emit_ea(a, state, d, cx);
-    emit_translate(a, state, d, cx, d.osize, store, slow);
-    uses_slow = true;
-    const x86::Gp v = x86::rax;
-    if (store && cx.journal) {
-      a.push(x86::rdx);
-      a.sub(x86::rsp, 8);  // keep the stack 16-byte aligned for the call
-      a.mov(x86::rdi, state);
-      a.mov(x86::rsi, x86::rdx);
-      a.mov(x86::edx, d.osize);
-      a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(&journal_store)));
-      a.call(x86::rax);
-      a.add(x86::rsp, 8);
-      a.pop(x86::rdx);
-    }
-    if (store) {
-      load_reg(a, state, v, d.reg, d.osize);
-      switch (d.osize) {
-        case 2: a.mov(x86::word_ptr(x86::rdx), v.r16()); break;
-        case 4: a.mov(x86::dword_ptr(x86::rdx), v.r32()); break;
-        default: a.mov(x86::qword_ptr(x86::rdx), v); break;
-      }
-    } else {
-      switch (d.osize) {
-        case 2: a.movzx(v.r32(), x86::word_ptr(x86::rdx)); break;
-        case 4: a.mov(v.r32(), x86::dword_ptr(x86::rdx)); break;
-        default: a.mov(v, x86::qword_ptr(x86::rdx)); break;
-      }
-      store_reg(a, state, v, d.reg, d.osize);
-    }
-    return true;
-  }
-  Fast f = classify(d.id);
-  if (f.op == Alu::None) return false;
-  const unsigned sz = d.osize;
-  if (sz != 2 && sz != 4 && sz != 8) return false;
-  if (f.form != Form::Zv_Iv && f.form != Form::rAX_I && d.mod != 3) return false;  // memory operand
-  const uint64_t mask = sz == 8 ? ~0ull : (1ull << (sz * 8)) - 1;
-  const x86::Gp ra = x86::rax, rc = x86::rcx;
+using x86::Gp;
 
-  unsigned dst;
-  bool src_imm = false;
-  uint64_t imm_val = 0;
-  unsigned src = 0;
-  switch (f.form) {
-    case Form::Gv_Ev: dst = d.reg; src = d.rm; break;
-    case Form::Ev_Gv: dst = d.rm; src = d.reg; break;
-    case Form::Ev_I: dst = d.rm; src_imm = true; imm_val = d.imm & mask; break;
-    case Form::rAX_I: dst = 0; src_imm = true; imm_val = d.imm & mask; break;
-    case Form::Zv_Iv: dst = d.reg; src_imm = true; imm_val = d.imm & mask; break;
-    default: return false;
+Gp sized(const Gp& r, unsigned bytes) {
+  switch (bytes) {
+    case 1: return r.r8();
+    case 2: return r.r16();
+    case 4: return r.r32();
+    default: return r.r64();
   }
+}
 
-  if (f.op == Alu::Mov) {
-    if (src_imm) a.mov(ra, imm(imm_val));
-    else load_reg(a, state, ra, src, sz);
-    store_reg(a, state, ra, dst, sz);
-    return true;
-  }
+uint64_t mask_of(unsigned bytes) { return bytes >= 8 ? ~0ull : (1ull << (bytes * 8)) - 1; }
+unsigned size_code(unsigned bytes) { return bytes == 1 ? 0 : bytes == 2 ? 1 : bytes == 4 ? 2 : 3; }
+bool has_rex(const DecodedInsn& d) { return d.pfx & frontend::kPfxRex; }
 
-  // ALU: a = dst, b = src; record (kind, size, res, src1, src2) as the handler does.
-  load_reg(a, state, ra, dst, sz);
-  if (src_imm) a.mov(rc, imm(imm_val));
-  else load_reg(a, state, rc, src, sz);
-  const x86::Gp res = x86::rdx;
-  a.mov(res, ra);
-  switch (f.op) {
-    case Alu::Add: a.add(res, rc); break;
-    case Alu::Sub: case Alu::Cmp: a.sub(res, rc); break;
-    case Alu::And: case Alu::Test: a.and_(res, rc); break;
-    case Alu::Or: a.or_(res, rc); break;
-    case Alu::Xor: a.xor_(res, rc); break;
-    default: return false;
+// A guest 8-bit register (without REX, 4-7 are AH, CH, DH, BH).
+x86::Mem reg8_mem(const Gp& state, unsigned n, bool rex) {
+  if (!rex && n >= 4 && n < 8) return x86::byte_ptr(state, gpr_off(n - 4) + 1);
+  return x86::byte_ptr(state, gpr_off(n));
+}
+
+void load_gpr(x86::Assembler& a, const Gp& state, const Gp& dst, unsigned n, unsigned bytes, bool rex) {
+  if (bytes == 1) a.movzx(dst.r32(), reg8_mem(state, n, rex));
+  else load_reg(a, state, dst, n, bytes);
+}
+
+void store_gpr(x86::Assembler& a, const Gp& state, const Gp& src, unsigned n, unsigned bytes, bool rex) {
+  if (bytes == 1) a.mov(reg8_mem(state, n, rex), src.r8());
+  else store_reg(a, state, src, n, bytes);
+}
+
+void load_host(x86::Assembler& a, const Gp& dst, const Gp& p, unsigned bytes) {
+  switch (bytes) {
+    case 1: a.movzx(dst.r32(), x86::byte_ptr(p)); break;
+    case 2: a.movzx(dst.r32(), x86::word_ptr(p)); break;
+    case 4: a.mov(dst.r32(), x86::dword_ptr(p)); break;
+    default: a.mov(dst, x86::qword_ptr(p)); break;
   }
-  if (sz != 8) {
-    // Truncate the result to the operand size (the operands already are).
-    if (sz == 4) a.mov(res.r32(), res.r32());
-    else a.movzx(res.r32(), res.r16());
+}
+
+void store_host(x86::Assembler& a, const Gp& p, const Gp& src, unsigned bytes) {
+  switch (bytes) {
+    case 1: a.mov(x86::byte_ptr(p), src.r8()); break;
+    case 2: a.mov(x86::word_ptr(p), src.r16()); break;
+    case 4: a.mov(x86::dword_ptr(p), src.r32()); break;
+    default: a.mov(x86::qword_ptr(p), src); break;
   }
-  if (f.op != Alu::Cmp && f.op != Alu::Test) store_reg(a, state, res, dst, sz);
-  const unsigned size_code = sz == 2 ? 1 : sz == 4 ? 2 : 3;
-  unsigned kind;
-  switch (f.op) {
-    case Alu::Add: kind = static_cast<unsigned>(machine::FlagKind::Add); break;
-    case Alu::Sub: case Alu::Cmp: kind = static_cast<unsigned>(machine::FlagKind::Sub); break;
-    default: kind = static_cast<unsigned>(machine::FlagKind::Logic); break;
-  }
-  a.mov(x86::word_ptr(state, kOffLfKind), imm(kind | (size_code << 8)));
-  flags = FlagSource{kind, sz};
+}
+
+// --jit verify: journals the `bytes` at the host pointer in r8 before a store.
+void emit_journal(x86::Assembler& a, const Gp& state, unsigned bytes) {
+  a.push(x86::r8);
+  a.sub(x86::rsp, 8);  // keep the stack 16-byte aligned for the call
+  a.mov(x86::rdi, state);
+  a.mov(x86::rsi, x86::r8);
+  a.mov(x86::edx, bytes);
+  a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(&journal_store)));
+  a.call(x86::rax);
+  a.add(x86::rsp, 8);
+  a.pop(x86::r8);
+}
+
+// d's memory operand as a host pointer in r8 for an access of `bytes`.
+void emit_mem_ptr(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned bytes, bool write,
+                  Label slow) {
+  emit_ea(a, state, d, cx);
+  emit_translate(a, state, d, cx, bytes, write, slow);
+  a.mov(x86::r8, x86::rdx);
+  if (write && cx.journal) emit_journal(a, state, bytes);
+}
+
+// Writes the lazy-flags record as set_flags_lazy does.
+void emit_record(x86::Assembler& a, const Gp& state, machine::FlagKind kind, unsigned bytes, const Gp& res,
+                 const Gp* s1, const Gp* s2) {
+  a.mov(x86::word_ptr(state, kOffLfKind), imm(static_cast<unsigned>(kind) | (size_code(bytes) << 8)));
   a.mov(x86::qword_ptr(state, kOffLfRes), res);
-  if (kind == static_cast<unsigned>(machine::FlagKind::Logic)) {
-    a.xor_(ra.r32(), ra.r32());
-    a.mov(x86::qword_ptr(state, kOffLfSrc1), ra);
-    a.mov(x86::qword_ptr(state, kOffLfSrc2), ra);
-  } else {
-    a.mov(x86::qword_ptr(state, kOffLfSrc1), ra);
-    a.mov(x86::qword_ptr(state, kOffLfSrc2), rc);
+  if (!s1 || !s2) a.xor_(x86::eax, x86::eax);
+  a.mov(x86::qword_ptr(state, kOffLfSrc1), s1 ? *s1 : x86::rax);
+  a.mov(x86::qword_ptr(state, kOffLfSrc2), s2 ? *s2 : x86::rax);
+}
+
+// r11 holds the six arithmetic flags: RFLAGS takes them and the record is cleared
+// (set_arith_flags with every arithmetic flag written).
+void emit_set_arith(x86::Assembler& a, const Gp& state) {
+  a.mov(x86::rax, x86::qword_ptr(state, kOffRflags));
+  a.and_(x86::rax, imm(static_cast<int64_t>(~machine::kArithFlags)));
+  a.or_(x86::rax, x86::r11);
+  a.mov(x86::qword_ptr(state, kOffRflags), x86::rax);
+  a.mov(x86::byte_ptr(state, kOffLfKind), 0);
+}
+
+// Re-creates host flags from which host condition `cc` (the same encoding as the
+// guest's) gives the guest condition; false when it cannot for this source.
+bool emit_host_flags(x86::Assembler& a, const Gp& state, const FlagSource& f, unsigned cc) {
+  using machine::FlagKind;
+  const Gp s1 = x86::rax, s2 = x86::rcx;
+  const bool uses_cf = (cc >> 1) == 1 || (cc >> 1) == 3;  // B/AE, BE/A
+  switch (f.kind) {
+    case static_cast<unsigned>(FlagKind::Logic):
+      a.mov(s1, x86::qword_ptr(state, kOffLfRes));
+      a.test(sized(s1, f.size), sized(s1, f.size));
+      return true;
+    case static_cast<unsigned>(FlagKind::Add):
+    case static_cast<unsigned>(FlagKind::Sub):
+      a.mov(s1, x86::qword_ptr(state, kOffLfSrc1));
+      a.mov(s2, x86::qword_ptr(state, kOffLfSrc2));
+      if (f.kind == static_cast<unsigned>(FlagKind::Add)) a.add(sized(s1, f.size), sized(s2, f.size));
+      else a.cmp(sized(s1, f.size), sized(s2, f.size));
+      return true;
+    case static_cast<unsigned>(FlagKind::Inc):
+    case static_cast<unsigned>(FlagKind::Dec):
+      if (uses_cf) return false;  // CF is the preserved one
+      // OF, SF, ZF and PF of res = a +/- 1, from a recomputed.
+      a.mov(s1, x86::qword_ptr(state, kOffLfRes));
+      if (f.kind == static_cast<unsigned>(FlagKind::Inc)) {
+        a.sub(sized(s1, f.size), 1);
+        a.add(sized(s1, f.size), 1);
+      } else {
+        a.add(sized(s1, f.size), 1);
+        a.sub(sized(s1, f.size), 1);
+      }
+      return true;
+    case kEager:
+      // Only the arithmetic flags reach the host's RFLAGS (TF, DF and IF stay clear).
+      a.mov(s1, x86::qword_ptr(state, kOffRflags));
+      a.and_(s1.r32(), static_cast<uint32_t>(machine::kArithFlags));
+      a.push(s1);
+      a.popfq();
+      return true;
+    default:
+      return false;
   }
+}
+
+// A guest condition as the handlers evaluate it, from the lazy record.
+bool condition_thunk(const CpuState* c, unsigned cc) { return machine::eval_condition(*c, cc); }
+bool carry_thunk(const CpuState* c) { return machine::get_cf(*c); }
+
+// The guest condition `cc` as 0/1 in r10d. Comes first in a form: the call clobbers
+// every scratch register.
+void emit_condition_r10(x86::Assembler& a, const Gp& state, const FlagSource& f, unsigned cc) {
+  if (emit_host_flags(a, state, f, cc)) {
+    a.set(static_cast<x86::CondCode>(cc), x86::r10b);
+    a.movzx(x86::r10d, x86::r10b);
+    return;
+  }
+  a.mov(x86::rdi, state);
+  a.mov(x86::esi, cc);
+  a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(&condition_thunk)));
+  a.call(x86::rax);
+  a.movzx(x86::r10d, x86::al);
+}
+
+enum class Alu { None, Add, Sub, Cmp, And, Or, Xor, Test };
+enum class Form { None, Gv_Ev, Ev_Gv, Ev_I, rAX_I };
+
+struct AluForm {
+  Alu op = Alu::None;
+  Form form = Form::None;
+  bool byte = false;
+};
+
+AluForm classify_alu(InsnId id) {
+  switch (id) {
+#define ALU_CASES(NAME, OP)                                                                  \
+  case InsnId::NAME##_Gv_Ev: return {Alu::OP, Form::Gv_Ev, false};                           \
+  case InsnId::NAME##_Ev_Gv: return {Alu::OP, Form::Ev_Gv, false};                           \
+  case InsnId::NAME##_Ev_Iz: case InsnId::NAME##_Ev_Ib: return {Alu::OP, Form::Ev_I, false}; \
+  case InsnId::NAME##_rAX_Iz: return {Alu::OP, Form::rAX_I, false};                          \
+  case InsnId::NAME##_Gb_Eb: return {Alu::OP, Form::Gv_Ev, true};                            \
+  case InsnId::NAME##_Eb_Gb: return {Alu::OP, Form::Ev_Gv, true};                            \
+  case InsnId::NAME##_Eb_Ib: return {Alu::OP, Form::Ev_I, true};                             \
+  case InsnId::NAME##_AL_Ib: return {Alu::OP, Form::rAX_I, true};
+    ALU_CASES(ADD, Add)
+    ALU_CASES(SUB, Sub)
+    ALU_CASES(CMP, Cmp)
+    ALU_CASES(AND, And)
+    ALU_CASES(OR, Or)
+    ALU_CASES(XOR, Xor)
+#undef ALU_CASES
+    case InsnId::TEST_Ev_Gv: return {Alu::Test, Form::Ev_Gv, false};
+    case InsnId::TEST_Eb_Gb: return {Alu::Test, Form::Ev_Gv, true};
+    case InsnId::TEST_Ev_Iz: return {Alu::Test, Form::Ev_I, false};
+    case InsnId::TEST_Eb_Ib: return {Alu::Test, Form::Ev_I, true};
+    case InsnId::TEST_rAX_Iz: return {Alu::Test, Form::rAX_I, false};
+    case InsnId::TEST_AL_Ib: return {Alu::Test, Form::rAX_I, true};
+    default: return {};
+  }
+}
+
+bool emit_alu(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
+              FlagSource& flags, const AluForm& f) {
+  const unsigned sz = f.byte ? 1 : d.osize;
+  if (sz != 1 && sz != 2 && sz != 4 && sz != 8) return false;
+  const bool rex = has_rex(d);
+  const bool writes = f.op != Alu::Cmp && f.op != Alu::Test;
+  const bool rm_dest = f.form == Form::Ev_Gv || f.form == Form::Ev_I;
+  const bool rm_src = f.form == Form::Gv_Ev;
+  const bool mem = (rm_dest || rm_src) && d.mod != 3;
+  const Gp A = x86::r9, B = x86::r10, R = x86::r11;
+  if (mem) {
+    emit_mem_ptr(a, state, d, cx, sz, writes && rm_dest, slow);
+    uses_slow = true;
+  }
+  // A = destination operand, B = source operand.
+  if (rm_dest) {
+    if (mem) load_host(a, A, x86::r8, sz);
+    else load_gpr(a, state, A, d.rm, sz, rex);
+  } else {
+    load_gpr(a, state, A, f.form == Form::rAX_I ? 0 : d.reg, sz, rex);
+  }
+  if (f.form == Form::Ev_I || f.form == Form::rAX_I) a.mov(B, imm(d.imm & mask_of(sz)));
+  else if (rm_src) {
+    if (mem) load_host(a, B, x86::r8, sz);
+    else load_gpr(a, state, B, d.rm, sz, rex);
+  } else {
+    load_gpr(a, state, B, d.reg, sz, rex);
+  }
+  a.mov(R, A);
+  switch (f.op) {
+    case Alu::Add: a.add(R, B); break;
+    case Alu::Sub: case Alu::Cmp: a.sub(R, B); break;
+    case Alu::And: case Alu::Test: a.and_(R, B); break;
+    case Alu::Or: a.or_(R, B); break;
+    case Alu::Xor: a.xor_(R, B); break;
+    default: return false;
+  }
+  if (sz == 4) a.mov(R.r32(), R.r32());
+  else if (sz == 2) a.movzx(R.r32(), R.r16());
+  else if (sz == 1) a.movzx(R.r32(), R.r8());
+  if (writes) {
+    if (rm_dest && mem) store_host(a, x86::r8, R, sz);
+    else store_gpr(a, state, R, rm_dest ? d.rm : f.form == Form::rAX_I ? 0 : d.reg, sz, rex);
+  }
+  machine::FlagKind kind = f.op == Alu::Add ? machine::FlagKind::Add
+                           : (f.op == Alu::Sub || f.op == Alu::Cmp) ? machine::FlagKind::Sub
+                                                                    : machine::FlagKind::Logic;
+  if (kind == machine::FlagKind::Logic) emit_record(a, state, kind, sz, R, nullptr, nullptr);
+  else emit_record(a, state, kind, sz, R, &A, &B);
+  flags = FlagSource{static_cast<unsigned>(kind), sz};
   return true;
 }
 
-// Re-creates the host flags of the recorded operation from the lazy record, so the
-// host's own Jcc evaluates the guest condition (the cc encodings are the same).
-void emit_flags_from_record(x86::Assembler& a, const x86::Gp& state, const FlagSource& f) {
-  const x86::Gp s1 = x86::rax, s2 = x86::rcx;
-  auto sized = [&](const x86::Gp& r) -> x86::Gp {
-    if (f.size == 2) return r.r16();
-    if (f.size == 4) return r.r32();
-    return r.r64();
-  };
-  if (f.kind == static_cast<unsigned>(machine::FlagKind::Logic)) {
-    a.mov(s1, x86::qword_ptr(state, kOffLfRes));
-    a.test(sized(s1), sized(s1));
+// The r/m operand of d (register or memory) into `dst`, zero-extended.
+void emit_load_rm(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned bytes,
+                  const Gp& dst, Label slow, bool& uses_slow) {
+  if (d.mod == 3) {
+    load_gpr(a, state, dst, d.rm, bytes, has_rex(d));
     return;
   }
-  a.mov(s1, x86::qword_ptr(state, kOffLfSrc1));
-  a.mov(s2, x86::qword_ptr(state, kOffLfSrc2));
-  if (f.kind == static_cast<unsigned>(machine::FlagKind::Add)) a.add(sized(s1), sized(s2));
-  else a.cmp(sized(s1), sized(s2));
+  emit_mem_ptr(a, state, d, cx, bytes, false, slow);
+  load_host(a, dst, x86::r8, bytes);
+  uses_slow = true;
+}
+
+// Native forms; false leaves d to its handler.
+bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
+               FlagSource& flags) {
+  uses_slow = false;
+  const unsigned os = d.osize;
+  const bool osv = os == 2 || os == 4 || os == 8;
+  const bool rex = has_rex(d);
+  const Gp V = x86::r9;
+  switch (d.id) {
+    case InsnId::MOV_Gv_Ev: case InsnId::MOV_Gb_Eb: {
+      const unsigned sz = d.id == InsnId::MOV_Gb_Eb ? 1 : os;
+      if (sz != 1 && !osv) return false;
+      emit_load_rm(a, state, d, cx, sz, V, slow, uses_slow);
+      store_gpr(a, state, V, d.reg, sz, rex);
+      return true;
+    }
+    case InsnId::MOV_Ev_Gv: case InsnId::MOV_Eb_Gb: case InsnId::MOV_Ev_Iz: case InsnId::MOV_Eb_Ib: {
+      const bool byte = d.id == InsnId::MOV_Eb_Gb || d.id == InsnId::MOV_Eb_Ib;
+      const bool from_imm = d.id == InsnId::MOV_Ev_Iz || d.id == InsnId::MOV_Eb_Ib;
+      const unsigned sz = byte ? 1 : os;
+      if (sz != 1 && !osv) return false;
+      if (d.mod != 3) {
+        emit_mem_ptr(a, state, d, cx, sz, true, slow);
+        uses_slow = true;
+      }
+      if (from_imm) a.mov(V, imm(d.imm & mask_of(sz)));
+      else load_gpr(a, state, V, d.reg, sz, rex);
+      if (d.mod != 3) store_host(a, x86::r8, V, sz);
+      else store_gpr(a, state, V, d.rm, sz, rex);
+      return true;
+    }
+    case InsnId::MOV_Zv_Iv:
+      if (!osv) return false;
+      a.mov(V, imm(d.imm & mask_of(os)));
+      store_reg(a, state, V, d.reg, os);
+      return true;
+    case InsnId::MOVZX_Gv_Eb: case InsnId::MOVZX_Gv_Ew: case InsnId::MOVSX_Gv_Eb: case InsnId::MOVSX_Gv_Ew: {
+      if (!osv) return false;
+      const unsigned src = (d.id == InsnId::MOVZX_Gv_Eb || d.id == InsnId::MOVSX_Gv_Eb) ? 1 : 2;
+      emit_load_rm(a, state, d, cx, src, V, slow, uses_slow);
+      if (d.id == InsnId::MOVSX_Gv_Eb) a.movsx(V, V.r8());
+      else if (d.id == InsnId::MOVSX_Gv_Ew) a.movsx(V, V.r16());
+      store_reg(a, state, V, d.reg, os);
+      return true;
+    }
+    case InsnId::LEA_Gv_M:
+      if (!osv || d.mod == 3) return false;
+      emit_ea(a, state, d, cx);
+      store_reg(a, state, x86::rsi, d.reg, os);
+      return true;
+    case InsnId::INC_Zv: case InsnId::DEC_Zv: case InsnId::INC_Ev: case InsnId::DEC_Ev: case InsnId::INC_Eb:
+    case InsnId::DEC_Eb: {
+      const bool inc = d.id == InsnId::INC_Zv || d.id == InsnId::INC_Ev || d.id == InsnId::INC_Eb;
+      const bool byte = d.id == InsnId::INC_Eb || d.id == InsnId::DEC_Eb;
+      const bool zv = d.id == InsnId::INC_Zv || d.id == InsnId::DEC_Zv;
+      const unsigned sz = byte ? 1 : os;
+      if (sz != 1 && !osv) return false;
+      // CF is preserved in lf_aux: first, as the thunk's call clobbers every scratch register.
+      using machine::FlagKind;
+      if (flags.kind == static_cast<unsigned>(FlagKind::Logic)) {
+        a.mov(x86::byte_ptr(state, kOffLfAux), 0);
+      } else if (flags.kind == static_cast<unsigned>(FlagKind::Add) ||
+                 flags.kind == static_cast<unsigned>(FlagKind::Sub) || flags.kind == kEager) {
+        emit_host_flags(a, state, flags, 2);
+        a.setc(x86::byte_ptr(state, kOffLfAux));
+      } else if (flags.kind != static_cast<unsigned>(FlagKind::Inc) &&
+                 flags.kind != static_cast<unsigned>(FlagKind::Dec)) {
+        a.mov(x86::rdi, state);
+        a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(&carry_thunk)));
+        a.call(x86::rax);
+        a.mov(x86::byte_ptr(state, kOffLfAux), x86::al);
+      }
+      const bool mem = !zv && d.mod != 3;
+      const unsigned r = zv ? d.reg : d.rm;
+      if (mem) {
+        emit_mem_ptr(a, state, d, cx, sz, true, slow);
+        uses_slow = true;
+        load_host(a, V, x86::r8, sz);
+      } else {
+        load_gpr(a, state, V, r, sz, zv ? false : rex);
+      }
+      if (inc) a.add(sized(V, sz), 1);
+      else a.sub(sized(V, sz), 1);
+      if (sz == 2) a.movzx(V.r32(), V.r16());
+      else if (sz == 1) a.movzx(V.r32(), V.r8());
+      if (mem) store_host(a, x86::r8, V, sz);
+      else store_gpr(a, state, V, r, sz, zv ? false : rex);
+      a.mov(x86::byte_ptr(state, kOffLfKind), static_cast<unsigned>(inc ? FlagKind::Inc : FlagKind::Dec));
+      a.mov(x86::byte_ptr(state, kOffLfKind + 1), size_code(sz));
+      a.mov(x86::qword_ptr(state, kOffLfRes), V);
+      a.xor_(x86::eax, x86::eax);
+      a.mov(x86::qword_ptr(state, kOffLfSrc1), x86::rax);
+      a.mov(x86::qword_ptr(state, kOffLfSrc2), x86::rax);
+      flags = FlagSource{static_cast<unsigned>(inc ? FlagKind::Inc : FlagKind::Dec), sz};
+      return true;
+    }
+    case InsnId::SHL_Ev_Ib: case InsnId::SHL_Ev_1: case InsnId::SAL_Ev_Ib: case InsnId::SAL_Ev_1:
+    case InsnId::SHR_Ev_Ib: case InsnId::SHR_Ev_1: case InsnId::SAR_Ev_Ib: case InsnId::SAR_Ev_1: {
+      if (!osv) return false;
+      const bool one = d.id == InsnId::SHL_Ev_1 || d.id == InsnId::SAL_Ev_1 || d.id == InsnId::SHR_Ev_1 ||
+                       d.id == InsnId::SAR_Ev_1;
+      const unsigned bits = os * 8;
+      const unsigned count = (one ? 1u : static_cast<unsigned>(d.imm & 0xFF)) & (os == 8 ? 0x3F : 0x1F);
+      if (count == 0 || count >= bits) return false;  // the handler's special cases
+      const bool left = d.id == InsnId::SHL_Ev_Ib || d.id == InsnId::SHL_Ev_1 || d.id == InsnId::SAL_Ev_Ib ||
+                        d.id == InsnId::SAL_Ev_1;
+      const bool sar = d.id == InsnId::SAR_Ev_Ib || d.id == InsnId::SAR_Ev_1;
+      const bool mem = d.mod != 3;
+      if (mem) {
+        emit_mem_ptr(a, state, d, cx, os, true, slow);
+        uses_slow = true;
+        load_host(a, V, x86::r8, os);
+      } else {
+        load_gpr(a, state, V, d.rm, os, rex);
+      }
+      a.mov(x86::r10, V);  // the original value (SHR's OF)
+      if (left) a.shl(sized(V, os), count);
+      else if (sar) a.sar(sized(V, os), count);
+      else a.shr(sized(V, os), count);
+      // CF, PF, ZF, SF from the host; OF as the handler defines it for any count; AF clear.
+      a.pushfq();
+      a.pop(x86::r11);
+      a.and_(x86::r11d, static_cast<uint32_t>(machine::kCF | machine::kPF | machine::kZF | machine::kSF));
+      if (left) {  // OF = MSB(result) ^ CF
+        a.mov(x86::rax, V);
+        a.shr(x86::rax, bits - 1);
+        a.xor_(x86::eax, x86::r11d);
+        a.and_(x86::eax, 1);
+        a.shl(x86::eax, 11);
+        a.or_(x86::r11d, x86::eax);
+      } else if (!sar) {  // OF = MSB(original)
+        a.shr(x86::r10, bits - 1);
+        a.and_(x86::r10d, 1);
+        a.shl(x86::r10d, 11);
+        a.or_(x86::r11d, x86::r10d);
+      }
+      if (mem) store_host(a, x86::r8, V, os);
+      else store_gpr(a, state, V, d.rm, os, rex);
+      emit_set_arith(a, state);
+      flags = FlagSource{kEager, os};
+      return true;
+    }
+    case InsnId::IMUL_Gv_Ev: case InsnId::IMUL_Gv_Ev_Iz: case InsnId::IMUL_Gv_Ev_Ib: {
+      if (!osv) return false;
+      emit_load_rm(a, state, d, cx, os, V, slow, uses_slow);
+      if (d.id == InsnId::IMUL_Gv_Ev) load_reg(a, state, x86::r10, d.reg, os);
+      else a.mov(x86::r10, imm(d.imm & mask_of(os)));
+      a.imul(sized(V, os), sized(x86::r10, os));
+      a.seto(x86::al);
+      a.movzx(x86::eax, x86::al);
+      a.imul(x86::eax, x86::eax, static_cast<uint32_t>(machine::kCF | machine::kOF));
+      a.test(sized(V, os), sized(V, os));  // ZF, SF and PF of the truncated product
+      a.pushfq();
+      a.pop(x86::r11);
+      a.and_(x86::r11d, static_cast<uint32_t>(machine::kPF | machine::kZF | machine::kSF));
+      a.or_(x86::r11d, x86::eax);
+      store_reg(a, state, V, d.reg, os);
+      emit_set_arith(a, state);
+      flags = FlagSource{kEager, os};
+      return true;
+    }
+    case InsnId::CMOVcc_Gv_Ev: {
+      if (!osv) return false;
+      emit_condition_r10(a, state, flags, d.op & 0xF);
+      emit_load_rm(a, state, d, cx, os, V, slow, uses_slow);
+      Label skip = a.newLabel(), done = a.newLabel();
+      a.test(x86::r10d, x86::r10d);
+      a.jz(skip);
+      store_reg(a, state, V, d.reg, os);
+      a.jmp(done);
+      a.bind(skip);
+      if (os == 4) {  // a 32-bit destination is written (zero-extended) either way
+        load_reg(a, state, V, d.reg, 4);
+        store_reg(a, state, V, d.reg, 4);
+      }
+      a.bind(done);
+      return true;
+    }
+    case InsnId::SETcc_Eb:
+      emit_condition_r10(a, state, flags, d.op & 0xF);
+      if (d.mod != 3) {
+        emit_mem_ptr(a, state, d, cx, 1, true, slow);
+        uses_slow = true;
+        store_host(a, x86::r8, x86::r10, 1);
+      } else {
+        store_gpr(a, state, x86::r10, d.rm, 1, rex);
+      }
+      return true;
+    default:
+      break;
+  }
+  AluForm f = classify_alu(d.id);
+  if (f.op == Alu::None) return false;
+  return emit_alu(a, state, d, cx, slow, uses_slow, flags, f);
 }
 
 }  // namespace
@@ -498,8 +794,7 @@ bool Jit::compile(interp::Block& b) {
       native_jcc = &d;
       flush();
       Label taken = a.newLabel();
-      if (flags.kind) {
-        emit_flags_from_record(a, state, flags);
+      if (emit_host_flags(a, state, flags, d.op & 0xF)) {
         a.j(static_cast<x86::CondCode>(d.op & 0xF), taken);
       } else {
         a.mov(x86::rdi, state);

@@ -1,0 +1,208 @@
+// The JIT tier in protected mode, where translated blocks chain to each other:
+// precise state on a page fault in the middle of a block, self-modifying code
+// across chained blocks and by a device, and an interrupt that arrives while a
+// chained loop spins. Each program also runs interpreted and both must agree.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "interp/interpreter.h"
+#include "machine/board.h"
+#include "machine/devices/lapic.h"
+#include "machine/flags.h"
+#include "machine/machine.h"
+#include "machine/segments.h"
+#ifdef KESTREL_HAVE_JIT
+#include "jit/jit.h"
+#endif
+
+using namespace kestrel;
+using namespace kestrel::machine;
+
+#ifdef KESTREL_HAVE_JIT
+namespace {
+
+// A machine in flat 32-bit protected mode (CPL 0): GDT at 0x500, IDT at 0x1000
+// (vector v's gate points at `handler`), stack at 0x7000. Optionally 32-bit paging
+// identity-mapping the first 4 MiB except the page at 0x200000 (not present).
+struct Flat32 {
+  std::unique_ptr<Machine> m;
+  BoardDevices dev;
+  std::unique_ptr<interp::Interpreter> it;
+  jit::Jit jit;
+
+  explicit Flat32(bool with_jit, bool paging = false, bool board = false) {
+    MachineConfig cfg;
+    cfg.ram_bytes = 8ull << 20;
+    m = std::make_unique<Machine>(cfg);
+    std::string err;
+    REQUIRE_MESSAGE(m->init(err), err);
+    if (board) dev = build_basic_board(*m);
+    CpuState& c = m->cpu();
+    uint64_t gdt[3] = {0, 0x00CF9A000000FFFFull, 0x00CF92000000FFFFull};
+    m->bus().write(0x500, gdt, sizeof gdt);
+    c.gdtr = {0x500, 23};
+    c.idtr = {0x1000, 0x7FF};
+    c.cr0 |= kCr0PE;
+    for (auto& s : c.seg) load_descriptor(s, 0x10, gdt[2]);
+    load_descriptor(c.seg[CS], 0x08, gdt[1]);
+    if (paging) {
+      for (uint32_t i = 0; i < 1024; ++i) {
+        uint32_t pte = i == 0x200 ? 0 : (i << 12) | 3;
+        m->bus().write_uint(0x11000 + i * 4, pte, 4);
+      }
+      m->bus().write_uint(0x10000, 0x11003, 4);
+      c.cr3 = 0x10000;
+      c.cr0 |= kCr0PG;
+    }
+    update_cpu_mode(c);
+    refresh_all_segments(c);
+    c.gpr[RSP] = 0x7000;
+    c.rflags = 2;
+    it = std::make_unique<interp::Interpreter>(*m);
+    if (with_jit) it->set_compiler(&jit, 0);  // translate every block at once
+  }
+  CpuState& cpu() { return m->cpu(); }
+  void poke(uint64_t addr, std::initializer_list<uint8_t> bytes) {
+    std::vector<uint8_t> v(bytes);
+    m->bus().write(addr, v.data(), v.size());
+  }
+  // A 32-bit interrupt gate for `vector` to `handler` (code selector 0x08).
+  void gate(unsigned vector, uint32_t handler) {
+    uint64_t g = (handler & 0xFFFFull) | (0x08ull << 16) | (0x8Eull << 40) | (static_cast<uint64_t>(handler >> 16) << 48);
+    m->bus().write_uint(0x1000 + vector * 8, g, 8);
+  }
+  uint32_t rd32(uint64_t addr) { return static_cast<uint32_t>(m->bus().read_uint(addr, 4)); }
+};
+
+}  // namespace
+
+TEST_CASE("JIT: a page fault in the middle of a translated block leaves the interpreter's precise state") {
+  struct Result {
+    uint64_t gpr[8], rip, cr2, icount;
+    uint32_t stack[4];
+  };
+  auto run = [](bool with_jit) {
+    Flat32 f(with_jit, true);
+    f.gate(14, 0x9000);
+    f.poke(0x9000, {0xF4});  // the #PF handler: hlt (IF is clear: the run ends)
+    f.poke(0x8000, {0xB8, 0x01, 0x00, 0x00, 0x00,         // mov eax, 1
+                    0xBB, 0x02, 0x00, 0x00, 0x00,         // mov ebx, 2
+                    0x01, 0xD8,                           // add eax, ebx
+                    0x8B, 0x0D, 0x10, 0x00, 0x20, 0x00,   // mov ecx, [0x200010]  (#PF: not present)
+                    0xBA, 0x07, 0x00, 0x00, 0x00,         // mov edx, 7
+                    0xF4});                               // hlt
+    CpuState& c = f.cpu();
+    c.gpr[RCX] = 0xC0C0;
+    c.gpr[RDX] = 0xD0D0;
+    c.rip = 0x8000;
+    CHECK(f.it->run(1000) == interp::StopReason::HaltedNoInterrupts);
+    if (with_jit) CHECK(f.it->stats().native_runs > 0);
+    Result r{};
+    for (int i = 0; i < 8; ++i) r.gpr[i] = c.gpr[i];
+    r.rip = c.rip;
+    r.cr2 = c.cr2;
+    r.icount = c.icount;
+    for (int i = 0; i < 4; ++i) r.stack[i] = f.rd32(c.gpr[RSP] + 4 * i);
+    return r;
+  };
+  Result i = run(false), j = run(true);
+  CHECK(j.gpr[RAX] == 3);
+  CHECK(j.gpr[RBX] == 2);
+  CHECK(j.gpr[RCX] == 0xC0C0);  // the faulting load wrote nothing
+  CHECK(j.gpr[RDX] == 0xD0D0);  // nothing after it ran
+  CHECK(j.cr2 == 0x200010);
+  CHECK(j.stack[0] == 0);       // error code: not present, read, supervisor
+  CHECK(j.stack[1] == 0x800C);  // EIP of the faulting instruction
+  CHECK(j.stack[2] == 0x08);
+  CHECK((j.stack[3] & kArithFlags) == kPF);  // the ADD's flags (3: even parity)
+  for (int k = 0; k < 8; ++k) CHECK(j.gpr[k] == i.gpr[k]);
+  CHECK(j.rip == i.rip);
+  CHECK(j.icount == i.icount);
+  for (int k = 0; k < 4; ++k) CHECK(j.stack[k] == i.stack[k]);
+}
+
+TEST_CASE("JIT: a block that rewrites the next (chained) block's code runs the new code") {
+  auto run = [](bool with_jit) {
+    Flat32 f(with_jit);
+    f.poke(0x8000, {0xB9, 0x32, 0x00, 0x00, 0x00,        // mov ecx, 50
+                    0x31, 0xD2,                          // xor edx, edx
+                    0x89, 0x0D, 0x15, 0x80, 0x00, 0x00,  // L: mov [0x8015], ecx   (B's immediate)
+                    0xEB, 0x05,                          // jmp B
+                    0x90, 0x90, 0x90, 0x90, 0x90,
+                    0xB8, 0x00, 0x00, 0x00, 0x00,        // B: mov eax, imm32
+                    0x01, 0xC2,                          // add edx, eax
+                    0x49,                                // dec ecx
+                    0x75, 0xE9,                          // jnz L
+                    0xF4});                              // hlt
+    f.cpu().rip = 0x8000;
+    CHECK(f.it->run(100000) == interp::StopReason::HaltedNoInterrupts);
+    return f.cpu().gpr[RDX];
+  };
+  CHECK(run(false) == 1275);  // 50 + 49 + ... + 1
+  CHECK(run(true) == 1275);
+}
+
+TEST_CASE("JIT: a device write into a spinning chained loop's code is seen") {
+  auto run = [](bool with_jit, uint64_t& when) {
+    Flat32 f(with_jit);
+    f.poke(0x8000, {0xB8, 0x11, 0x11, 0x11, 0x11,  // L: mov eax, 0x11111111
+                    0x3D, 0x22, 0x22, 0x22, 0x22,  // cmp eax, 0x22222222
+                    0x75, 0xF4,                    // jne L
+                    0xF4});                        // hlt
+    f.cpu().rip = 0x8000;
+    Machine& m = *f.m;
+    // At t = 200 us a "device" (DMA) rewrites the immediate: the loop must end.
+    int id = m.timers().create([&m](uint64_t) {
+      const uint8_t imm[4] = {0x22, 0x22, 0x22, 0x22};
+      m.bus().dma_write(0x8001, imm, 4);
+    });
+    m.timers().arm(id, 200'000);
+    CHECK(f.it->run(10'000'000) == interp::StopReason::HaltedNoInterrupts);
+    CHECK(f.cpu().gpr[RAX] == 0x22222222);
+    if (with_jit) CHECK(f.it->stats().chains > 0);
+    when = f.cpu().icount;
+  };
+  uint64_t ti = 0, tj = 0;
+  run(false, ti);
+  run(true, tj);
+  CHECK(tj >= 200'000);
+  CHECK(tj < 200'000 + 100);  // the write is seen within a few instructions
+  CHECK(tj == ti);
+}
+
+TEST_CASE("JIT: an interrupt arriving during a long chained loop is taken on time") {
+  auto run = [](bool with_jit) {
+    Flat32 f(with_jit, false, true);
+    REQUIRE(f.dev.lapic);
+    f.gate(0x40, 0x9000);
+    f.poke(0x9000, {0xC7, 0x05, 0x00, 0x06, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,  // mov dword [0x600], 1
+                    0xFA, 0xF4});                                                // cli; hlt
+    f.poke(0x8000, {0xFB,          // sti
+                    0x41,          // L: inc ecx
+                    0xEB, 0xFD});  // jmp L
+    f.cpu().rip = 0x8000;
+    Machine& m = *f.m;
+    // Software-enable the local APIC and arm a one-shot timer for vector 0x40.
+    auto wr = [&m](uint32_t reg, uint32_t v) { m.bus().write_uint(0xFEE00000ull + reg, v, 4); };
+    wr(Lapic::kRegSvr, 0x1FF);
+    wr(Lapic::kRegLvtTimer, 0x40);
+    wr(Lapic::kRegTimerDivide, 0xB);
+    const uint64_t deadline = m.now_ns() + 25'000 * Lapic::kTimerTickNs;  // 1 ms
+    wr(Lapic::kRegTimerInitial, 25'000);
+    CHECK(f.it->run(100'000'000) == interp::StopReason::HaltedNoInterrupts);
+    CHECK(f.rd32(0x600) == 1);
+    const uint64_t now = m.now_ns();
+    CHECK(now >= deadline);
+    CHECK(now < deadline + 100);
+    if (with_jit) CHECK(f.it->stats().chains > 0);
+    return f.cpu().gpr[RCX];
+  };
+  uint64_t i = run(false), j = run(true);
+  CHECK(j == i);  // the same number of loop iterations before the interrupt
+}
+#endif
