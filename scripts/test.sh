@@ -69,6 +69,11 @@ fi
 if [[ -x build/testsuites/sst-runner ]]; then
   run_suite sst 'sst-80286: ([0-9]+) passed, ([0-9]+) failed' \
     build/testsuites/sst-runner --dir "$root/../shared/testdata/sst-80286-real"
+  # The same vectors with every block translated by the JIT and checked against the interpreter.
+  if build/testsuites/sst-runner --help 2>&1 | grep -q -- '--jit'; then
+    run_suite sst-jv 'sst-80286: ([0-9]+) passed, ([0-9]+) failed' \
+      build/testsuites/sst-runner --dir "$root/../shared/testdata/sst-80286-real" --jit verify
+  fi
 fi
 if [[ -f tests/guest/run_guest_tests.sh ]]; then
   run_suite guest 'guest: ([0-9]+) passed, ([0-9]+) failed' \

@@ -297,6 +297,7 @@ int run(const Options& opt) {
   }
 #endif
   const auto started = std::chrono::steady_clock::now();
+  if (opt.stats) interp.set_timing(true);
   std::unique_ptr<TraceWriter> tracer;
   if (trace_file) {
     tracer = std::make_unique<TraceWriter>(trace_file.get(), interp.decoder(), m, opt.trace);
@@ -397,10 +398,16 @@ int run(const Options& opt) {
                st.interpreted_runs, st.native_runs, st.native_insns);
     if (st.verified_runs) fmt::print(stderr, "; {} native runs verified", st.verified_runs);
 #ifdef KESTREL_HAVE_JIT
-    if (jit) fmt::print(stderr, "; blocks translated {} ({} KiB of host code)", jit->blocks_compiled(),
-                        jit->code_bytes() / 1024);
+    if (jit)
+      fmt::print(stderr,
+                 "; blocks translated {} ({} KiB of host code), {} chained exits, {} indirect-branch hits, "
+                 "{} cache flushes",
+                 jit->blocks_compiled(), jit->code_bytes() / 1024, st.chains, st.lookup_hits, st.cache_flushes);
 #endif
-    fmt::print(stderr, "\n");
+    double native_s = 0, interp_s = 0;
+    interp.tier_seconds(native_s, interp_s);
+    fmt::print(stderr, "; time: native {:.3f} s, interpreter {:.3f} s, run loop and devices {:.3f} s\n", native_s,
+               interp_s, std::max(0.0, secs - native_s - interp_s));
   }
   if (ended_by_reboot) {
     fmt::print(stderr, "kestrel: {}; ending the run (--no-reboot)\n", m.stop_reason());

@@ -264,6 +264,28 @@ const void* Interpreter::native_lookup(void* self, CpuState* c, ChainExit* exit)
   return b->native_entry;
 }
 
+namespace {
+uint64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+void Interpreter::set_timing(bool on) {
+  timing_ = on;
+  timing_ticks0_ = ticks();
+  timing_ns0_ = steady_ns();
+}
+
+void Interpreter::tier_seconds(double& native, double& interpreted) const {
+  // Ticks to seconds: the tick rate measured over the whole timed run.
+  const double dt = static_cast<double>(ticks() - timing_ticks0_);
+  const double secs = static_cast<double>(steady_ns() - timing_ns0_) / 1e9;
+  const double per_tick = dt > 0 ? secs / dt : 0;
+  native = static_cast<double>(stats_.native_ticks) * per_tick;
+  interpreted = static_cast<double>(stats_.interp_ticks) * per_tick;
+}
+
 void Interpreter::set_icount_limit(uint64_t remaining) {
   // Chained blocks start only below the limit, so a whole block (at most
   // kMaxBlockInsns) still fits in the budget, and none starts after a timer is due.
@@ -375,6 +397,9 @@ void Interpreter::verify_native(Block* b) {
   c_.journal_writes = 0;
   bus.set_journal(nullptr);
   if (native_writes.side_effects || m_.stop_requested()) return;  // a device saw it: keep it
+  // It wrote into code: the blocks it dropped and the code pages it unmarked make a
+  // re-run differ (its REP stops at the event, a re-run would not): keep it.
+  if (c_.event_pending & kEventCodeChanged) return;
 
   auto native = std::make_unique<CpuState>();
   std::memcpy(static_cast<void*>(native.get()), &c_, kStateBytes);
@@ -387,8 +412,9 @@ void Interpreter::verify_native(Block* b) {
   const uint32_t generation = std::max(c_.tlb_generation, before->tlb_generation);
   std::memcpy(static_cast<void*>(&c_), before.get(), kStateBytes);
   c_.tlb_generation = generation;
-  // The TLB caches translations; it is stale only if the native run changed them.
-  if (native->tlb_generation != before->tlb_generation) tlb_flush(c_);
+  // The TLB goes: the native run's page walks set accessed/dirty bits that the
+  // undo cleared, and the interpreter's run must walk (and set them) again.
+  tlb_flush(c_);
   WriteJournal interp_writes;
   bus.set_journal(&interp_writes);
   c_.journal_writes = 1;
@@ -417,9 +443,26 @@ void Interpreter::verify_native(Block* b) {
     }
   }
   if (diff.empty()) return;
+  // The block's disassembly (its bytes read back from guest memory, as the tracer does).
   std::string listing;
-  for (const auto& d : b->insns) listing += fmt::format(" {}", frontend::insn_info(d.id).name);
-  fmt::print(stderr, "kestrel: jit verify: the block at {:#x} (linear) differs:{}\n{}native state:\n{}\ninterpreter state:\n{}\n",
+  {
+    const PendingException saved = c_.exc;
+    const uint64_t cr2 = c_.cr2;
+    uint64_t lin = b->lin, rip = before->rip;
+    for (const auto& d : b->insns) {
+      uint8_t bytes[16] = {};
+      unsigned n = fetch_code(c_, lin, bytes, d.len);
+      listing += fmt::format("  {:#010x}  {}\n", rip,
+                             n == d.len ? decoder_.disassemble(before->mode, bytes, n, rip) : frontend::insn_info(d.id).name);
+      lin += d.len;
+      rip += d.len;
+    }
+    c_.exc = saved;
+    c_.cr2 = cr2;
+  }
+  fmt::print(stderr,
+             "kestrel: jit verify: the block at {:#x} (linear) differs from the interpreter:\n{}first difference:\n{}"
+             "native state:\n{}\ninterpreter state:\n{}\n",
              b->lin, listing, diff, format_state(*native), format_state(c_));
   m_.request_stop(1, "jit verify: native code differs from the interpreter");
 }

@@ -56,7 +56,9 @@ class Interpreter : public machine::CodeWriteListener {
     uint64_t interp_ticks = 0;
   };
   // Measure the time in each tier (costs two TSC reads per block run).
-  void set_timing(bool on) { timing_ = on; }
+  void set_timing(bool on);
+  // Seconds spent in native code and in the interpreter since set_timing(true).
+  void tier_seconds(double& native, double& interpreted) const;
   // The translation cache's size cap in bytes of host code: past it, every block is dropped.
   void set_code_cap(uint64_t bytes) { code_cap_ = bytes; }
   const Stats& stats() const { return stats_; }
@@ -118,6 +120,8 @@ class Interpreter : public machine::CodeWriteListener {
   Block* running_ = nullptr;
   bool in_native_ = false;
   bool timing_ = false;
+  uint64_t timing_ticks0_ = 0;
+  uint64_t timing_ns0_ = 0;
   uint64_t code_cap_ = 64ull << 20;
   ChainExit* last_exit_ = nullptr;  // the unchained exit the last native run left through
   NativeEnterFn enter_ = nullptr;

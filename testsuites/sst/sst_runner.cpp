@@ -35,6 +35,9 @@
 #include "machine/flags.h"
 #include "machine/machine.h"
 #include "machine/segments.h"
+#ifdef KESTREL_HAVE_JIT
+#include "jit/jit.h"
+#endif
 
 #ifndef SST_DEFAULT_DIR
 #define SST_DEFAULT_DIR "../shared/testdata/sst-80286-real"
@@ -219,6 +222,7 @@ struct Options {
   bool trace = false;
   bool suggest_lock = false;
   int max_fail_print = 1;
+  std::string jit = "off";   // off | on | verify: run every block through the JIT tier
   uint64_t budget = 140000;  // REP and LOOP run up to 65,536 iterations
 };
 
@@ -479,6 +483,8 @@ void usage() {
       "  --max-fail-print N       failures printed per form (default 1)\n"
       "  --run-excluded           also run excluded tests and report which of them pass\n"
       "  --trace                  print every executed instruction (use with --only/--idx)\n"
+      "  --jit on|verify          translate every block at once (verify: check each native run\n"
+      "                           against the interpreter; a difference stops with a report)\n"
       "  --suggest-lock-exclusions  print exclusion lines for LOCK on non-lockable forms\n",
       SST_DEFAULT_DIR, SST_DEFAULT_EXCLUSIONS);
 }
@@ -510,6 +516,13 @@ int main(int argc, char** argv) {
     else if (a == "--max-fail-print") opt.max_fail_print = std::stoi(value());
     else if (a == "--run-excluded") opt.run_excluded = true;
     else if (a == "--trace") opt.trace = true;
+    else if (a == "--jit") {
+      opt.jit = value();
+      if (opt.jit != "on" && opt.jit != "verify" && opt.jit != "off") {
+        fmt::print(stderr, "sst-runner: --jit takes on, verify or off\n");
+        return 2;
+      }
+    }
     else if (a == "--suggest-lock-exclusions") opt.suggest_lock = true;
     else if (a == "-h" || a == "--help") {
       usage();
@@ -580,6 +593,18 @@ int main(int argc, char** argv) {
   ki::Interpreter it(m);
   PrintTracer tracer;
   if (opt.trace) it.set_tracer(&tracer);
+#ifdef KESTREL_HAVE_JIT
+  kestrel::jit::Jit jit(opt.jit == "verify");
+  if (opt.jit != "off") {
+    it.set_compiler(&jit, 0);  // every block native from its first run
+    it.set_verify(opt.jit == "verify");
+  }
+#else
+  if (opt.jit != "off") {
+    fmt::print(stderr, "sst-runner: this build has no JIT\n");
+    return 2;
+  }
+#endif
   Runner runner(m, it, opt);
 
   uint64_t passed = 0, failed = 0, excluded = 0, excluded_passing = 0;
