@@ -423,6 +423,17 @@ void emit_load_rm(x86::Assembler& a, const Gp& state, const DecodedInsn& d, cons
   uses_slow = true;
 }
 
+// 64-bit mode's stack: the host pointer for 8 bytes at RSP + delta (SS has no base
+// and the address size is 64 bits), in rdx with the offset in rsi.
+void emit_stack_ptr(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, int32_t delta,
+                    bool write, Label slow) {
+  DecodedInsn ss = d;
+  ss.seg = machine::SS;
+  a.mov(x86::rsi, x86::qword_ptr(state, gpr_off(machine::RSP)));
+  if (delta) a.add(x86::rsi, delta);
+  emit_translate(a, state, ss, cx, 8, write, slow);
+}
+
 // Native forms; false leaves d to its handler.
 bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
                FlagSource& flags) {
@@ -601,6 +612,28 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
       a.bind(done);
       return true;
     }
+    case InsnId::PUSH_Zv: case InsnId::PUSH_Iz: case InsnId::PUSH_Ib:
+      // 64-bit mode, 64-bit operand: store at RSP - 8 first, then move RSP (a
+      // fault leaves RSP as it was); PUSH RSP stores the old value.
+      if (!cx.long64 || os != 8) return false;
+      emit_stack_ptr(a, state, d, cx, -8, true, slow);
+      uses_slow = true;
+      a.mov(x86::r8, x86::rdx);
+      if (cx.journal) emit_journal(a, state, 8);
+      if (d.id == InsnId::PUSH_Zv) load_reg(a, state, V, d.reg, 8);
+      else a.mov(V, imm(d.imm));
+      a.mov(x86::qword_ptr(x86::r8), V);
+      a.sub(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
+      return true;
+    case InsnId::POP_Zv:
+      // RSP moves before the register is written, so POP RSP keeps the loaded value.
+      if (!cx.long64 || os != 8) return false;
+      emit_stack_ptr(a, state, d, cx, 0, false, slow);
+      uses_slow = true;
+      a.mov(V, x86::qword_ptr(x86::rdx));
+      a.add(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
+      store_reg(a, state, V, d.reg, 8);
+      return true;
     case InsnId::SETcc_Eb:
       emit_condition_r10(a, state, flags, d.op & 0xF);
       if (d.mod != 3) {
@@ -846,6 +879,48 @@ bool Jit::compile(interp::Block& b) {
       continue;
     }
     flush();
+    if (last && long64 && d.osize == 8 && (d.id == InsnId::CALL_Jz || d.id == InsnId::RET)) {
+      // Near CALL and RET in 64-bit mode: the stack access through the TLB, the
+      // target's canonical check; anything else (a miss, a fault) is the handler's,
+      // below. RSP, the return address and RIP change only once all checks passed.
+      Label generic = a.newLabel();
+      Ctx cx{long64, user, 0, journal_stores_};
+      const x86::Gp ra = x86::r9, target = x86::r10;
+      if (d.id == InsnId::CALL_Jz) {
+        emit_stack_ptr(a, state, d, cx, -8, true, generic);
+        a.mov(x86::r8, x86::rdx);
+        a.mov(ra, x86::qword_ptr(state, kOffRip));
+        a.add(ra, d.len);
+        a.mov(target, ra);
+        a.add(target, imm(static_cast<int64_t>(d.imm)));
+      } else {
+        emit_stack_ptr(a, state, d, cx, 0, false, generic);
+        a.mov(target, x86::qword_ptr(x86::rdx));
+      }
+      a.mov(x86::rax, target);
+      a.sar(x86::rax, 47);
+      a.add(x86::rax, 1);
+      a.cmp(x86::rax, 1);
+      a.ja(generic);
+      if (d.id == InsnId::CALL_Jz) {
+        if (journal_stores_) {
+          a.push(target);
+          a.push(ra);
+          emit_journal(a, state, 8);
+          a.pop(ra);
+          a.pop(target);
+        }
+        a.mov(x86::qword_ptr(x86::r8), ra);
+        a.sub(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
+      } else {
+        a.add(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
+      }
+      a.mov(x86::qword_ptr(state, kOffRip), target);
+      a.inc(x86::qword_ptr(state, kOffIcount));
+      if (d.id == InsnId::CALL_Jz) emit_direct_exit(branch_target, target_chainable);
+      else emit_lookup_exit(nullptr);
+      a.bind(generic);
+    }
     if (last) {
       // The block's last instruction: Ok falls through, Branch leaves through the
       // branch's exit; anything else goes back to the run loop.
