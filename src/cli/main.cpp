@@ -406,8 +406,8 @@ int run(const Options& opt) {
 #endif
     double native_s = 0, interp_s = 0;
     interp.tier_seconds(native_s, interp_s);
-    fmt::print(stderr, "; time: native {:.3f} s, interpreter {:.3f} s, run loop and devices {:.3f} s\n", native_s,
-               interp_s, std::max(0.0, secs - native_s - interp_s));
+    fmt::print(stderr, "; time (each with its run-loop share): native {:.3f} s, interpreter {:.3f} s, other {:.3f} s\n",
+               native_s, interp_s, std::max(0.0, secs - native_s - interp_s));
   }
   if (ended_by_reboot) {
     fmt::print(stderr, "kestrel: {}; ending the run (--no-reboot)\n", m.stop_reason());

@@ -273,11 +273,24 @@ uint64_t steady_ns() {
 
 void Interpreter::set_timing(bool on) {
   timing_ = on;
-  timing_ticks0_ = ticks();
+  timing_ticks0_ = tier_since_ = ticks();
   timing_ns0_ = steady_ns();
+  tier_ = Tier::None;
 }
 
-void Interpreter::tier_seconds(double& native, double& interpreted) const {
+void Interpreter::switch_tier(Tier t) {
+  // Time is charged to the tier of the blocks that ran (with the run loop's work
+  // between them), read only when the tier changes: a TSC read per block would
+  // cost the interpreter a third of its speed.
+  const uint64_t now = ticks();
+  if (tier_ == Tier::Native) stats_.native_ticks += now - tier_since_;
+  else if (tier_ == Tier::Interpreted) stats_.interp_ticks += now - tier_since_;
+  tier_ = t;
+  tier_since_ = now;
+}
+
+void Interpreter::tier_seconds(double& native, double& interpreted) {
+  if (timing_) switch_tier(tier_);
   // Ticks to seconds: the tick rate measured over the whole timed run.
   const double dt = static_cast<double>(ticks() - timing_ticks0_);
   const double secs = static_cast<double>(steady_ns() - timing_ns0_) / 1e9;
@@ -303,9 +316,8 @@ uint64_t Interpreter::execute_native(Block* b) {
   in_native_ = true;
   ++stats_.native_runs;
   uint64_t before = c_.icount;
-  uint64_t t0 = timing_ ? ticks() : 0;
+  if (timing_ && tier_ != Tier::Native) switch_tier(Tier::Native);
   NativeExit ex = enter_(&c_, b->native_body);
-  if (timing_) stats_.native_ticks += ticks() - t0;
   in_native_ = false;
   stats_.native_insns += c_.icount - before;
   last_exit_ = nullptr;
@@ -636,9 +648,8 @@ StopReason Interpreter::run(uint64_t max_insns) {
     }
     last_exit_ = nullptr;
     ++stats_.interpreted_runs;
-    uint64_t t0 = timing_ ? ticks() : 0;
+    if (timing_ && tier_ != Tier::Interpreted) switch_tier(Tier::Interpreted);
     execute(b, partial);
-    if (timing_) stats_.interp_ticks += ticks() - t0;
   }
 }
 

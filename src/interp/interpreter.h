@@ -57,8 +57,9 @@ class Interpreter : public machine::CodeWriteListener {
   };
   // Measure the time in each tier (costs two TSC reads per block run).
   void set_timing(bool on);
-  // Seconds spent in native code and in the interpreter since set_timing(true).
-  void tier_seconds(double& native, double& interpreted) const;
+  // Seconds spent in native code and in the interpreter (each with the run loop's
+  // work between its blocks) since set_timing(true).
+  void tier_seconds(double& native, double& interpreted);
   // The translation cache's size cap in bytes of host code: past it, every block is dropped.
   void set_code_cap(uint64_t bytes) { code_cap_ = bytes; }
   const Stats& stats() const { return stats_; }
@@ -120,6 +121,10 @@ class Interpreter : public machine::CodeWriteListener {
   Block* running_ = nullptr;
   bool in_native_ = false;
   bool timing_ = false;
+  enum class Tier { None, Native, Interpreted };
+  Tier tier_ = Tier::None;
+  uint64_t tier_since_ = 0;
+  void switch_tier(Tier t);
   uint64_t timing_ticks0_ = 0;
   uint64_t timing_ns0_ = 0;
   uint64_t code_cap_ = 64ull << 20;
