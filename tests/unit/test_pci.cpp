@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "machine/acpi/acpi_loader.h"
+#include "interp/interpreter.h"
 #include "machine/board.h"
 #include "machine/devices/acpi_pm.h"
 #include "machine/devices/fw_cfg.h"
@@ -28,6 +29,10 @@
 #include "machine/pci/i440fx.h"
 #include "machine/pci/pci.h"
 #include "machine/pci/piix.h"
+#include "machine/segments.h"
+#ifdef KESTREL_HAVE_JIT
+#include "jit/jit.h"
+#endif
 
 using namespace kestrel::machine;
 
@@ -269,6 +274,56 @@ TEST_CASE("i440fx: PAM shadow RAM over the BIOS ROM") {
   CHECK(bus.read_uint(0xF0000, 1) == 0x5A);
   bus.set_code_listener(nullptr);
 }
+
+// The code caches follow the PAM registers: code decoded (and translated) from the
+// BIOS ROM at 0xF0000 must not run once the same addresses read shadow RAM.
+static void pam_switch_runs_the_new_code(bool with_jit) {
+  Pc pc(/*firmware=*/true);
+  PhysBus& bus = pc.m->bus();
+  // A loop that runs 40 times (enough for the JIT to translate it), then HLT:
+  //   mov cx, 40; l: mov al, IMM; loop l; hlt
+  auto code = [](uint8_t imm) {
+    std::vector<uint8_t> v = {0xB9, 40, 0x00, 0xB0, imm, 0xE2, 0xFC, 0xF4};
+    v.resize(0x10000, 0x90);
+    return v;
+  };
+  bus.map_rom(0xF0000, code(0x11), "test rom");
+  pc.cfg_write(0x00, 0x59, 0x20, 1);  // WE only: reads the ROM, writes reach the RAM below
+  const std::vector<uint8_t> ram_code = code(0x22);
+  bus.write(0xF0000, ram_code.data(), 16);
+  kestrel::interp::Interpreter it(*pc.m);
+#ifdef KESTREL_HAVE_JIT
+  kestrel::jit::Jit j(false);
+  if (with_jit) it.set_compiler(&j, 4);
+#else
+  (void)with_jit;
+#endif
+  CpuState& c = pc.m->cpu();
+  auto run_from_f000 = [&] {
+    load_segment_real(c, CS, 0xF000);
+    c.rip = 0;
+    c.halted = 0;  // out of the previous run's HLT
+    c.gpr[RAX] = 0;
+    CHECK(it.run(100000) == kestrel::interp::StopReason::HaltedNoInterrupts);
+    return c.gpr[RAX] & 0xFF;
+  };
+  CHECK(run_from_f000() == 0x11);
+  CHECK(run_from_f000() == 0x11);
+  pc.cfg_write(0x00, 0x59, 0x30, 1);  // RE | WE: shadow RAM
+  CHECK(run_from_f000() == 0x22);
+  pc.cfg_write(0x00, 0x59, 0x00, 1);  // back to the ROM
+  CHECK(run_from_f000() == 0x11);
+}
+
+TEST_CASE("i440fx: a PAM switch drops code decoded from the old contents (interpreter)") {
+  pam_switch_runs_the_new_code(false);
+}
+
+#ifdef KESTREL_HAVE_JIT
+TEST_CASE("i440fx: a PAM switch drops code decoded from the old contents (JIT)") {
+  pam_switch_runs_the_new_code(true);
+}
+#endif
 
 TEST_CASE("i440fx: without firmware the shadow RAM starts open, the PM block at 0x600") {
   Pc pc;
