@@ -5,7 +5,8 @@
 # error. Its console is a VT100 screen; the test reads the test numbers ("#N  [...")
 # and the error counter ("Errors: N") from it and stops the run when test #10 (the
 # bit-fade test, which waits minutes of guest time by design) begins, or when the
-# first pass ends.
+# first pass ends. Slow: about 60 s of guest time (60 G instructions with the
+# default instruction-counted clock), 12-25 minutes on this machine; run on demand.
 #
 # usage: memtest_test.sh [KESTREL]
 # Prints "ok memtest" or "FAIL memtest: reason", then "memtest: N passed, M failed".
@@ -61,10 +62,13 @@ wait "$pid" 2>/dev/null
 end=$(date +%s)
 [ -n "$reason" ] && fail "$reason"
 
-# Every test from #0 to #9 started, and no error was ever shown.
-for t in 0 1 2 3 4 5 6 7 8 9; do
-  grep -aq "#$t  *\[" "$log" || fail "test #$t never ran"
-done
+# memtest runs its tests in order, so test #10 (or the end of the pass) means #0 to #9
+# have run; the screen is redrawn about once a second of guest time, so short tests
+# (#1, #2, #3, #7 take well under a second here) may never be on it. Check what
+# must be there: the first test, the hand-over to #10, and an error counter that
+# never left 0.
+grep -aq '#0  *\[' "$log" || fail "test #0 never showed"
+grep -aq '#9  *\[\|Pass: *1 ' "$log" || fail "test #9 never showed"
 grep -aqE 'Errors: *[1-9]' "$log" && fail "memtest reports errors"
 grep -aq 'Errors: *0' "$log" || fail "no error counter on the console"
 echo "ok memtest (tests #0-#9 over 64 MiB, 0 errors, $((end - start))s)"
