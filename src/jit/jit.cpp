@@ -36,6 +36,7 @@ constexpr int32_t kOffTlb = offsetof(CpuState, tlb);
 static_assert(kOffRip == 128);
 static_assert(offsetof(CpuState, lf_size) == offsetof(CpuState, lf_kind) + 1);
 static_assert(sizeof(machine::SegmentCache) == 32 && sizeof(machine::TlbEntry) == 32);
+constexpr int32_t kSegAttr = offsetof(machine::SegmentCache, attr);
 constexpr int32_t kSegBase = offsetof(machine::SegmentCache, base), kSegLo = offsetof(machine::SegmentCache, lo),
                   kSegHi = offsetof(machine::SegmentCache, hi), kSegRights = offsetof(machine::SegmentCache, rights);
 constexpr int32_t kTagRead = offsetof(machine::TlbEntry, tag_read), kTagWrite = offsetof(machine::TlbEntry, tag_write),
@@ -72,6 +73,7 @@ void store_reg(x86::Assembler& a, const x86::Gp& state, const x86::Gp& src64, un
 // What the translator knows that the fast paths need.
 struct Ctx {
   bool long64;
+  bool flat32 = false;   // 32-bit code segment (protected or compatibility mode)
   bool user;             // CPL 3: the user half of the TLB
   uint64_t pending_len;  // RIP bytes not yet written back (for RIP-relative operands)
   bool journal;          // --jit verify: record native stores in the bus's write journal
@@ -423,15 +425,29 @@ void emit_load_rm(x86::Assembler& a, const Gp& state, const DecodedInsn& d, cons
   uses_slow = true;
 }
 
-// 64-bit mode's stack: the host pointer for 8 bytes at RSP + delta (SS has no base
-// and the address size is 64 bits), in rdx with the offset in rsi.
+// The stack slot at RSP + delta for `bytes` (8 in 64-bit mode, where SS has no
+// base; 4 with a 32-bit stack, SS.B set, else the handler): host pointer in rdx.
 void emit_stack_ptr(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, int32_t delta,
-                    bool write, Label slow) {
+                    unsigned bytes, bool write, Label slow) {
   DecodedInsn ss = d;
   ss.seg = machine::SS;
-  a.mov(x86::rsi, x86::qword_ptr(state, gpr_off(machine::RSP)));
-  if (delta) a.add(x86::rsi, delta);
-  emit_translate(a, state, ss, cx, 8, write, slow);
+  if (cx.long64) {
+    a.mov(x86::rsi, x86::qword_ptr(state, gpr_off(machine::RSP)));
+    if (delta) a.add(x86::rsi, delta);
+  } else {
+    a.test(x86::word_ptr(state, kOffSeg + machine::SS * 32 + kSegAttr), machine::kSegAttrD);
+    a.jz(slow);
+    a.mov(x86::esi, x86::dword_ptr(state, gpr_off(machine::RSP)));
+    if (delta) a.add(x86::esi, delta);  // the 32-bit stack pointer wraps
+  }
+  emit_translate(a, state, ss, cx, bytes, write, slow);
+}
+
+// The stack width native PUSH/POP/CALL/RET handle in this block's mode: 8 in
+// 64-bit mode, 4 in 32-bit code (with a 32-bit stack, checked at run time); 0: none.
+unsigned native_stack_width(const Ctx& cx, const DecodedInsn& d, bool flat32) {
+  if (cx.long64) return d.osize == 8 ? 8 : 0;
+  return flat32 && d.osize == 4 ? 4 : 0;
 }
 
 // Native forms; false leaves d to its handler.
@@ -612,28 +628,34 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
       a.bind(done);
       return true;
     }
-    case InsnId::PUSH_Zv: case InsnId::PUSH_Iz: case InsnId::PUSH_Ib:
-      // 64-bit mode, 64-bit operand: store at RSP - 8 first, then move RSP (a
-      // fault leaves RSP as it was); PUSH RSP stores the old value.
-      if (!cx.long64 || os != 8) return false;
-      emit_stack_ptr(a, state, d, cx, -8, true, slow);
+    case InsnId::PUSH_Zv: case InsnId::PUSH_Iz: case InsnId::PUSH_Ib: {
+      // Store at RSP - width first, then move RSP (a fault leaves RSP as it was);
+      // PUSH RSP stores the old value. A 32-bit stack changes ESP only (set_sp).
+      const unsigned w = native_stack_width(cx, d, cx.flat32);
+      if (!w) return false;
+      emit_stack_ptr(a, state, d, cx, -static_cast<int32_t>(w), w, true, slow);
       uses_slow = true;
       a.mov(x86::r8, x86::rdx);
-      if (cx.journal) emit_journal(a, state, 8);
-      if (d.id == InsnId::PUSH_Zv) load_reg(a, state, V, d.reg, 8);
-      else a.mov(V, imm(d.imm));
-      a.mov(x86::qword_ptr(x86::r8), V);
-      a.sub(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
+      if (cx.journal) emit_journal(a, state, w);
+      if (d.id == InsnId::PUSH_Zv) load_reg(a, state, V, d.reg, w);
+      else a.mov(V, imm(d.imm & mask_of(w)));
+      store_host(a, x86::r8, V, w);
+      if (w == 8) a.sub(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
+      else a.sub(x86::dword_ptr(state, gpr_off(machine::RSP)), 4);
       return true;
-    case InsnId::POP_Zv:
+    }
+    case InsnId::POP_Zv: {
       // RSP moves before the register is written, so POP RSP keeps the loaded value.
-      if (!cx.long64 || os != 8) return false;
-      emit_stack_ptr(a, state, d, cx, 0, false, slow);
+      const unsigned w = native_stack_width(cx, d, cx.flat32);
+      if (!w) return false;
+      emit_stack_ptr(a, state, d, cx, 0, w, false, slow);
       uses_slow = true;
-      a.mov(V, x86::qword_ptr(x86::rdx));
-      a.add(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
-      store_reg(a, state, V, d.reg, 8);
+      load_host(a, V, x86::rdx, w);
+      if (w == 8) a.add(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
+      else a.add(x86::dword_ptr(state, gpr_off(machine::RSP)), 4);
+      store_reg(a, state, V, d.reg, w);
       return true;
+    }
     case InsnId::SETcc_Eb:
       emit_condition_r10(a, state, flags, d.op & 0xF);
       if (d.mod != 3) {
@@ -864,7 +886,7 @@ bool Jit::compile(interp::Block& b) {
       ended = true;
       break;
     }
-    Ctx cx{long64, user, pending_len, journal_stores_};
+    Ctx cx{long64, flat32, user, pending_len, journal_stores_};
     Label slow = a.newLabel();
     bool uses_slow = false;
     if (emit_fast(a, state, d, cx, slow, uses_slow, flags)) {
@@ -879,41 +901,53 @@ bool Jit::compile(interp::Block& b) {
       continue;
     }
     flush();
-    if (last && long64 && d.osize == 8 && (d.id == InsnId::CALL_Jz || d.id == InsnId::RET)) {
-      // Near CALL and RET in 64-bit mode: the stack access through the TLB, the
-      // target's canonical check; anything else (a miss, a fault) is the handler's,
-      // below. RSP, the return address and RIP change only once all checks passed.
+    const unsigned sw = native_stack_width(Ctx{long64, flat32, user, 0, journal_stores_}, d, flat32);
+    if (last && sw && (d.id == InsnId::CALL_Jz || d.id == InsnId::RET)) {
+      // Near CALL and RET (64-bit mode, or 32-bit code with a 32-bit stack): the
+      // stack access through the TLB, the target's canonical or CS limit check;
+      // anything else (a miss, a fault) is the handler's, below. RSP, the return
+      // address and RIP change only once every check has passed.
       Label generic = a.newLabel();
-      Ctx cx{long64, user, 0, journal_stores_};
+      Ctx cx{long64, flat32, user, 0, journal_stores_};
       const x86::Gp ra = x86::r9, target = x86::r10;
       if (d.id == InsnId::CALL_Jz) {
-        emit_stack_ptr(a, state, d, cx, -8, true, generic);
+        emit_stack_ptr(a, state, d, cx, -static_cast<int32_t>(sw), sw, true, generic);
         a.mov(x86::r8, x86::rdx);
         a.mov(ra, x86::qword_ptr(state, kOffRip));
         a.add(ra, d.len);
+        if (sw == 4) a.mov(ra.r32(), ra.r32());
         a.mov(target, ra);
         a.add(target, imm(static_cast<int64_t>(d.imm)));
+        if (sw == 4) a.mov(target.r32(), target.r32());
       } else {
-        emit_stack_ptr(a, state, d, cx, 0, false, generic);
-        a.mov(target, x86::qword_ptr(x86::rdx));
+        emit_stack_ptr(a, state, d, cx, 0, sw, false, generic);
+        load_host(a, target, x86::rdx, sw);
       }
-      a.mov(x86::rax, target);
-      a.sar(x86::rax, 47);
-      a.add(x86::rax, 1);
-      a.cmp(x86::rax, 1);
-      a.ja(generic);
+      if (sw == 8) {
+        a.mov(x86::rax, target);
+        a.sar(x86::rax, 47);
+        a.add(x86::rax, 1);
+        a.cmp(x86::rax, 1);
+        a.ja(generic);
+      } else {
+        a.mov(x86::eax, x86::dword_ptr(state, kOffSeg + machine::CS * 32 + static_cast<int32_t>(offsetof(machine::SegmentCache, limit))));
+        a.cmp(target, x86::rax);
+        a.ja(generic);
+      }
       if (d.id == InsnId::CALL_Jz) {
         if (journal_stores_) {
           a.push(target);
           a.push(ra);
-          emit_journal(a, state, 8);
+          emit_journal(a, state, sw);
           a.pop(ra);
           a.pop(target);
         }
-        a.mov(x86::qword_ptr(x86::r8), ra);
-        a.sub(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
+        store_host(a, x86::r8, ra, sw);
+        if (sw == 8) a.sub(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
+        else a.sub(x86::dword_ptr(state, gpr_off(machine::RSP)), 4);
       } else {
-        a.add(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
+        if (sw == 8) a.add(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
+        else a.add(x86::dword_ptr(state, gpr_off(machine::RSP)), 4);
       }
       a.mov(x86::qword_ptr(state, kOffRip), target);
       a.inc(x86::qword_ptr(state, kOffIcount));
