@@ -66,6 +66,16 @@ if [[ -x build/tests/fpu/x87-difftest ]]; then
   # Random x87 instruction sequences against the host x87 (x86-64 hosts only).
   counts_are_cases=1 run_suite x87 'x87-difftest: ([0-9]+) cases, ([0-9]+) mismatches' build/tests/fpu/x87-difftest
 fi
+if [[ -x build/testsuites/difftest/difftest ]]; then
+  # Every instruction form of the table against the host CPU in 32- and 64-bit mode
+  # (x86-64 Linux hosts only), with a fixed seed: integer forms, then the x87, MMX
+  # and SSE families (NaNs, denormals, infinities, signed zeros, rounding boundaries,
+  # every rounding mode and precision control, masked and unmasked exceptions).
+  counts_are_cases=1 run_suite difftest-int 'difftest-int: ([0-9]+) cases, ([0-9]+) mismatches' \
+    build/testsuites/difftest/difftest --family int --seed 0x4B657374726C
+  counts_are_cases=1 run_suite difftest-fp 'difftest-fp: ([0-9]+) cases, ([0-9]+) mismatches' \
+    build/testsuites/difftest/difftest --family fp --seed 0x4B657374726C
+fi
 if [[ -x build/testsuites/sst-runner ]]; then
   run_suite sst 'sst-80286: ([0-9]+) passed, ([0-9]+) failed' \
     build/testsuites/sst-runner --dir "$root/../shared/testdata/sst-80286-real"

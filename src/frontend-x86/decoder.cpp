@@ -63,6 +63,31 @@ ZydisStackWidth zydis_stack(CpuMode m) {
   }
 }
 
+// One-byte opcodes that legacy modes have and 64-bit mode does not (SDM Vol. 2D
+// Appendix A.2.5, the "i64" entries: PUSH/POP of ES/CS/SS/DS, DAA/DAS/AAA/AAS,
+// PUSHA/POPA, 82 (the alias of 80), far CALL/JMP ptr16:32, INTO, AAM, AAD, SALC).
+// C4/C5/62 are the VEX/EVEX prefixes there and 40-4F REX, so they are not listed.
+bool invalid_in_64(uint8_t op) {
+  switch (op) {
+    case 0x06: case 0x07: case 0x0E: case 0x16: case 0x17: case 0x1E: case 0x1F: case 0x27: case 0x2F:
+    case 0x37: case 0x3F: case 0x60: case 0x61: case 0x82: case 0x9A: case 0xCE: case 0xD4: case 0xD5:
+    case 0xD6: case 0xEA:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_legacy_prefix(uint8_t b) {
+  switch (b) {
+    case 0x26: case 0x2E: case 0x36: case 0x3E: case 0x64: case 0x65: case 0x66: case 0x67: case 0xF0:
+    case 0xF2: case 0xF3:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 const InsnInfo& insn_info(InsnId id) { return kInfo[static_cast<unsigned>(id)]; }
@@ -90,6 +115,39 @@ Decoder::Decoder() : impl_(std::make_unique<Impl>()) {
 
 Decoder::~Decoder() = default;
 
+// An opcode invalid in 64-bit mode (invalid_in_64) still has the length the legacy
+// decoder gives it, and the processor fetches all of it before raising #UD: at the
+// end of a page followed by an unmapped one, 82 /r ib, AAM ib or EA ptr16:32 raise
+// #PF on the next page (measured on the host by testsuites/difftest). The length is
+// the 32-bit mode one: ModRM/SIB/displacement have the same shape for 64- and
+// 32-bit addressing, so 67 does not change it; 66 shortens a far pointer to
+// ptr16:16. NeedMore while bytes are missing, so the caller fetches (and faults).
+static DecodeStatus invalid_in_64_length(const ZydisDecoder& dec32, const uint8_t* bytes, size_t n, DecodedInsn& d) {
+  size_t k = 0;
+  bool opsize = false;
+  while (k < n && k < ZYDIS_MAX_INSTRUCTION_LENGTH && (is_legacy_prefix(bytes[k]) || (bytes[k] & 0xF0) == 0x40)) {
+    opsize |= bytes[k] == 0x66;
+    ++k;
+  }
+  if (k >= ZYDIS_MAX_INSTRUCTION_LENGTH) return DecodeStatus::TooLong;
+  if (k == n) return DecodeStatus::NeedMore;
+  if (!invalid_in_64(bytes[k])) return DecodeStatus::Ok;
+  uint8_t legacy[ZYDIS_MAX_INSTRUCTION_LENGTH + 1];
+  size_t m = 0;
+  if (opsize) legacy[m++] = 0x66;
+  for (size_t i = k; i < n && m < sizeof legacy; ++i) legacy[m++] = bytes[i];
+  ZydisDecodedInstruction zi;
+  ZydisDecoderContext ctx;
+  const ZyanStatus st = ZydisDecoderDecodeInstruction(&dec32, &ctx, legacy, m, &zi);
+  if (st == ZYDIS_STATUS_NO_MORE_DATA)
+    return n >= ZYDIS_MAX_INSTRUCTION_LENGTH ? DecodeStatus::TooLong : DecodeStatus::NeedMore;
+  if (!ZYAN_SUCCESS(st)) return DecodeStatus::Ok;  // not expected: #UD on the first byte
+  const size_t len = k + zi.length - (opsize ? 1 : 0);
+  if (len > ZYDIS_MAX_INSTRUCTION_LENGTH) return DecodeStatus::TooLong;
+  d.len = static_cast<uint8_t>(len);
+  return DecodeStatus::Ok;
+}
+
 DecodeStatus Decoder::decode(CpuMode mode, const machine::CpuModel& model, const uint8_t* bytes, size_t n,
                              DecodedInsn& d) const {
   ZydisDecodedInstruction zi;
@@ -102,6 +160,8 @@ DecodeStatus Decoder::decode(CpuMode mode, const machine::CpuModel& model, const
   if (!ZYAN_SUCCESS(st)) {
     d.id = InsnId::Invalid;
     d.len = 1;
+    if (mode == CpuMode::Long64)
+      return invalid_in_64_length(impl_->dec[static_cast<int>(CpuMode::Protected32)], bytes, n, d);
     return DecodeStatus::Ok;
   }
   d.len = zi.length;

@@ -7,6 +7,7 @@
 #include "machine/devices/ioapic.h"
 #include "machine/devices/lapic.h"
 #include "machine/devices/reset_control.h"
+#include "machine/devices/coprocessor_error.h"
 #include "machine/devices/debug_console.h"
 #include "machine/devices/debug_exit.h"
 #include "machine/devices/dma8237.h"
@@ -96,6 +97,9 @@ BoardDevices build_basic_board(Machine& m, const BoardOptions& opt) {
     b.pci->add(b.isa_bridge, 1, 0);
     b.pci->set_irq_router(b.isa_bridge);
   }
+  // FERR# to IRQ 13 through the PC/AT latch, cleared by a write to port F0h.
+  b.coprocessor_error = m.add_device<CoprocessorError>(m, &m.isa_irq(13));
+  b.coprocessor_error->attach(m.ports());
   if (opt.apic && m.cpu_model().has(Feature::Apic)) {
     // The local APIC takes over the CPU's INTR: the PIC reaches it through LINT0.
     b.lapic = m.add_device<Lapic>(m);
@@ -172,6 +176,7 @@ const char* basic_board_port_owner(uint16_t port) {
   if (port == 0x20 || port == 0x21 || port == 0xA0 || port == 0xA1 || port == 0x4D0 || port == 0x4D1)
     return "the 8259 interrupt controllers";
   if ((port >= 0x40 && port <= 0x43) || port == 0x61) return "the 8254 timer";
+  if (port == CoprocessorError::kPort) return "the coprocessor error latch";
   if (port == RtcCmos::kIndexPort || port == RtcCmos::kDataPort) return "the RTC/CMOS";
   if (port == I8042::kDataPort || port == I8042::kCommandPort) return "the keyboard controller";
   if ((port >= IdeChannel::kPrimaryCmd && port < IdeChannel::kPrimaryCmd + 8) || port == IdeChannel::kPrimaryCtl ||

@@ -19,6 +19,7 @@ class IoApic;
 class AcpiPm;
 class AcpiTables;
 class ResetControl;
+class CoprocessorError;
 class RtcCmos;
 class I8042;
 class IdeChannel;
@@ -85,6 +86,7 @@ struct BoardDevices {
   Pic8259Pair* pic = nullptr;
   Pit8254* pit = nullptr;
   ResetControl* reset_control = nullptr;  // ports 0x92 and 0xCF9
+  CoprocessorError* coprocessor_error = nullptr;  // FERR# to IRQ 13, port 0xF0
   Lapic* lapic = nullptr;                 // null when the CPU model has no APIC
   IoApic* ioapic = nullptr;
   AcpiPm* acpi_pm = nullptr;              // null without ACPI
@@ -108,7 +110,8 @@ struct BoardDevices {
 // 0x3F8 on IRQ 4 and COM2 at 0x2F8 on IRQ 3, the 8259 PIC pair and the 8254 PIT on
 // IRQ 0 (with port 0x61), the MC146818 RTC/CMOS at 0x70/0x71 on IRQ 8, the i8042
 // keyboard controller at 0x60/0x64 on IRQs 1 and 12, the reset ports 0x92 (with
-// the A20 gate) and 0xCF9; plus the optional devices.
+// the A20 gate) and 0xCF9, the coprocessor-error latch (the CPU's FERR# on IRQ 13,
+// cleared by a write to port 0xF0, which asserts IGNNE#); plus the optional devices.
 // When the CPU model has an APIC: the local APIC is the CPU's interrupt controller,
 // with the PIC's INT output on its LINT0 (ExtINT); the IOAPIC at 0xFEC00000 sees
 // the ISA lines (IRQ 0 on pin 2, IRQ n on pin n); ACPI adds the PM block at 0x600

@@ -74,6 +74,7 @@ void Machine::reset() {
   timers_.reset();
   nmi_pending_ = false;
   ferr_line_.set(false);
+  ignne_ = false;
   for (auto& d : devices_) d->reset();
   stop_requested_ = false;
   reset_requested_ = false;

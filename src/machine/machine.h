@@ -102,6 +102,11 @@ class Machine {
   void set_ferr(bool asserted) { ferr_line_.set(asserted); }
   bool ferr() const { return ferr_line_.level(); }
   IrqLine& ferr_line() { return ferr_line_; }
+  // The CPU's IGNNE# input (SDM Vol. 1 §8.7): while asserted, a pending x87 error
+  // with CR0.NE = 0 is ignored instead of freezing the CPU before the next waiting
+  // x87 instruction. The PC's coprocessor-error latch drives it (port F0h).
+  void set_ignne(bool asserted) { ignne_ = asserted; }
+  bool ignne() const { return ignne_; }
   const MachineConfig& config() const { return cfg_; }
   const CpuModel& cpu_model() const { return *model_; }
 
@@ -167,6 +172,7 @@ class Machine {
   IrqLine isa_irqs_[16];
   bool nmi_pending_ = false;
   IrqLine ferr_line_;
+  bool ignne_ = false;
   std::unique_ptr<CpuState> cpu_;
   std::vector<std::unique_ptr<Device>> devices_;
   std::set<std::string> reported_;

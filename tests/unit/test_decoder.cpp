@@ -387,6 +387,27 @@ TEST_CASE("decoder: truncated and over-long instructions") {
   CHECK(decoder.decode(CpuMode::Real, model(), prefixes.data(), prefixes.size(), d) == DecodeStatus::TooLong);
 }
 
+TEST_CASE("decoder: opcodes invalid in 64-bit mode keep their legacy length") {
+  // The processor fetches the whole legacy-length instruction before its #UD, so a
+  // missing byte is NeedMore (the fetch then faults on the next page; testsuites/difftest).
+  CHECK(decode(CpuMode::Long64, {0x82, 0xC7}).status == DecodeStatus::NeedMore);  // 82 /0 ib
+  auto r = decode(CpuMode::Long64, {0x82, 0xC7, 0xDF});
+  REQUIRE(r.status == DecodeStatus::Ok);
+  CHECK(r.d.id == InsnId::Invalid);
+  CHECK(r.d.len == 3);
+  CHECK(decode(CpuMode::Long64, {0x48, 0xD4}).status == DecodeStatus::NeedMore);  // REX.W AAM ib
+  CHECK(decode(CpuMode::Long64, {0x48, 0xD4, 0x0A}).d.len == 3);
+  CHECK(decode(CpuMode::Long64, {0x9A, 1, 2, 3, 4, 5}).status == DecodeStatus::NeedMore);  // CALLF ptr16:32
+  CHECK(decode(CpuMode::Long64, {0x9A, 1, 2, 3, 4, 5, 6}).d.len == 7);
+  CHECK(decode(CpuMode::Long64, {0x66, 0xEA, 1, 2, 3, 4}).d.len == 6);                    // JMPF ptr16:16
+  // 67 does not change the ModRM shape in 64-bit mode: [disp32] stays 4 bytes.
+  CHECK(decode(CpuMode::Long64, {0x67, 0x82, 0x05, 1, 2, 3, 4}).status == DecodeStatus::NeedMore);
+  CHECK(decode(CpuMode::Long64, {0x67, 0x82, 0x05, 1, 2, 3, 4, 5}).d.len == 8);
+  // One-byte forms are Invalid with length 1 after their prefixes.
+  CHECK(decode(CpuMode::Long64, {0x06}).d.len == 1);
+  CHECK(decode(CpuMode::Long64, {0x41, 0x27}).d.len == 2);
+}
+
 TEST_CASE("decoder: disassembly for traces") {
   static const frontend::Decoder decoder;
   const uint8_t mov[] = {0xB8, 0x34, 0x12};

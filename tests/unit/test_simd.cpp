@@ -233,8 +233,18 @@ TEST_CASE("simd: availability checks (SDM Vol. 3 Table 2-2)") {
     c.cr0 |= kCr0TS;  // #NM comes before #MF
     CHECK(r.run({0x0F, 0xFC, 0xC1}, "PADDB_Pq_Qq") == ExecStatus::Fault);
     CHECK(r.vector() == kVecNM);
-    c.cr0 &= ~(kCr0TS | kCr0NE);  // CR0.NE = 0: reported through FERR#, the instruction runs
+    // CR0.NE = 0: FERR# is asserted and the CPU freezes before the instruction (halted,
+    // RIP unchanged) until an interrupt; with IGNNE# asserted the instruction runs.
+    c.cr0 &= ~(kCr0TS | kCr0NE);
+    const uint64_t rip = c.rip;
+    CHECK(r.run({0x0F, 0xFC, 0xC1}, "PADDB_Pq_Qq") == ExecStatus::Halt);
+    CHECK(c.halted == 1);
+    CHECK(c.rip == rip);
+    CHECK(r.m->ferr());
+    c.halted = 0;
+    r.m->set_ignne(true);
     CHECK(r.run({0x0F, 0xFC, 0xC1}, "PADDB_Pq_Qq") == ExecStatus::Ok);
+    CHECK(c.halted == 0);
   }
 }
 

@@ -371,7 +371,7 @@ TEST_CASE("x87: an unmasked exception is taken at the next waiting instruction (
   CHECK(r.cpu().fop == ((0xD8 & 7) << 8 | 0xF1));
 }
 
-TEST_CASE("x87: CR0.NE = 0 asserts FERR# instead, and the instruction runs; FNCLEX drops it") {
+TEST_CASE("x87: CR0.NE = 0 asserts FERR# and freezes before the next waiting instruction; IGNNE# lets it run; FNCLEX drops FERR#") {
   Rig r;
   r.poke_u(0x2000, 0x037B, 2);
   r.poke(0x7C00, {
@@ -383,10 +383,21 @@ TEST_CASE("x87: CR0.NE = 0 asserts FERR# instead, and the instruction runs; FNCL
       0xD9, 0xE8,                             // fld1
       0xF4,                                   // hlt
   });
+  // SDM Vol. 1 §8.7: frozen just before the FLD1, waiting for an interrupt (IF = 0 here,
+  // so the run ends as for HLT).
   CHECK(r.run() == StopReason::HaltedNoInterrupts);
   CHECK(r.vector_taken() == -1);
   CHECK(r.m->ferr());
+  CHECK(r.cpu().rip == 0x7C0C);
+  CHECK(r.cpu().ftop == 6);  // the FLD1 has not run
+  CHECK(r.cpu().fip == 0x7C0A);  // FIP still names the FDIV
+  // IGNNE# (port F0h on a PC): the error is ignored and the FLD1 runs.
+  r.m->set_ignne(true);
+  r.cpu().halted = 0;
+  CHECK(r.run() == StopReason::HaltedNoInterrupts);
+  CHECK(r.cpu().rip == 0x7C0F);
   CHECK(r.cpu().ftop == 5);
+  CHECK(r.m->ferr());
   r.poke(0x7D00, {
       0xDB, 0xE2,                             // fnclex
       0xF4,                                   // hlt

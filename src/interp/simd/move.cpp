@@ -59,7 +59,7 @@ bool mmx_store(CpuState& c, const DecodedInsn& d, uint64_t v, unsigned bytes) {
 
 // ---- MOVD / MOVQ between MMX registers and general registers or memory --------------------------
 ExecStatus MOVD_Pd_Ey(CpuState& c, const DecodedInsn& d) {
-  if (!simd::mmx_ready(c)) return ExecStatus::Fault;
+  if (!simd::mmx_ready(c)) return x87_blocked(c);
   uint64_t v;
   KESTREL_TRY(read_ey(c, d, v));
   simd::mm_set(c, d.reg, v);
@@ -68,7 +68,7 @@ ExecStatus MOVD_Pd_Ey(CpuState& c, const DecodedInsn& d) {
 }
 
 ExecStatus MOVD_Ey_Pd(CpuState& c, const DecodedInsn& d) {
-  if (!simd::mmx_ready(c)) return ExecStatus::Fault;
+  if (!simd::mmx_ready(c)) return x87_blocked(c);
   if (d.mod == 3) write_ey(c, d, simd::mm_get(c, d.reg));
   else KESTREL_TRY(mmx_store(c, d, simd::mm_get(c, d.reg), ey_is_64(d) ? 8 : 4));
   simd::mmx_transition(c);
@@ -76,7 +76,7 @@ ExecStatus MOVD_Ey_Pd(CpuState& c, const DecodedInsn& d) {
 }
 
 ExecStatus MOVQ_Pq_Qq(CpuState& c, const DecodedInsn& d) {
-  if (!simd::mmx_ready(c)) return ExecStatus::Fault;
+  if (!simd::mmx_ready(c)) return x87_blocked(c);
   uint64_t v;
   KESTREL_TRY(simd::read_q(c, d, v));
   simd::mm_set(c, d.reg, v);
@@ -85,7 +85,7 @@ ExecStatus MOVQ_Pq_Qq(CpuState& c, const DecodedInsn& d) {
 }
 
 ExecStatus MOVQ_Qq_Pq(CpuState& c, const DecodedInsn& d) {
-  if (!simd::mmx_ready(c)) return ExecStatus::Fault;
+  if (!simd::mmx_ready(c)) return x87_blocked(c);
   uint64_t v = simd::mm_get(c, d.reg);
   if (d.mod == 3) simd::mm_set(c, d.rm, v);
   else KESTREL_TRY(mmx_store(c, d, v, 8));
@@ -95,7 +95,7 @@ ExecStatus MOVQ_Qq_Pq(CpuState& c, const DecodedInsn& d) {
 
 // MOVNTQ m64, mm.
 ExecStatus MOVNTQ_Mq_Pq(CpuState& c, const DecodedInsn& d) {
-  if (!simd::mmx_ready(c)) return ExecStatus::Fault;
+  if (!simd::mmx_ready(c)) return x87_blocked(c);
   KESTREL_TRY(mmx_store(c, d, simd::mm_get(c, d.reg), 8));
   simd::mmx_transition(c);
   return ExecStatus::Ok;
@@ -104,7 +104,7 @@ ExecStatus MOVNTQ_Mq_Pq(CpuState& c, const DecodedInsn& d) {
 // MASKMOVQ makes the whole x87 transition before its store, even one that faults
 // (observed on an Intel host).
 ExecStatus MASKMOVQ_Pq_Nq(CpuState& c, const DecodedInsn& d) {
-  if (!simd::mmx_ready(c)) return ExecStatus::Fault;
+  if (!simd::mmx_ready(c)) return x87_blocked(c);
   simd::mmx_transition(c);
   KESTREL_TRY(masked_store(c, d, xmm_of(simd::mm_get(c, d.reg)), xmm_of(simd::mm_get(c, d.rm)), 8));
   return ExecStatus::Ok;
@@ -112,7 +112,7 @@ ExecStatus MASKMOVQ_Pq_Nq(CpuState& c, const DecodedInsn& d) {
 
 // EMMS: every x87 tag empty and TOP = 0 (SDM Vol. 1 §9.5.1, Table 9-3; the host agrees).
 ExecStatus EMMS(CpuState& c, const DecodedInsn& d) {
-  if (!simd::mmx_ready(c)) return ExecStatus::Fault;
+  if (!simd::mmx_ready(c)) return x87_blocked(c);
   x87_emms(c);
   c.ftop = 0;
   return ExecStatus::Ok;
@@ -154,14 +154,14 @@ ExecStatus MOVQ_Wq_Vq(CpuState& c, const DecodedInsn& d) {
 
 // MOVQ2DQ xmm, mm / MOVDQ2Q mm, xmm: SSE2 forms that also make the x87 transition.
 ExecStatus MOVQ2DQ_Vdq_Nq(CpuState& c, const DecodedInsn& d) {
-  if (!simd::sse_mmx_ready(c)) return ExecStatus::Fault;
+  if (!simd::sse_mmx_ready(c)) return x87_blocked(c);
   c.xmm[d.reg] = xmm_of(simd::mm_get(c, d.rm));
   simd::mmx_transition(c);
   return ExecStatus::Ok;
 }
 
 ExecStatus MOVDQ2Q_Pq_Uq(CpuState& c, const DecodedInsn& d) {
-  if (!simd::sse_mmx_ready(c)) return ExecStatus::Fault;
+  if (!simd::sse_mmx_ready(c)) return x87_blocked(c);
   simd::mm_set(c, d.reg, c.xmm[d.rm].q[0]);
   simd::mmx_transition(c);
   return ExecStatus::Ok;

@@ -74,7 +74,7 @@ Xmm shift_by_src(const Xmm& a, const Xmm& b, unsigned n) { return shift<T, K>(a,
 // Group 12-14 forms: the N / U register shifted in place by imm8.
 template <class T, Shift K>
 ExecStatus mmx_shift_imm(CpuState& c, const DecodedInsn& d) {
-  if (!simd::mmx_ready(c)) return ExecStatus::Fault;
+  if (!simd::mmx_ready(c)) return x87_blocked(c);
   simd::mm_set(c, d.rm, shift<T, K>(xmm_of(simd::mm_get(c, d.rm)), simd::imm8(d), 8).q[0]);
   simd::mmx_transition(c);
   return ExecStatus::Ok;
@@ -143,7 +143,7 @@ ExecStatus PSLLDQ_Udq_Ib(CpuState& c, const DecodedInsn& d) {
 
 // ---- shuffles (imm8: two bits per destination lane) ---------------------------------------------------
 ExecStatus PSHUFW_Pq_Qq_Ib(CpuState& c, const DecodedInsn& d) {
-  if (!simd::mmx_ready(c)) return ExecStatus::Fault;
+  if (!simd::mmx_ready(c)) return x87_blocked(c);
   uint64_t s;
   KESTREL_TRY(simd::read_q(c, d, s));
   const unsigned imm = simd::imm8(d);
@@ -190,7 +190,7 @@ ExecStatus PSHUFLW_Vdq_Wdq_Ib(CpuState& c, const DecodedInsn& d) {
 // PINSRW: the low word of a general register (r32) or a word of memory, into the lane
 // imm8 selects (mod 4 for MMX, mod 8 for XMM).
 ExecStatus PINSRW_Pq_Ew_Ib(CpuState& c, const DecodedInsn& d) {
-  if (!simd::mmx_ready(c)) return ExecStatus::Fault;
+  if (!simd::mmx_ready(c)) return x87_blocked(c);
   uint16_t w;
   KESTREL_TRY(read_rm<uint16_t>(c, d, w));
   Xmm v = xmm_of(simd::mm_get(c, d.reg));
@@ -210,7 +210,7 @@ ExecStatus PINSRW_Vdq_Ew_Ib(CpuState& c, const DecodedInsn& d) {
 // PEXTRW (0F C5): the selected word zero-extended into the general register (r32, or r64
 // in 64-bit mode: the 32-bit write clears the upper half either way).
 ExecStatus PEXTRW_Gd_Nq_Ib(CpuState& c, const DecodedInsn& d) {
-  if (!simd::mmx_ready(c)) return ExecStatus::Fault;
+  if (!simd::mmx_ready(c)) return x87_blocked(c);
   set_reg<uint32_t>(c, d.reg, word_of(simd::mm_get(c, d.rm), simd::imm8(d)));
   simd::mmx_transition(c);
   return ExecStatus::Ok;
@@ -223,7 +223,7 @@ ExecStatus PEXTRW_Gd_Udq_Ib(CpuState& c, const DecodedInsn& d) {
 
 // PMOVMSKB: the most significant bit of each byte, zero-extended into the register.
 ExecStatus PMOVMSKB_Gd_Nq(CpuState& c, const DecodedInsn& d) {
-  if (!simd::mmx_ready(c)) return ExecStatus::Fault;
+  if (!simd::mmx_ready(c)) return x87_blocked(c);
   uint64_t v = simd::mm_get(c, d.rm);
   uint32_t m = 0;
   for (unsigned i = 0; i < 8; ++i) m |= static_cast<uint32_t>((v >> (8 * i + 7)) & 1) << i;

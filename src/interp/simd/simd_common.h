@@ -133,7 +133,7 @@ using BinImmFn = Xmm (*)(const Xmm&, const Xmm&, unsigned n, unsigned imm);
 // P = f(P, Q): the MMX form, memory operand of MemBytes (8, or 4 for the low unpacks).
 template <BinFn F, unsigned MemBytes = 8>
 ExecStatus mmx_binop(CpuState& c, const DecodedInsn& d) {
-  if (!mmx_ready(c)) return ExecStatus::Fault;
+  if (!mmx_ready(c)) return x87_blocked(c);
   uint64_t s;
   KESTREL_TRY(read_q(c, d, s, MemBytes));
   Xmm r = F(xmm_of(mm_get(c, d.reg)), xmm_of(s), 8);
@@ -154,7 +154,7 @@ ExecStatus sse_binop(CpuState& c, const DecodedInsn& d) {
 
 template <BinImmFn F>
 ExecStatus mmx_binop_imm(CpuState& c, const DecodedInsn& d) {
-  if (!mmx_ready(c)) return ExecStatus::Fault;
+  if (!mmx_ready(c)) return x87_blocked(c);
   uint64_t s;
   KESTREL_TRY(read_q(c, d, s));
   Xmm r = F(xmm_of(mm_get(c, d.reg)), xmm_of(s), 8, imm8(d));

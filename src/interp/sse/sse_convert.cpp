@@ -63,7 +63,7 @@ ExecStatus to_gpr(CpuState& c, const DecodedInsn& d, F32 cvt32, F64 cvt64) {
 template <class T, class Cvt>
 ExecStatus to_mmx(CpuState& c, const DecodedInsn& d, Cvt cvt) {
   if (!sse_usable(c)) return ExecStatus::Fault;
-  if (!x87_check_pending(c)) return ExecStatus::Fault;
+  if (!x87_check_pending(c)) return x87_blocked(c);
   Xmm s;
   if constexpr (sizeof(T) == 4) {
     if (d.mod == 3) s = c.xmm[d.rm];
@@ -99,7 +99,7 @@ bool read_wq(CpuState& c, const DecodedInsn& d, uint64_t& v) { return read_wscal
 ExecStatus CVTPI2PS_Vps_Qpi(CpuState& c, const DecodedInsn& d) {
   if (!sse_usable(c)) return ExecStatus::Fault;
   uint64_t s;
-  KESTREL_TRY(read_qpi(c, d, s));
+  if (!read_qpi(c, d, s)) return x87_blocked(c);
   fpu::Context ctx = mxcsr_context(c);
   f32 lo = fpu::i32_to_f32(static_cast<int32_t>(s), ctx), hi = fpu::i32_to_f32(static_cast<int32_t>(s >> 32), ctx);
   return commit(c, ctx.flags, [&] { c.xmm[d.reg].q[0] = uint64_t(hi) << 32 | lo; });
@@ -109,7 +109,7 @@ ExecStatus CVTPI2PS_Vps_Qpi(CpuState& c, const DecodedInsn& d) {
 ExecStatus CVTPI2PD_Vpd_Qpi(CpuState& c, const DecodedInsn& d) {
   if (!sse_usable(c)) return ExecStatus::Fault;
   uint64_t s;
-  KESTREL_TRY(read_qpi(c, d, s));
+  if (!read_qpi(c, d, s)) return x87_blocked(c);
   c.xmm[d.reg].q[0] = fpu::i32_to_f64(static_cast<int32_t>(s));
   c.xmm[d.reg].q[1] = fpu::i32_to_f64(static_cast<int32_t>(s >> 32));
   return ExecStatus::Ok;

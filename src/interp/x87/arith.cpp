@@ -26,7 +26,7 @@ namespace {
 // Register forms: dst = a op b with (a, b) = (ST(0), ST(i)) for D8 forms and
 // (ST(i), ST(0)) for the DC/DE forms, whose FSUB/FDIV compute ST(i) - ST(0).
 ExecStatus arith_reg(CpuState& c, const DecodedInsn& d, X87Op op, bool to_sti, bool pop) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   const unsigned i = d.rm & 7;
   const unsigned dst = to_sti ? i : 0;
   if (x87_st_empty(c, 0) || x87_st_empty(c, i)) {
@@ -46,7 +46,7 @@ ExecStatus arith_reg(CpuState& c, const DecodedInsn& d, X87Op op, bool to_sti, b
 enum class MemKind : uint8_t { F32, F64, I16, I32 };
 
 ExecStatus arith_mem(CpuState& c, const DecodedInsn& d, X87Op op, MemKind k) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   const uint64_t ea = effective_address(c, d);
   uint64_t raw = 0;
   switch (k) {
@@ -109,7 +109,7 @@ void pop_n(CpuState& c, unsigned n) {
 
 // FCOM/FUCOM ST(i) and the popping forms.
 ExecStatus compare_reg(CpuState& c, const DecodedInsn& d, unsigned i, bool quiet, unsigned pops) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   if (x87_st_empty(c, 0) || x87_st_empty(c, i)) {
     const bool masked = stack_fault(c, false);
     set_cc(c, kFswC3 | kFswC2 | kFswC0);
@@ -124,7 +124,7 @@ ExecStatus compare_reg(CpuState& c, const DecodedInsn& d, unsigned i, bool quiet
 }
 
 ExecStatus compare_mem(CpuState& c, const DecodedInsn& d, MemKind k, bool pop) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   const uint64_t ea = effective_address(c, d);
   uint64_t raw = 0;
   switch (k) {
@@ -155,7 +155,7 @@ ExecStatus compare_mem(CpuState& c, const DecodedInsn& d, MemKind k, bool pop) {
 // FCOMI/FUCOMI and the popping forms (P6 and later: the FPU plus CPUID.CMOV).
 ExecStatus compare_eflags_form(CpuState& c, const DecodedInsn& d, bool quiet, bool pop) {
   if (!c.machine->cpu_model().has(m::Feature::Cmov)) return m::raise_ud(c);
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   const unsigned i = d.rm & 7;
   // C1 changes only with a stack fault (hardware; the SDM says "set to 0").
   if (x87_st_empty(c, 0) || x87_st_empty(c, i)) {
@@ -176,7 +176,7 @@ ExecStatus compare_eflags_form(CpuState& c, const DecodedInsn& d, bool quiet, bo
 // Runs fn(ST(0), ctx) after the underflow check and commits the result to ST(0).
 template <class F>
 ExecStatus unary(CpuState& c, const DecodedInsn& d, F fn) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   if (x87_st_empty(c, 0)) {
     if (stack_fault(c, false)) x87_set_st(c, 0, fpu::kF80DefaultNaN);
     return ExecStatus::Ok;
@@ -190,7 +190,7 @@ ExecStatus unary(CpuState& c, const DecodedInsn& d, F fn) {
 // FCHS/FABS: sign only, no exceptions for any encoding; C1 = 0.
 template <class F>
 ExecStatus sign_op(CpuState& c, const DecodedInsn& d, F fn) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   if (x87_st_empty(c, 0)) {
     if (stack_fault(c, false)) x87_set_st(c, 0, fpu::kF80DefaultNaN);
     return ExecStatus::Ok;
@@ -204,7 +204,7 @@ ExecStatus sign_op(CpuState& c, const DecodedInsn& d, F fn) {
 
 // FPREM/FPREM1: C2 = incomplete; complete: C0 = Q2, C3 = Q1, C1 = Q0.
 ExecStatus prem(CpuState& c, const DecodedInsn& d, bool ieee) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   if (x87_st_empty(c, 0) || x87_st_empty(c, 1)) {
     c.fsw &= ~kFswC2;
     if (stack_fault(c, false)) x87_set_st(c, 0, fpu::kF80DefaultNaN);
@@ -284,7 +284,7 @@ ExecStatus FUCOMIP_ST0_STi(CpuState& c, const DecodedInsn& d) { return compare_e
 
 // FTST: ST(0) against +0.0, a signalling compare (any NaN is invalid).
 ExecStatus FTST(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   if (x87_st_empty(c, 0)) {
     stack_fault(c, false);
     set_cc(c, kFswC3 | kFswC2 | kFswC0);
@@ -299,7 +299,7 @@ ExecStatus FTST(CpuState& c, const DecodedInsn& d) {
 
 // FXAM: the class of ST(0) in C3 C2 C0 (empty: 1 0 1), its sign in C1 even when empty.
 ExecStatus FXAM(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   const f80 v = x87_st(c, 0);
   uint16_t cc;
   if (x87_st_empty(c, 0)) cc = kFswC3 | kFswC0 | ((v.sign_exp & 0x8000) ? kFswC1 : 0);
@@ -325,7 +325,7 @@ ExecStatus FRNDINT(CpuState& c, const DecodedInsn& d) {
 
 // FSCALE: ST(0) = ST(0) * 2^trunc(ST(1)).
 ExecStatus FSCALE(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   if (x87_st_empty(c, 0) || x87_st_empty(c, 1)) {
     if (stack_fault(c, false)) x87_set_st(c, 0, fpu::kF80DefaultNaN);
     return ExecStatus::Ok;
@@ -340,7 +340,7 @@ ExecStatus FSCALE(CpuState& c, const DecodedInsn& d) {
 // ST(0) (underflow) or a full ST(7) (overflow) leaves the indefinite in both when
 // masked.
 ExecStatus FXTRACT(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   const bool under = x87_st_empty(c, 0);
   if (under || !x87_st_empty(c, 7)) {
     if (stack_fault(c, !under)) {

@@ -25,14 +25,19 @@ namespace kestrel::interp {
 bool x87_check_pending(CpuState& c) {
   if (!(c.fsw & kFswES)) return true;
   if (c.cr0 & m::kCr0NE) return m::raise_exception(c, m::kVecMF), false;
-  // CR0.NE = 0: the PC-compatible path through FERR# (SDM Vol. 1 Appendix D).
-  if (c.machine) c.machine->set_ferr(true);
-  return true;
+  // CR0.NE = 0: the PC-compatible path through FERR# (SDM Vol. 1 §8.7, Appendix D):
+  // the processor freezes just before this instruction until an interrupt (IRQ 13
+  // from FERR#, normally) is taken, unless IGNNE# tells it to ignore the error.
+  if (!c.machine) return true;
+  c.machine->set_ferr(true);
+  if (c.machine->ignne()) return true;
+  c.halted = 1;
+  return false;
 }
 
 ExecStatus x87_fwait(CpuState& c) {
   if ((c.cr0 & m::kCr0MP) && (c.cr0 & m::kCr0TS)) return m::raise_exception(c, m::kVecNM);
-  if (!x87_check_pending(c)) return ExecStatus::Fault;
+  if (!x87_check_pending(c)) return x87_blocked(c);
   return ExecStatus::Ok;
 }
 
@@ -82,11 +87,24 @@ bool read_m80(CpuState& c, const DecodedInsn& d, f80& v) {
   return true;
 }
 
+// The processor stores a 10-byte operand as two writes, the low 8 bytes first and
+// then the upper 2 (measured on the host: with only the page of the last bytes
+// missing, FSTP m80fp and FBSTP leave the low 8 bytes written and fault on the
+// second page; with the first 8 bytes crossing into the missing page nothing is
+// written). The segment check covers all 10 bytes before either write.
+bool write_10_bytes(CpuState& c, uint8_t seg, uint64_t off, const uint8_t* in) {
+  uint64_t lin = 0;
+  if (!m::segment_to_linear(c, seg, off, 10, m::Access::Write, lin)) return false;
+  const bool user = m::user_access(c);
+  if (!m::write_linear_slow(c, lin, in, 8, user)) return false;
+  return m::write_linear_slow(c, lin + 8, in + 8, 2, user);  // wraps at 4 GiB outside 64-bit mode
+}
+
 bool write_m80(CpuState& c, const DecodedInsn& d, f80 v) {
   uint8_t b[10];
   std::memcpy(b, &v.sig, 8);
   std::memcpy(b + 8, &v.sign_exp, 2);
-  return write_bytes(c, d.seg, effective_address(c, d), b, 10);
+  return write_10_bytes(c, d.seg, effective_address(c, d), b);
 }
 
 namespace {
@@ -210,14 +228,14 @@ using namespace x87;
 
 // FINIT/FNINIT (SDM Vol. 2A): FCW 037Fh, FSW 0, all tags empty, pointers and FOP 0.
 ExecStatus FNINIT(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d, kNoWait)) return ExecStatus::Fault;
+  if (!begin(c, d, kNoWait)) return x87_blocked(c);
   init_state(c);
   return ExecStatus::Ok;
 }
 
 // FCLEX/FNCLEX: clears the exception flags, SF, ES and B; C0-C3 are left alone.
 ExecStatus FNCLEX(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d, kNoWait)) return ExecStatus::Fault;
+  if (!begin(c, d, kNoWait)) return x87_blocked(c);
   c.fsw &= ~(kFswFlags | kFswSF | kFswES | kFswB);
   if (c.machine) c.machine->set_ferr(false);
   return ExecStatus::Ok;
@@ -225,13 +243,13 @@ ExecStatus FNCLEX(CpuState& c, const DecodedInsn& d) {
 
 // 8087/287 control forms: no operation on a 387 or later (SDM Vol. 2A, FINIT notes;
 // they do not wait).
-ExecStatus FNENI(CpuState& c, const DecodedInsn& d) { return begin(c, d, kNoWait) ? ExecStatus::Ok : ExecStatus::Fault; }
-ExecStatus FNDISI(CpuState& c, const DecodedInsn& d) { return begin(c, d, kNoWait) ? ExecStatus::Ok : ExecStatus::Fault; }
-ExecStatus FNSETPM(CpuState& c, const DecodedInsn& d) { return begin(c, d, kNoWait) ? ExecStatus::Ok : ExecStatus::Fault; }
+ExecStatus FNENI(CpuState& c, const DecodedInsn& d) { return begin(c, d, kNoWait) ? ExecStatus::Ok : x87_blocked(c); }
+ExecStatus FNDISI(CpuState& c, const DecodedInsn& d) { return begin(c, d, kNoWait) ? ExecStatus::Ok : x87_blocked(c); }
+ExecStatus FNSETPM(CpuState& c, const DecodedInsn& d) { return begin(c, d, kNoWait) ? ExecStatus::Ok : x87_blocked(c); }
 
 // FLDCW: a newly unmasked pending flag sets ES (taken at the next waiting instruction).
 ExecStatus FLDCW_m2byte(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d, kWait)) return ExecStatus::Fault;
+  if (!begin(c, d, kWait)) return x87_blocked(c);
   uint16_t v;
   KESTREL_TRY(m::read_mem(c, d.seg, effective_address(c, d), v));
   c.fcw = fcw_value(v);
@@ -240,19 +258,19 @@ ExecStatus FLDCW_m2byte(CpuState& c, const DecodedInsn& d) {
 }
 
 ExecStatus FNSTCW_m2byte(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d, kNoWait)) return ExecStatus::Fault;
+  if (!begin(c, d, kNoWait)) return x87_blocked(c);
   KESTREL_TRY(m::write_mem<uint16_t>(c, d.seg, effective_address(c, d), c.fcw));
   return ExecStatus::Ok;
 }
 
 ExecStatus FNSTSW_m2byte(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d, kNoWait)) return ExecStatus::Fault;
+  if (!begin(c, d, kNoWait)) return x87_blocked(c);
   KESTREL_TRY(m::write_mem<uint16_t>(c, d.seg, effective_address(c, d), x87_fsw(c)));
   return ExecStatus::Ok;
 }
 
 ExecStatus FNSTSW_AX(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d, kNoWait)) return ExecStatus::Fault;
+  if (!begin(c, d, kNoWait)) return x87_blocked(c);
   set_reg<uint16_t>(c, m::RAX, x87_fsw(c));
   return ExecStatus::Ok;
 }
@@ -260,7 +278,7 @@ ExecStatus FNSTSW_AX(CpuState& c, const DecodedInsn& d) {
 // FSTENV/FNSTENV: stores the environment, then masks every exception, which also
 // clears ES and B (a pending exception is no longer unmasked).
 ExecStatus FNSTENV_m14_28byte(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d, kNoWait)) return ExecStatus::Fault;
+  if (!begin(c, d, kNoWait)) return x87_blocked(c);
   uint8_t b[28];
   store_env(c, d, b);
   KESTREL_TRY(write_bytes(c, d.seg, effective_address(c, d), b, env_size(d)));
@@ -270,7 +288,7 @@ ExecStatus FNSTENV_m14_28byte(CpuState& c, const DecodedInsn& d) {
 }
 
 ExecStatus FLDENV_m14_28byte(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d, kWait)) return ExecStatus::Fault;
+  if (!begin(c, d, kWait)) return x87_blocked(c);
   uint8_t b[28];
   KESTREL_TRY(read_bytes(c, d.seg, effective_address(c, d), b, env_size(d)));
   load_env(c, d, b);
@@ -280,7 +298,7 @@ ExecStatus FLDENV_m14_28byte(CpuState& c, const DecodedInsn& d) {
 // FSAVE/FNSAVE: the environment, then ST(0)..ST(7) (10 bytes each, stack order),
 // then the FNINIT state.
 ExecStatus FNSAVE_m94_108byte(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d, kNoWait)) return ExecStatus::Fault;
+  if (!begin(c, d, kNoWait)) return x87_blocked(c);
   uint8_t b[108];
   const unsigned env = env_size(d);
   store_env(c, d, b);
@@ -295,7 +313,7 @@ ExecStatus FNSAVE_m94_108byte(CpuState& c, const DecodedInsn& d) {
 }
 
 ExecStatus FRSTOR_m94_108byte(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d, kWait)) return ExecStatus::Fault;
+  if (!begin(c, d, kWait)) return x87_blocked(c);
   uint8_t b[108];
   const unsigned env = env_size(d);
   KESTREL_TRY(read_bytes(c, d.seg, effective_address(c, d), b, env + 80));
@@ -313,14 +331,14 @@ ExecStatus FRSTOR_m94_108byte(CpuState& c, const DecodedInsn& d) {
 
 // FINCSTP/FDECSTP: TOP moves, tags and contents stay; C1 = 0.
 ExecStatus FINCSTP(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   c.ftop = (c.ftop + 1) & 7;
   set_c1(c, false);
   return ExecStatus::Ok;
 }
 
 ExecStatus FDECSTP(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   c.ftop = (c.ftop - 1) & 7;
   set_c1(c, false);
   return ExecStatus::Ok;
@@ -329,14 +347,14 @@ ExecStatus FDECSTP(CpuState& c, const DecodedInsn& d) {
 // FFREE ST(i): tag empty, TOP unchanged, C1 cleared (hardware; the SDM leaves C1
 // undefined). FFREEP (DF C0+i, undocumented): the same, then pops.
 ExecStatus FFREE_STi(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   x87_set_tag(c, x87_phys(c, d.rm & 7), kTagEmpty);
   set_c1(c, false);  // hardware
   return ExecStatus::Ok;
 }
 
 ExecStatus FFREEP_STi(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   x87_set_tag(c, x87_phys(c, d.rm & 7), kTagEmpty);
   x87_pop(c);
   set_c1(c, false);  // hardware
@@ -344,7 +362,7 @@ ExecStatus FFREEP_STi(CpuState& c, const DecodedInsn& d) {
 }
 
 ExecStatus FNOP(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   return ExecStatus::Ok;
 }
 

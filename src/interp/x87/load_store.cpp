@@ -6,8 +6,9 @@
 // Stack faults come first: a push onto a non-empty ST(7) is an overflow, reading an
 // empty register an underflow; the masked response loads or stores the real (or
 // integer, or BCD) indefinite. Memory operands are read or checked for writing
-// before anything changes, so a #GP/#PF leaves the FPU as it was; an unmasked
-// exception on a store writes nothing and does not pop (x87_resolve).
+// before anything changes, so a #GP/#PF leaves the FPU as it was (the 10-byte
+// stores may leave their low 8 bytes written, as hardware does: write_10_bytes);
+// an unmasked exception on a store writes nothing and does not pop (x87_resolve).
 #include <cstring>
 
 #include "interp/x87/x87_common.h"
@@ -53,7 +54,7 @@ bool read_operand(CpuState& c, const DecodedInsn& d, T& v) {
 // value with the library's flags; `indefinite` is the masked response to an empty ST(0).
 template <class T, class Convert>
 ExecStatus store_converted(CpuState& c, const DecodedInsn& d, bool pop, T indefinite, Convert convert) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   const uint64_t ea = effective_address(c, d);
   if (x87_st_empty(c, 0)) {
     if (c.fcw & kFswIE) KESTREL_TRY(m::write_mem<T>(c, d.seg, ea, indefinite));
@@ -72,7 +73,7 @@ ExecStatus store_converted(CpuState& c, const DecodedInsn& d, bool pop, T indefi
 
 // ST(dst) = ST(src) after the underflow check (FST/FSTP ST(i)).
 ExecStatus store_reg(CpuState& c, const DecodedInsn& d, bool pop) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   const unsigned i = d.rm & 7;
   if (x87_st_empty(c, 0)) {
     if (!stack_fault(c, false)) return ExecStatus::Ok;
@@ -86,7 +87,7 @@ ExecStatus store_reg(CpuState& c, const DecodedInsn& d, bool pop) {
 }
 
 ExecStatus store_m80(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   if (x87_st_empty(c, 0)) {
     if (c.fcw & kFswIE) KESTREL_TRY(write_m80(c, d, fpu::kF80DefaultNaN));
     if (stack_fault(c, false)) x87_pop(c);
@@ -121,7 +122,7 @@ f80 constant_value(Const k, uint16_t fcw) {
 }
 
 ExecStatus load_constant(CpuState& c, const DecodedInsn& d, Const k) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   return push_result(c, constant_value(k, c.fcw));
 }
 
@@ -130,7 +131,7 @@ bool has_cmov(CpuState& c) { return c.machine->cpu_model().has(m::Feature::Cmov)
 
 ExecStatus fcmov(CpuState& c, const DecodedInsn& d, unsigned cc) {
   if (!has_cmov(c)) return m::raise_ud(c);
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   const unsigned i = d.rm & 7;
   // C1 changes only with a stack fault (hardware; the SDM says "set to 0").
   if (x87_st_empty(c, 0) || x87_st_empty(c, i)) {
@@ -146,7 +147,7 @@ ExecStatus fcmov(CpuState& c, const DecodedInsn& d, unsigned cc) {
 // ---- loads -------------------------------------------------------------------------------------
 
 ExecStatus FLD_m32fp(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   uint32_t m;
   KESTREL_TRY(read_operand(c, d, m));
   if (!x87_st_empty(c, 7)) return push_overflow(c);  // before the conversion's own flags
@@ -156,7 +157,7 @@ ExecStatus FLD_m32fp(CpuState& c, const DecodedInsn& d) {
 }
 
 ExecStatus FLD_m64fp(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   uint64_t m;
   KESTREL_TRY(read_operand(c, d, m));
   if (!x87_st_empty(c, 7)) return push_overflow(c);
@@ -167,14 +168,14 @@ ExecStatus FLD_m64fp(CpuState& c, const DecodedInsn& d) {
 
 // FLD m80fp: the value as it is, no exceptions besides the stack overflow.
 ExecStatus FLD_m80fp(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   f80 v;
   KESTREL_TRY(read_m80(c, d, v));
   return push_result(c, v);
 }
 
 ExecStatus FLD_STi(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   const unsigned i = d.rm & 7;
   // An empty source is reported before a full ST(7) (hardware: underflow, C1 = 0).
   if (x87_st_empty(c, i)) {
@@ -186,7 +187,7 @@ ExecStatus FLD_STi(CpuState& c, const DecodedInsn& d) {
 
 template <class T>
 ExecStatus fild(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   T m;
   KESTREL_TRY(read_operand(c, d, m));
   return push_result(c, fpu::i64_to_f80(static_cast<int64_t>(m)));
@@ -224,7 +225,7 @@ ExecStatus FSTP_STi(CpuState& c, const DecodedInsn& d) { return store_reg(c, d, 
 // D9 D8+i (undocumented): FSTP ST(i), except that an empty ST(0) is no stack fault:
 // nothing is stored and the stack is popped (hardware).
 ExecStatus FSTPNCE_STi(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   if (!x87_st_empty(c, 0)) x87_set_st(c, d.rm & 7, x87_st(c, 0));
   set_c1(c, false);
   x87_pop(c);
@@ -264,7 +265,7 @@ ExecStatus FISTTP_m64int(CpuState& c, const DecodedInsn& d) {
 // FBLD: exact (18 digits fit in 64 bits). Digits above 9 are not valid BCD and the
 // result is undefined; they are weighted like valid digits, as the hardware does.
 ExecStatus FBLD_m80dec(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   uint8_t b[10];
   KESTREL_TRY(read_bytes(c, d.seg, effective_address(c, d), b, 10));
   uint64_t v = 0;
@@ -278,11 +279,11 @@ ExecStatus FBLD_m80dec(CpuState& c, const DecodedInsn& d) {
 // and magnitudes of 10^18 or more are invalid (IE), and the masked response stores
 // the packed BCD indefinite FFFF C000 0000 0000 0000h.
 ExecStatus FBSTP_m80bcd(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   static constexpr uint8_t kIndefinite[10] = {0, 0, 0, 0, 0, 0, 0, 0xC0, 0xFF, 0xFF};
   const uint64_t ea = effective_address(c, d);
   if (x87_st_empty(c, 0)) {
-    if (c.fcw & kFswIE) KESTREL_TRY(write_bytes(c, d.seg, ea, kIndefinite, 10));
+    if (c.fcw & kFswIE) KESTREL_TRY(write_10_bytes(c, d.seg, ea, kIndefinite));
     if (stack_fault(c, false)) x87_pop(c);
     return ExecStatus::Ok;
   }
@@ -310,7 +311,7 @@ ExecStatus FBSTP_m80bcd(CpuState& c, const DecodedInsn& d) {
       }
       b[9] = (a.sign_exp & 0x8000) ? 0x80 : 0;
     }
-    KESTREL_TRY(write_bytes(c, d.seg, ea, b, 10));
+    KESTREL_TRY(write_10_bytes(c, d.seg, ea, b));
   }
   record(c, r);
   set_c1(c, r.write && ctx.c1);
@@ -322,7 +323,7 @@ ExecStatus FBSTP_m80bcd(CpuState& c, const DecodedInsn& d) {
 
 // FXCH: an empty operand is an underflow; masked, it reads as the real indefinite.
 ExecStatus FXCH_STi(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   const unsigned i = d.rm & 7;
   const bool e0 = x87_st_empty(c, 0), ei = x87_st_empty(c, i);
   if ((e0 || ei) && !stack_fault(c, false)) return ExecStatus::Ok;

@@ -19,7 +19,7 @@ void set_c2(CpuState& c, bool v) { c.fsw = static_cast<uint16_t>((c.fsw & ~kFswC
 // ST(1) = f(ST(1), ST(0)), then pop (FYL2X, FYL2XP1, FPATAN).
 template <class F>
 ExecStatus binary_pop(CpuState& c, const DecodedInsn& d, F fn) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   if (x87_st_empty(c, 0) || x87_st_empty(c, 1)) {
     if (stack_fault(c, false)) {
       x87_set_st(c, 1, fpu::kF80DefaultNaN);
@@ -36,7 +36,7 @@ ExecStatus binary_pop(CpuState& c, const DecodedInsn& d, F fn) {
 // ST(0) = f(ST(0)) with the range check (FSIN, FCOS).
 template <class F>
 ExecStatus trig_unary(CpuState& c, const DecodedInsn& d, F fn) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   set_c2(c, false);  // also on a stack fault or an unmasked exception (hardware)
   if (x87_st_empty(c, 0)) {
     if (stack_fault(c, false)) x87_set_st(c, 0, fpu::kF80DefaultNaN);
@@ -57,7 +57,7 @@ ExecStatus trig_unary(CpuState& c, const DecodedInsn& d, F fn) {
 // overflow (full ST(7)) leave the indefinite in both when masked.
 template <class F>
 ExecStatus trig_push(CpuState& c, const DecodedInsn& d, F fn) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   set_c2(c, false);  // also on a stack fault or an unmasked exception (hardware)
   const bool under = x87_st_empty(c, 0);
   if (under || !x87_st_empty(c, 7)) {
@@ -82,7 +82,7 @@ ExecStatus trig_push(CpuState& c, const DecodedInsn& d, F fn) {
 }  // namespace
 
 ExecStatus F2XM1(CpuState& c, const DecodedInsn& d) {
-  if (!begin(c, d)) return ExecStatus::Fault;
+  if (!begin(c, d)) return x87_blocked(c);
   if (x87_st_empty(c, 0)) {
     if (stack_fault(c, false)) x87_set_st(c, 0, fpu::kF80DefaultNaN);
     return ExecStatus::Ok;

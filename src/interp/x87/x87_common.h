@@ -69,6 +69,10 @@ bool read_bytes(CpuState& c, uint8_t seg, uint64_t off, uint8_t* out, unsigned n
 // Writes n bytes: every byte is checked writable (segment and page) before any is written.
 bool write_bytes(CpuState& c, uint8_t seg, uint64_t off, const uint8_t* in, unsigned n);
 
+// A 10-byte store (FSTP m80fp, FBSTP): the low 8 bytes, then the upper 2 (a fault
+// on the second write leaves the first done, as on hardware).
+bool write_10_bytes(CpuState& c, uint8_t seg, uint64_t off, const uint8_t* in);
+
 bool read_m80(CpuState& c, const DecodedInsn& d, f80& v);
 bool write_m80(CpuState& c, const DecodedInsn& d, f80 v);
 

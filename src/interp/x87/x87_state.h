@@ -146,9 +146,16 @@ inline void x87_emms(CpuState& c) { c.ftw = 0xFFFF; }
 
 // Called before a waiting x87 instruction (and by MMX instructions, after their
 // #UD/#NM checks): when FSW.ES is set, CR0.NE = 1 raises #MF (false, exception
-// pending); CR0.NE = 0 asserts FERR# (Machine::set_ferr, the PC routes it to IRQ 13)
-// and the instruction goes on (true).
+// pending). CR0.NE = 0 is the MS-DOS compatibility mode (SDM Vol. 1 §8.7): FERR# is
+// asserted (Machine::set_ferr, the PC routes it to IRQ 13); with IGNNE# asserted the
+// error is ignored and the instruction goes on (true); otherwise the processor
+// freezes before the instruction until an interrupt comes (false with c.halted set
+// and RIP unchanged: the interrupt returns to the instruction, which checks again).
 bool x87_check_pending(CpuState& c);
+
+// What a handler returns when its x87 prologue (x87_check_pending) said no: Halt
+// when the CPU froze before it (MS-DOS compatibility mode), Fault otherwise.
+inline ExecStatus x87_blocked(const CpuState& c) { return c.halted ? ExecStatus::Halt : ExecStatus::Fault; }
 
 // The WAIT/FWAIT instruction: #NM when CR0.MP and CR0.TS are both set, then the
 // pending-exception check.
