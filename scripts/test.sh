@@ -134,6 +134,12 @@ if [[ -f tests/boot/seabios_boot_test.sh ]]; then
   run_suite seabios 'seabios: ([0-9]+) passed, ([0-9]+) failed' \
     bash tests/boot/seabios_boot_test.sh "$root/build/kestrel"
 fi
+# SeaBIOS boots a SYSLINUX disk and a GRUB ISO to Linux's shell test, and FreeDOS
+# from floppy to its prompt (images built from Debian's packages at test time).
+if [[ -f tests/boot/bios_boot_test.sh ]]; then
+  run_suite bios-boot 'bios-boot: ([0-9]+) passed, ([0-9]+) failed' \
+    bash tests/boot/bios_boot_test.sh "$root/build/kestrel"
+fi
 # Debian's kernel and a busybox initramfs (fetched once into .cache/guest/).
 if [[ -f tests/boot/linux_boot_test.sh ]]; then
   run_suite linux-boot 'linux-boot: ([0-9]+) passed, ([0-9]+) failed' \

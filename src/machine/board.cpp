@@ -14,6 +14,7 @@
 #include "machine/devices/fdc82077.h"
 #include "machine/devices/i8042.h"
 #include "machine/devices/ide_channel.h"
+#include "machine/devices/ide_piix.h"
 #include "machine/devices/pic8259.h"
 #include "machine/devices/pit8254.h"
 #include "machine/devices/rtc_cmos.h"
@@ -31,8 +32,10 @@ namespace kestrel::machine {
 
 namespace {
 
-// The two legacy IDE channels with the drives given.
-void add_ide(Machine& m, const BoardDrives& drives, BoardDevices& b) {
+// The two legacy IDE channels with the drives given: behind the PIIX IDE function
+// (00:01.1) on a PCI board, else straight on their ports.
+void add_ide(Machine& m, const BoardOptions& opt, BoardDevices& b) {
+  const BoardDrives& drives = opt.drives;
   b.ide[0] = m.add_device<IdeChannel>(m, "ide0", IdeChannel::kPrimaryCmd, IdeChannel::kPrimaryCtl,
                                       &m.isa_irq(IdeChannel::kPrimaryIrq));
   b.ide[1] = m.add_device<IdeChannel>(m, "ide1", IdeChannel::kSecondaryCmd, IdeChannel::kSecondaryCtl,
@@ -40,7 +43,13 @@ void add_ide(Machine& m, const BoardDrives& drives, BoardDevices& b) {
   if (drives.hda) b.ide[0]->attach_disk(0, drives.hda);
   if (drives.hdb) b.ide[0]->attach_disk(1, drives.hdb);
   if (drives.cdrom_drive) b.ide[1]->attach_cdrom(0, drives.cdrom);
-  for (IdeChannel* ch : b.ide) ch->attach(m.ports());
+  if (b.pci) {
+    b.ide_function = m.add_device<PiixIde>(m, b.ide[0], b.ide[1], !opt.firmware);
+    b.pci->add(b.ide_function, 1, 1);
+    b.ide_function->reset();  // decode as the configuration space says
+  } else {
+    for (IdeChannel* ch : b.ide) ch->attach(m.ports());
+  }
 }
 
 // What fw_cfg tells a BIOS about this board (as QEMU's pc machine does): one CPU, the
@@ -133,7 +142,7 @@ BoardDevices build_basic_board(Machine& m, const BoardOptions& opt) {
   b.rtc->attach(m.ports());
   b.i8042 = m.add_device<I8042>(m, &m.isa_irq(1), &m.isa_irq(12));
   b.i8042->attach(m.ports());
-  if (opt.drives.any_ide()) add_ide(m, opt.drives, b);
+  if (b.pci || opt.drives.any_ide()) add_ide(m, opt, b);
   b.dma = m.add_device<Dma8237>(m.bus());
   b.dma->attach(m.ports());
   b.fdc = m.add_device<Fdc82077>(m, &m.isa_irq(Fdc82077::kIrq), b.dma);

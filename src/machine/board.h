@@ -23,6 +23,7 @@ class CoprocessorError;
 class RtcCmos;
 class I8042;
 class IdeChannel;
+class PiixIde;
 class DiskImage;
 class Dma8237;
 class Fdc82077;
@@ -94,7 +95,8 @@ struct BoardDevices {
   Uart16550* com2 = nullptr;
   RtcCmos* rtc = nullptr;
   I8042* i8042 = nullptr;
-  IdeChannel* ide[2] = {nullptr, nullptr};  // primary and secondary, when any IDE drive is given
+  IdeChannel* ide[2] = {nullptr, nullptr};  // primary and secondary (on a PCI board, or with an IDE drive)
+  PiixIde* ide_function = nullptr;          // 00:01.1, on a PCI board
   Dma8237* dma = nullptr;                   // the 8237 pair and page registers
   Fdc82077* fdc = nullptr;                  // the floppy controller (drive A: when BoardDrives::fda)
   Vga* vga = nullptr;  // null unless BoardOptions::vga
@@ -116,9 +118,11 @@ struct BoardDevices {
 // with the PIC's INT output on its LINT0 (ExtINT); the IOAPIC at 0xFEC00000 sees
 // the ISA lines (IRQ 0 on pin 2, IRQ n on pin n); ACPI adds the PM block at 0x600
 // (SCI on IRQ 9) and the tables at 0xF0000. Without an APIC the PIC is the CPU's
-// interrupt controller. With IDE drives: both IDE channels at their legacy ports
-// (primary 0x1F0/0x3F6 on IRQ 14, secondary 0x170/0x376 on IRQ 15), the CD-ROM
-// drive as the secondary master; the CMOS boot order follows BoardDrives::boot.
+// interrupt controller. On a PCI board, and without PCI when there are IDE drives:
+// both IDE channels at their legacy ports (primary 0x1F0/0x3F6 on IRQ 14, secondary
+// 0x170/0x376 on IRQ 15), behind the PIIX IDE function 00:01.1 with its bus master
+// when there is PCI; the CD-ROM drive is the secondary master; the CMOS boot order
+// follows BoardDrives::boot.
 // Always: the 8237 DMA pair (0x00-0x0F, 0x80-0x8F, 0xC0-0xDF) and the 82077AA
 // floppy controller (0x3F0-0x3F5, 0x3F7, IRQ 6, DMA 2) with the CMOS floppy type
 // of drive A's medium.

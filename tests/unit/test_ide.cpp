@@ -17,6 +17,7 @@
 
 #include "machine/board.h"
 #include "machine/devices/ide_busmaster.h"
+#include "machine/devices/ide_piix.h"
 #include "machine/devices/rtc_cmos.h"
 #include "machine/devices/ide_channel.h"
 #include "machine/machine.h"
@@ -700,4 +701,67 @@ TEST_CASE("board: IDE drives on the legacy channels; the CMOS boot order and flo
   unsigned want = 0;
   for (unsigned i = 0x10; i <= 0x2D; ++i) want += b.rtc->peek(static_cast<uint8_t>(i));
   CHECK(sum == want);
+}
+
+TEST_CASE("PIIX IDE function 00:01.1: identity, IDETIM decode enable, BAR4 bus-master registers and DMA") {
+  MachineConfig cfg;
+  cfg.ram_bytes = 16ull << 20;
+  Machine m(cfg);
+  std::string err;
+  REQUIRE(m.init(err));
+  TempFile disk(patterned(64));
+  BoardOptions opt;
+  opt.firmware = true;  // as after a hardware reset: the BIOS sets the function up
+  opt.drives.hda = std::make_shared<DiskImage>();
+  REQUIRE(opt.drives.hda->open(disk.path, DiskKind::HardDisk, "--hda", err));
+  BoardDevices b = build_basic_board(m, opt);
+  REQUIRE(b.ide_function);
+  auto cfg_read = [&](unsigned off, unsigned size) {
+    m.ports().out(0xCF8, 0x80000000u | (1u << 11) | (1u << 8) | (off & 0xFC), 4);
+    return m.ports().in(static_cast<uint16_t>(0xCFC + (off & 3)), size);
+  };
+  auto cfg_write = [&](unsigned off, uint32_t v, unsigned size) {
+    m.ports().out(0xCF8, 0x80000000u | (1u << 11) | (1u << 8) | (off & 0xFC), 4);
+    m.ports().out(static_cast<uint16_t>(0xCFC + (off & 3)), v, size);
+  };
+  CHECK(cfg_read(0, 4) == 0x70108086u);
+  CHECK((cfg_read(0x08, 4) >> 8) == 0x010180u);
+  CHECK(cfg_read(0x3D, 1) == 0);  // no INTx#: compatibility-mode IRQs 14 and 15
+  // Not decoding yet: the legacy ports float.
+  CHECK(m.ports().in(0x1F7, 1) == 0xFF);
+  cfg_write(0x40, 0x8000, 2);
+  cfg_write(0x42, 0x8000, 2);
+  CHECK(m.ports().in(0x1F7, 1) == 0xFF);  // I/O space still off
+  cfg_write(0x20, 0xFFFFFFFF, 4);
+  CHECK(cfg_read(0x20, 4) == 0xFFFFFFF1u);  // 16 I/O ports
+  cfg_write(0x20, 0xC040, 4);
+  cfg_write(0x04, pci_cfg::kCmdIo | pci_cfg::kCmdBusMaster, 2);
+  CHECK(m.ports().in(0x1F7, 1) == (ata::kDrdy | ata::kDsc));
+  CHECK(m.ports().in(0x177, 1) == 0xFF);  // an empty secondary channel floats
+  // Clearing the primary's decode enable takes it off the bus.
+  cfg_write(0x40, 0x0000, 2);
+  CHECK(m.ports().in(0x1F7, 1) == 0xFF);
+  cfg_write(0x40, 0x8000, 2);
+  // A DMA read through BAR4.
+  m.bus().write_uint(0x1000, 0x20000, 4);
+  m.bus().write_uint(0x1004, 0x80000000u | 512, 4);
+  m.ports().out(0xC044, 0x1000, 4);
+  m.ports().out(0xC040, 0x08, 1);
+  m.ports().out(0x1F6, 0xE0, 1);
+  m.ports().out(0x1F2, 1, 1);
+  m.ports().out(0x1F3, 5, 1);
+  m.ports().out(0x1F4, 0, 1);
+  m.ports().out(0x1F5, 0, 1);
+  m.ports().out(0x1F7, 0xC8, 1);
+  m.ports().out(0xC040, 0x09, 1);
+  CHECK(m.ports().in(0xC042, 1) == IdeBusMaster::kStInterrupt);
+  CHECK(m.bus().read_uint(0x20000, 1) == pattern(5, 0));
+  CHECK(m.isa_irq(14).level());
+  // With bus mastering off in the command register the engine moves nothing.
+  m.ports().out(0xC040, 0x08, 1);
+  cfg_write(0x04, pci_cfg::kCmdIo, 2);
+  m.bus().write_uint(0x20000, 0, 4);
+  m.ports().out(0x1F7, 0xC8, 1);
+  m.ports().out(0xC040, 0x09, 1);
+  CHECK(m.bus().read_uint(0x20000, 4) == 0);
 }

@@ -115,7 +115,7 @@ TEST_CASE("pci: configuration mechanism #1, every size and offset") {
   CHECK(pc.cfg_read(0x00, 0x0E, 1) == 0x00);
   // Absent functions, another bus, the enable bit off: all-ones.
   CHECK(pc.cfg_read(0x10, 0, 4) == 0xFFFFFFFFu);
-  CHECK(pc.cfg_read(0x09, 0, 2) == 0xFFFFu);
+  CHECK(pc.cfg_read(0x0A, 0, 2) == 0xFFFFu);
   pc.io().out(0xCF8, 0x80010000u, 4);
   CHECK(pc.io().in(0xCFC, 4) == 0xFFFFFFFFu);
   pc.io().out(0xCF8, 0x00000000u, 4);

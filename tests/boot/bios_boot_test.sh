@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# BIOS boots from the drives: Debian's SeaBIOS (the default --bios with a drive)
+# boots images built at test time from Debian's packages (tests/boot/make_boot_images.sh):
+#
+#   disk    a FAT16 hard disk with SYSLINUX (--hda) boots Debian's kernel and the CI
+#           initramfs, which prints "KESTREL-BOOT-TEST: PASS" and powers off
+#   cdrom   an El Torito ISO made by grub-mkrescue (--cdrom) boots the same
+#   floppy  FreeDOS from ../shared/testdata/freedos/freedos722.img (a copy; --fda)
+#           runs its AUTOEXEC.BAT, which writes HELLO.COM's output to COM1 and moves
+#           the console there, so COMMAND.COM's A:\> prompt is read from COM1
+#
+# Every case also checks SeaBIOS's "Booting from Hard Disk..." / "Booting from
+# DVD/CD..." / "Booting from Floppy..." line on its debug port (0x402, standard
+# output; COM1 goes to a file). Guests write to copies of the images.
+#
+# usage: bios_boot_test.sh [KESTREL] [CASE...]   (cases: disk cdrom floppy; default all)
+# Prints "ok CASE (time)" or "FAIL CASE: reason" with the logs' last lines, then
+# "bios-boot: N passed, M failed". BIOS_BOOT_TIMEOUT (seconds, default 900) bounds
+# each boot. Logs: build/test-logs/bios-boot-CASE.{debug,serial}.log.
+set -u
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+kestrel=$root/build/kestrel
+if [ $# -gt 0 ] && [ -x "$1" ] && [ ! -d "$1" ]; then
+  kestrel=$1
+  shift
+fi
+cases=("$@")
+[ ${#cases[@]} -eq 0 ] && cases=(disk cdrom floppy)
+limit=${BIOS_BOOT_TIMEOUT:-900}
+logs=$root/build/test-logs
+images=$root/build/boot-images
+mkdir -p "$logs"
+pass=0
+fail=0
+
+if ! bash tests/boot/make_boot_images.sh "$images" >"$logs/make-boot-images.log" 2>&1; then
+  echo "FAIL images: tests/boot/make_boot_images.sh failed:"
+  tail -n 15 "$logs/make-boot-images.log" | sed 's/^/    | /'
+  echo "bios-boot: 0 passed, 1 failed"
+  exit 1
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# boot NAME MARKER STOP -- KESTREL-ARGS...: runs kestrel with COM1 in a file until it
+# exits, or (STOP=1) until every regex of MARKER ('|'-free extended regexes separated
+# by ';;') shows on COM1, or the time limit. Sets status (kestrel's exit status, "killed" after MARKER, "timeout") and secs.
+boot() {
+  local name=$1 marker=$2 stop=$3
+  shift 4
+  dbg=$logs/bios-boot-$name.debug.log
+  ser=$logs/bios-boot-$name.serial.log
+  : >"$ser"
+  local start end pid
+  start=$(date +%s.%N)
+  "$kestrel" --no-reboot --serial-input none --serial "file:$ser" "$@" </dev/null >"$dbg" 2>&1 &
+  pid=$!
+  status=timeout
+  local deadline=$(($(date +%s) + limit))
+  while :; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid"
+      status=$?
+      break
+    fi
+    if [ "$stop" = 1 ] && all_seen "$marker" "$ser"; then
+      kill "$pid" 2>/dev/null
+      wait "$pid" 2>/dev/null
+      status=killed
+      break
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      kill "$pid" 2>/dev/null
+      wait "$pid" 2>/dev/null
+      break
+    fi
+    sleep 0.2
+  done
+  end=$(date +%s.%N)
+  secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+}
+
+all_seen() {
+  local rest=$1 file=$2 re
+  while [ -n "$rest" ]; do
+    re=${rest%%;;*}
+    [ "$re" = "$rest" ] && rest="" || rest=${rest#*;;}
+    tr -d '\r' <"$file" | grep -aEq -- "$re" || return 1
+  done
+  return 0
+}
+
+report() {
+  local name=$1 reason=$2
+  if [ -z "$reason" ]; then
+    echo "ok $name (${secs}s)"
+    pass=$((pass + 1))
+  else
+    echo "FAIL $name: $reason"
+    echo "    debug port (last lines of $dbg):"
+    tail -n 8 "$dbg" | sed 's/^/    | /'
+    echo "    COM1 (last lines of $ser):"
+    tail -n 12 "$ser" | sed 's/^/    | /'
+    fail=$((fail + 1))
+  fi
+}
+
+# linux_reason BOOTLINE: why a Linux boot failed, or nothing.
+linux_reason() {
+  local bootline=$1
+  if [ "$status" = timeout ]; then echo "timed out after ${limit}s"
+  elif ! grep -aqF "$bootline" "$dbg"; then echo "SeaBIOS did not say '$bootline'"
+  elif ! grep -aq '^KESTREL-BOOT-TEST: PASS' "$ser"; then
+    echo "no PASS marker$(grep -am1 '^KESTREL-BOOT-TEST: FAIL' "$ser" | sed 's/^KESTREL-BOOT-TEST: / (/; s/$/)/')"
+  elif grep -aEq 'Oops|BUG:|Call Trace|Kernel panic' "$ser"; then
+    echo "the console shows: $(grep -aEm1 'Oops|BUG:|Call Trace|Kernel panic' "$ser")"
+  elif [ "$status" != 0 ]; then echo "kestrel exit status $status, want 0 (ACPI power-off)"
+  fi
+}
+
+for c in "${cases[@]}"; do
+  case $c in
+    disk)
+      cp "$images/syslinux-disk.img" "$work/disk.img"
+      boot disk '' 0 -- -m 256M --hda "$work/disk.img"
+      report bios-boot-disk "$(linux_reason 'Booting from Hard Disk...')"
+      ;;
+    cdrom)
+      boot cdrom '' 0 -- -m 256M --cdrom "$images/grub.iso"
+      report bios-boot-cdrom "$(linux_reason 'Booting from DVD/CD...')"
+      ;;
+    floppy)
+      if [ ! -f "$images/freedos.img" ]; then
+        report bios-boot-floppy "no FreeDOS image (../shared/testdata/freedos/freedos722.img missing)"
+        continue
+      fi
+      cp "$images/freedos.img" "$work/freedos.img"
+      # The prompt after the program's output: AUTOEXEC.BAT ran to its end.
+      boot floppy 'HELLO DONE;;^A:\\>' 1 -- -m 64M --fda "$work/freedos.img"
+      reason=""
+      if ! grep -aqF 'Booting from Floppy...' "$dbg"; then reason="SeaBIOS did not say 'Booting from Floppy...'"
+      elif ! grep -aq 'KESTREL-DOS: AUTOEXEC' "$ser"; then reason="AUTOEXEC.BAT did not run (no start line on COM1)"
+      elif ! grep -aq 'Hello, World!' "$ser"; then reason="HELLO.COM's output is missing"
+      elif ! tr -d '\r' <"$ser" | grep -aq 'A:\\>'; then reason="no A:\\> prompt on COM1"
+      elif [ "$status" != killed ]; then reason="kestrel ended ($status) before the prompt"
+      fi
+      report bios-boot-floppy "$reason"
+      ;;
+    *)
+      echo "FAIL $c: unknown case (disk, cdrom, floppy)"
+      fail=$((fail + 1))
+      ;;
+  esac
+done
+
+echo "bios-boot: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

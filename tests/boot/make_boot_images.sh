@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Builds the BIOS boot test images from Debian's packages and the guest kernel
+# (scripts/prepare-guest.sh): nothing here is committed, everything is made at
+# test time into OUT (default build/boot-images), and kept while its inputs are
+# unchanged.
+#
+#   syslinux-disk.img  64 MiB hard disk: SYSLINUX's MBR (mbr.bin), one FAT16
+#                      partition from 1 MiB made with mkfs.fat, SYSLINUX installed
+#                      with `syslinux --install`, the kernel and the CI initramfs
+#   grub.iso           an El Torito CD-ROM made with grub-mkrescue (GRUB for BIOS)
+#                      that boots the same kernel and initramfs
+#   freedos.img        a copy of ../shared/testdata/freedos/freedos722.img whose
+#                      AUTOEXEC.BAT (changed with mtools) writes a start line and
+#                      HELLO.COM's output to COM1 and moves the console to COM1
+#                      (CTTY), so the A:\> prompt is read from the serial port
+#
+# Both Linux images use the kernel command line "console=ttyS0 panic=-1"; the CI
+# initramfs prints "KESTREL-BOOT-TEST: PASS" and powers off.
+#
+# usage: make_boot_images.sh [OUT]
+# Needs (installed with apt-get when missing and running as root): syslinux,
+# syslinux-common, mtools, dosfstools, grub-pc-bin, grub-common, xorriso, python3.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+out=${1:-$root/build/boot-images}
+mkdir -p "$out"
+say() { echo "make_boot_images: $*" >&2; }
+
+pkgs=(syslinux syslinux-common mtools dosfstools grub-pc-bin grub-common xorriso python3)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    say "missing packages: ${missing[*]} (install them, or run as root)"
+    exit 1
+  fi
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+bash scripts/prepare-guest.sh >/dev/null
+guest=$root/.cache/guest
+kernel=$guest/bzImage
+initrd=$guest/initrd-ci.gz
+for f in "$kernel" "$initrd"; do
+  [ -f "$f" ] || { say "$f is missing (scripts/prepare-guest.sh failed?)"; exit 1; }
+done
+
+# up_to_date TARGET INPUTS...: TARGET exists and is newer than every input.
+up_to_date() {
+  local t=$1
+  shift
+  [ -s "$t" ] || return 1
+  for i in "$@"; do [ "$t" -nt "$i" ] || return 1; done
+  return 0
+}
+self=$root/tests/boot/make_boot_images.sh
+
+# --- SYSLINUX on a partitioned FAT16 disk
+disk=$out/syslinux-disk.img
+if ! up_to_date "$disk" "$kernel" "$initrd" "$self"; then
+  say "building $disk"
+  tmp=$disk.tmp
+  rm -f "$tmp"
+  truncate -s 64M "$tmp"
+  part_start=2048
+  part_sectors=$((64 * 2048 - part_start))
+  # The MBR: SYSLINUX's boot code and one active FAT16 (LBA) partition.
+  python3 - "$tmp" /usr/lib/syslinux/mbr/mbr.bin "$part_start" "$part_sectors" <<'PY'
+import struct, sys
+img, mbr, start, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+code = open(mbr, 'rb').read()[:440]
+entry = struct.pack('<B3sB3sII', 0x80, b'\xfe\xff\xff', 0x0E, b'\xfe\xff\xff', start, count)
+sector = code.ljust(446, b'\0') + entry + b'\0' * 48 + b'\x55\xaa'
+with open(img, 'r+b') as f:
+    f.write(sector)
+PY
+  mkfs.fat -F 16 -n KESTREL --offset "$part_start" "$tmp" $((part_sectors / 2)) >/dev/null
+  syslinux --install --offset $((part_start * 512)) "$tmp"
+  cfg=$out/syslinux.cfg
+  printf '%s\n' 'SERIAL 0 115200' 'DEFAULT linux' 'PROMPT 0' 'TIMEOUT 0' 'LABEL linux' \
+    '  KERNEL bzImage' '  INITRD initrd.gz' '  APPEND console=ttyS0 panic=-1' >"$cfg"
+  export MTOOLS_SKIP_CHECK=1
+  mcopy -i "$tmp@@$((part_start * 512))" "$kernel" ::bzImage
+  mcopy -i "$tmp@@$((part_start * 512))" "$initrd" ::initrd.gz
+  mcopy -i "$tmp@@$((part_start * 512))" "$cfg" ::syslinux.cfg
+  mv "$tmp" "$disk"
+fi
+
+# --- GRUB El Torito ISO
+iso=$out/grub.iso
+if ! up_to_date "$iso" "$kernel" "$initrd" "$self"; then
+  say "building $iso"
+  tree=$out/iso-tree
+  rm -rf "$tree"
+  mkdir -p "$tree/boot/grub"
+  cp "$kernel" "$tree/bzImage"
+  cp "$initrd" "$tree/initrd.gz"
+  cat >"$tree/boot/grub/grub.cfg" <<'CFG'
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+set timeout=0
+menuentry "Linux" {
+  linux /bzImage console=ttyS0 panic=-1
+  initrd /initrd.gz
+}
+CFG
+  grub-mkrescue -o "$iso.tmp" "$tree" >/dev/null 2>"$out/grub-mkrescue.log" ||
+    { say "grub-mkrescue failed:"; cat "$out/grub-mkrescue.log" >&2; exit 1; }
+  mv "$iso.tmp" "$iso"
+  rm -rf "$tree"
+fi
+
+# --- FreeDOS floppy (a copy: the shared image stays as it is)
+fd_src=$root/../shared/testdata/freedos/freedos722.img
+fd=$out/freedos.img
+if [ -f "$fd_src" ] && ! up_to_date "$fd" "$fd_src" "$self"; then
+  say "building $fd"
+  cp "$fd_src" "$fd.tmp"
+  chmod u+w "$fd.tmp"  # the guest writes to its floppy
+  printf '%s\r\n' '@echo off' 'set PATH=A:\FDOS;A:\GAMES' 'ECHO KESTREL-DOS: AUTOEXEC >COM1' 'HELLO >COM1' \
+    'ECHO KESTREL-DOS: HELLO DONE >COM1' 'CTTY COM1' >"$out/autoexec.bat"
+  MTOOLS_SKIP_CHECK=1 mcopy -o -i "$fd.tmp" "$out/autoexec.bat" ::AUTOEXEC.BAT
+  mv "$fd.tmp" "$fd"
+fi
+say "images in $out"
