@@ -6,8 +6,15 @@
 #           initramfs, which prints "KESTREL-BOOT-TEST: PASS" and powers off
 #   cdrom   an El Torito ISO made by grub-mkrescue (--cdrom) boots the same
 #   floppy  FreeDOS from ../shared/testdata/freedos/freedos722.img (a copy; --fda)
-#           runs its AUTOEXEC.BAT, which writes HELLO.COM's output to COM1 and moves
-#           the console there, so COMMAND.COM's A:\> prompt is read from COM1
+#           runs its AUTOEXEC.BAT, which writes HELLO.COM's output to COM1 and then
+#           moves DOS's console to COM1 (CTTY), where COMMAND.COM's A:\> prompt
+#           must show. (Reading the VGA text screen with --display text needs the
+#           VGA BIOS, which SeaBIOS does not find on the board yet.)
+#   linux-ide  (on request) the GRUB ISO with libata's modules (--cdrom, booted with --boot d)
+#           and a data disk (--hda): Linux reads both whole through ata_piix (bus-
+#           master DMA and PIO; their SHA-256 must match the host's), writes a
+#           line to the disk that must land in the image file, and its libata
+#           messages must show a DMA mode and no errors
 #
 # Every case also checks SeaBIOS's "Booting from Hard Disk..." / "Booting from
 # DVD/CD..." / "Booting from Floppy..." line on its debug port (0x402, standard
@@ -44,8 +51,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # boot NAME MARKER STOP -- KESTREL-ARGS...: runs kestrel with COM1 in a file until it
-# exits, or (STOP=1) until every regex of MARKER ('|'-free extended regexes separated
-# by ';;') shows on COM1, or the time limit. Sets status (kestrel's exit status, "killed" after MARKER, "timeout") and secs.
+# exits, or (STOP=1: on COM1; STOP=2: on standard output, where the debug port and
+# the --display text screens go) until every regex of MARKER (extended regexes
+# separated by ';;') shows, or the time limit. Sets status (kestrel's exit status, "killed" after MARKER, "timeout") and secs.
 boot() {
   local name=$1 marker=$2 stop=$3
   shift 4
@@ -64,7 +72,7 @@ boot() {
       status=$?
       break
     fi
-    if [ "$stop" = 1 ] && all_seen "$marker" "$ser"; then
+    if { [ "$stop" = 1 ] && all_seen "$marker" "$ser"; } || { [ "$stop" = 2 ] && all_seen "$marker" "$dbg"; }; then
       kill "$pid" 2>/dev/null
       wait "$pid" 2>/dev/null
       status=killed
@@ -136,19 +144,43 @@ for c in "${cases[@]}"; do
         continue
       fi
       cp "$images/freedos.img" "$work/freedos.img"
-      # The prompt after the program's output: AUTOEXEC.BAT ran to its end.
-      boot floppy 'HELLO DONE;;^A:\\>' 1 -- -m 64M --fda "$work/freedos.img"
+      # AUTOEXEC.BAT ran to its end: the prompt on COM1 after the program.
+      boot floppy 'HELLO DONE;;^A:\\>' 1 -- -m 64M --fda "$work/freedos.img" --display none
+      screen=$(tr -d '\r' <"$ser")
       reason=""
       if ! grep -aqF 'Booting from Floppy...' "$dbg"; then reason="SeaBIOS did not say 'Booting from Floppy...'"
       elif ! grep -aq 'KESTREL-DOS: AUTOEXEC' "$ser"; then reason="AUTOEXEC.BAT did not run (no start line on COM1)"
-      elif ! grep -aq 'Hello, World!' "$ser"; then reason="HELLO.COM's output is missing"
-      elif ! tr -d '\r' <"$ser" | grep -aq 'A:\\>'; then reason="no A:\\> prompt on COM1"
+      elif ! grep -aq 'Hello, World!KESTREL-DOS: HELLO DONE' "$ser"; then reason="HELLO.COM's output is missing on COM1"
+      elif ! grep -aq '^A:\\>' <<<"$screen"; then reason="no A:\\> prompt on COM1"
       elif [ "$status" != killed ]; then reason="kestrel ended ($status) before the prompt"
       fi
       report bios-boot-floppy "$reason"
       ;;
+    linux-ide)
+      cp "$images/data-disk.img" "$work/data.img"
+      want_sda=$(sha256sum "$work/data.img" | cut -d' ' -f1)
+      want_sr0=$(sha256sum "$images/ide-test.iso" | cut -d' ' -f1)
+      boot linux-ide '' 0 -- -m 256M --hda "$work/data.img" --cdrom "$images/ide-test.iso" --boot d
+      got_sda=$(tr -d '\r' <"$ser" | sed -n 's/^KESTREL-IDE: sda //p' | head -n 1)
+      got_sr0=$(tr -d '\r' <"$ser" | sed -n 's/^KESTREL-IDE: sr0 //p' | head -n 1)
+      reason=""
+      if [ "$status" = timeout ]; then reason="timed out after ${limit}s"
+      elif ! grep -aqF 'Booting from DVD/CD...' "$dbg"; then reason="SeaBIOS did not say 'Booting from DVD/CD...'"
+      elif grep -aq 'KESTREL-IDE: FAIL' "$ser"; then reason="$(grep -am1 'KESTREL-IDE: FAIL' "$ser" | tr -d '\r')"
+      elif ! grep -aq 'KESTREL-IDE: DONE' "$ser"; then reason="the guest's test did not finish"
+      elif [ "$got_sda" != "$want_sda" ]; then reason="/dev/sda reads as sha256 '$got_sda', the image is $want_sda"
+      elif [ "$got_sr0" != "$want_sr0" ]; then reason="/dev/sr0 reads as sha256 '$got_sr0', the ISO is $want_sr0"
+      elif ! dd if="$work/data.img" bs=512 skip=2048 count=1 2>/dev/null | grep -aq KESTREL-IDE-WRITE-TEST; then
+        reason="the guest's write to sector 2048 is not in the image"
+      elif ! grep -aEq 'ata1\.00: configured for (MW|U)DMA' "$ser"; then reason="libata did not configure the disk for DMA"
+      elif grep -aEq 'failed command|exception Emask|I/O error|timeout|Oops|Kernel panic' "$ser"; then
+        reason="the console shows: $(grep -aEm1 'failed command|exception Emask|I/O error|timeout|Oops|Kernel panic' "$ser")"
+      elif [ "$status" != 0 ]; then reason="kestrel exit status $status, want 0 (power-off)"
+      fi
+      report bios-boot-linux-ide "$reason"
+      ;;
     *)
-      echo "FAIL $c: unknown case (disk, cdrom, floppy)"
+      echo "FAIL $c: unknown case (disk, cdrom, floppy, linux-ide)"
       fail=$((fail + 1))
       ;;
   esac

@@ -11,8 +11,13 @@
 #                      that boots the same kernel and initramfs
 #   freedos.img        a copy of ../shared/testdata/freedos/freedos722.img whose
 #                      AUTOEXEC.BAT (changed with mtools) writes a start line and
-#                      HELLO.COM's output to COM1 and moves the console to COM1
-#                      (CTTY), so the A:\> prompt is read from the serial port
+#                      HELLO.COM's output to COM1 and moves the console there
+#                      (CTTY COM1), so COMMAND.COM's A:\> prompt is read on COM1
+#   ide-test.iso,      Linux drives the IDE devices itself: a GRUB ISO whose
+#   data-disk.img      initramfs loads libata's ata_piix, sd and sr and prints the
+#                      SHA-256 of /dev/sda (the 8 MiB data disk of known bytes) and
+#                      /dev/sr0 (the ISO), writes a line at sector 2048 of the disk
+#                      and prints libata's messages ("KESTREL-IDE: ..." lines)
 #
 # Both Linux images use the kernel command line "console=ttyS0 panic=-1"; the CI
 # initramfs prints "KESTREL-BOOT-TEST: PASS" and powers off.
@@ -128,5 +133,87 @@ if [ -f "$fd_src" ] && ! up_to_date "$fd" "$fd_src" "$self"; then
     'ECHO KESTREL-DOS: HELLO DONE >COM1' 'CTTY COM1' >"$out/autoexec.bat"
   MTOOLS_SKIP_CHECK=1 mcopy -o -i "$fd.tmp" "$out/autoexec.bat" ::AUTOEXEC.BAT
   mv "$fd.tmp" "$fd"
+fi
+# --- Linux drives its IDE devices: an initramfs with libata's ata_piix, sd and sr
+# on a GRUB ISO, and a data disk of known bytes. The guest prints the SHA-256 of
+# /dev/sda and /dev/sr0 (read through libata's DMA and PIO paths), writes a line at
+# sector 2048 of /dev/sda, prints libata's messages and powers off.
+kroot=$guest/kernel-root
+kver=$(cat "$guest/kernel-version")
+mods=(scsi_common scsi_mod libata ata_piix cdrom sr_mod crct10dif_common crct10dif_generic crc-t10dif crc64
+      crc64_rocksoft_generic crc64-rocksoft t10-pi sd_mod)
+ide_initrd=$out/initrd-ide.gz
+if ! up_to_date "$ide_initrd" "$self" "$kernel"; then
+  say "building $ide_initrd"
+  stage=$(mktemp -d "$out/stage.XXXXXX")
+  mkdir -p "$stage"/{bin,proc,sys,dev,lib/modules}
+  cp "$guest/busybox-root/bin/busybox" "$stage/bin/busybox"
+  for m in "${mods[@]}"; do
+    f=$(find "$kroot/lib/modules/$kver/kernel" -name "$m.ko" | head -n 1)
+    [ -n "$f" ] || { say "module $m.ko is not in $kroot"; exit 1; }
+    cp "$f" "$stage/lib/modules/"
+  done
+  cat >"$stage/init" <<INIT
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for m in ${mods[*]}; do insmod /lib/modules/\$m.ko || echo "KESTREL-IDE: FAIL insmod \$m"; done
+i=0
+while { [ ! -b /dev/sda ] || [ ! -b /dev/sr0 ]; } && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
+echo "KESTREL-IDE: sda \$(sha256sum /dev/sda | cut -d' ' -f1)"
+echo "KESTREL-IDE: sr0 \$(sha256sum /dev/sr0 | cut -d' ' -f1)"
+echo "KESTREL-IDE-WRITE-TEST" | dd of=/dev/sda bs=512 seek=2048 conv=sync,fsync 2>/dev/null || echo "KESTREL-IDE: FAIL write"
+sync
+sed 's/^/KESTREL-IDE-LOG: /' /proc/interrupts
+dmesg | grep -iE "ata|scsi|sd |sr |piix|cdrom" | sed 's/^/KESTREL-IDE-LOG: /'
+echo "KESTREL-IDE: DONE"
+poweroff -f
+INIT
+  chmod 755 "$stage/init"
+  if [ "$(id -u)" -eq 0 ]; then
+    mknod -m 600 "$stage/dev/console" c 5 1
+    mknod -m 666 "$stage/dev/null" c 1 3
+  fi
+  (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 | gzip -9 -n >"$ide_initrd.tmp")
+  mv "$ide_initrd.tmp" "$ide_initrd"
+  rm -rf "$stage"
+fi
+ide_iso=$out/ide-test.iso
+if ! up_to_date "$ide_iso" "$kernel" "$ide_initrd" "$self"; then
+  say "building $ide_iso"
+  tree=$out/ide-tree
+  rm -rf "$tree"
+  mkdir -p "$tree/boot/grub"
+  cp "$kernel" "$tree/bzImage"
+  cp "$ide_initrd" "$tree/initrd.gz"
+  cat >"$tree/boot/grub/grub.cfg" <<'CFG'
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+set timeout=0
+menuentry "Linux IDE test" {
+  linux /bzImage console=ttyS0 panic=-1 pci=noacpi
+  initrd /initrd.gz
+}
+CFG
+  grub-mkrescue -o "$ide_iso.tmp" "$tree" >/dev/null 2>"$out/grub-mkrescue.log" ||
+    { say "grub-mkrescue failed:"; cat "$out/grub-mkrescue.log" >&2; exit 1; }
+  mv "$ide_iso.tmp" "$ide_iso"
+  rm -rf "$tree"
+fi
+data=$out/data-disk.img
+if ! up_to_date "$data" "$self"; then
+  say "building $data"
+  # 8 MiB of bytes that differ from sector to sector (a counter through SHA-256).
+  python3 - "$data.tmp" <<'PY'
+import hashlib, sys
+with open(sys.argv[1], 'wb') as f:
+    for i in range(8 * 1024 * 1024 // 32):
+        f.write(hashlib.sha256(i.to_bytes(8, 'little')).digest())
+PY
+  mv "$data.tmp" "$data"
 fi
 say "images in $out"
