@@ -137,7 +137,9 @@ fi
 # --- Linux drives its IDE devices: an initramfs with libata's ata_piix, sd and sr
 # on a GRUB ISO, and a data disk of known bytes. The guest prints the SHA-256 of
 # /dev/sda and /dev/sr0 (read through libata's DMA and PIO paths), writes a line at
-# sector 2048 of /dev/sda, prints libata's messages and powers off.
+# sector 2048 of /dev/sda, prints the transfer modes, the interrupt counts and
+# libata's messages, and halts. The kernel runs with acpi=off: through the 8259s
+# the IDE interrupts arrive, through the IOAPIC (ACPI) they do not yet.
 kroot=$guest/kernel-root
 kver=$(cat "$guest/kernel-version")
 mods=(scsi_common scsi_mod libata ata_piix cdrom sr_mod crct10dif_common crct10dif_generic crc-t10dif crc64
@@ -167,6 +169,7 @@ echo "KESTREL-IDE: sda \$(sha256sum /dev/sda | cut -d' ' -f1)"
 echo "KESTREL-IDE: sr0 \$(sha256sum /dev/sr0 | cut -d' ' -f1)"
 echo "KESTREL-IDE-WRITE-TEST" | dd of=/dev/sda bs=512 seek=2048 conv=sync,fsync 2>/dev/null || echo "KESTREL-IDE: FAIL write"
 sync
+echo "KESTREL-IDE: xfer sda \$(cat /sys/class/ata_device/dev1.0/xfer_mode) sr0 \$(cat /sys/class/ata_device/dev2.0/xfer_mode)"
 sed 's/^/KESTREL-IDE-LOG: /' /proc/interrupts
 dmesg | grep -iE "ata|scsi|sd |sr |piix|cdrom" | sed 's/^/KESTREL-IDE-LOG: /'
 echo "KESTREL-IDE: DONE"
@@ -195,7 +198,7 @@ terminal_input serial console
 terminal_output serial console
 set timeout=0
 menuentry "Linux IDE test" {
-  linux /bzImage console=ttyS0 panic=-1 pci=noacpi
+  linux /bzImage console=ttyS0 panic=-1 acpi=off
   initrd /initrd.gz
 }
 CFG
