@@ -30,6 +30,7 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 out=${1:-$root/build/boot-images}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)  # absolute: the initramfs is packed from inside a staging folder
 say() { echo "make_boot_images: $*" >&2; }
 
 pkgs=(syslinux syslinux-common mtools dosfstools grub-pc-bin grub-common xorriso python3)
