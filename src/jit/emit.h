@@ -1,0 +1,134 @@
+// Shared pieces of the JIT's code generation (src/jit): CpuState field offsets,
+// the translation context, guest-register and host-memory moves, the inline
+// effective-address + segment + soft-TLB path, and the lazy-flags record writers.
+// jit.cpp drives a block's translation; emit_forms.cpp holds the native forms.
+#pragma once
+
+#include <asmjit/x86.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "frontend-x86/insn.h"
+#include "machine/cpu_state.h"
+#include "machine/flags.h"
+
+namespace kestrel::jit {
+
+using machine::CpuState;
+namespace x86 = asmjit::x86;
+using asmjit::imm;
+using asmjit::Label;
+using x86::Gp;
+
+// Field offsets the generated code uses (CpuState is standard layout).
+constexpr int32_t kOffRip = offsetof(CpuState, rip);
+constexpr int32_t kOffIcount = offsetof(CpuState, icount);
+constexpr int32_t kOffEvents = offsetof(CpuState, event_pending);
+constexpr int32_t kOffIcountLimit = offsetof(CpuState, icount_limit);
+constexpr int32_t kOffMode = offsetof(CpuState, mode);
+constexpr int32_t kOffLfRes = offsetof(CpuState, lf_res);
+constexpr int32_t kOffLfSrc1 = offsetof(CpuState, lf_src1);
+constexpr int32_t kOffLfSrc2 = offsetof(CpuState, lf_src2);
+constexpr int32_t kOffLfKind = offsetof(CpuState, lf_kind);
+constexpr int32_t kOffLfAux = offsetof(CpuState, lf_aux);
+constexpr int32_t kOffRflags = offsetof(CpuState, rflags);
+constexpr int32_t kOffSeg = offsetof(CpuState, seg);
+constexpr int32_t kOffTlb = offsetof(CpuState, tlb);
+static_assert(kOffRip == 128);
+static_assert(offsetof(CpuState, lf_size) == offsetof(CpuState, lf_kind) + 1);
+static_assert(sizeof(machine::SegmentCache) == 32 && sizeof(machine::TlbEntry) == 32);
+constexpr int32_t kSegAttr = offsetof(machine::SegmentCache, attr);
+constexpr int32_t kSegBase = offsetof(machine::SegmentCache, base), kSegLo = offsetof(machine::SegmentCache, lo),
+                  kSegHi = offsetof(machine::SegmentCache, hi), kSegRights = offsetof(machine::SegmentCache, rights);
+constexpr int32_t kTagRead = offsetof(machine::TlbEntry, tag_read), kTagWrite = offsetof(machine::TlbEntry, tag_write),
+                  kAddend = offsetof(machine::TlbEntry, addend);
+
+using frontend::DecodedInsn;
+using frontend::InsnId;
+
+inline int32_t gpr_off(unsigned n) { return static_cast<int32_t>(n * 8); }
+
+// What the translator knows that the fast paths need.
+struct Ctx {
+  bool long64;
+  bool flat32 = false;   // 32-bit code segment (protected or compatibility mode)
+  bool user;             // CPL 3: the user half of the TLB
+  uint64_t pending_len;  // RIP bytes not yet written back (for RIP-relative operands)
+  bool journal;          // --jit verify: record native stores in the bus's write journal
+};
+
+// The flag-setting operation most recently emitted natively in the block, so a
+// later consumer (Jcc, CMOVcc, SETcc, INC/DEC's CF) can read it on the host.
+// kind: a FlagKind, kEager (RFLAGS holds the flags, lf_kind None), or 0 (unknown).
+constexpr unsigned kEager = 100;
+struct FlagSource {
+  unsigned kind = 0;
+  unsigned size = 0;
+};
+
+inline Gp sized(const Gp& r, unsigned bytes) {
+  switch (bytes) {
+    case 1: return r.r8();
+    case 2: return r.r16();
+    case 4: return r.r32();
+    default: return r.r64();
+  }
+}
+inline uint64_t mask_of(unsigned bytes) { return bytes >= 8 ? ~0ull : (1ull << (bytes * 8)) - 1; }
+inline unsigned size_code(unsigned bytes) { return bytes == 1 ? 0 : bytes == 2 ? 1 : bytes == 4 ? 2 : 3; }
+inline bool has_rex(const DecodedInsn& d) { return d.pfx & frontend::kPfxRex; }
+
+// ---- guest registers and host memory ----
+// Loads a guest register of `bytes` into a host register, zero-extended.
+void load_reg(x86::Assembler& a, const Gp& state, const Gp& dst64, unsigned n, unsigned bytes);
+// Stores with the x86-64 rule: 32-bit writes zero-extend, 16-bit writes merge.
+void store_reg(x86::Assembler& a, const Gp& state, const Gp& src64, unsigned n, unsigned bytes);
+// A guest 8-bit register (without REX, 4-7 are AH, CH, DH, BH).
+x86::Mem reg8_mem(const Gp& state, unsigned n, bool rex);
+void load_gpr(x86::Assembler& a, const Gp& state, const Gp& dst, unsigned n, unsigned bytes, bool rex);
+void store_gpr(x86::Assembler& a, const Gp& state, const Gp& src, unsigned n, unsigned bytes, bool rex);
+void load_host(x86::Assembler& a, const Gp& dst, const Gp& p, unsigned bytes);
+void store_host(x86::Assembler& a, const Gp& p, const Gp& src, unsigned bytes);
+
+// ---- memory operands ----
+// Computes the effective address of d's memory operand into rsi (clobbers rcx).
+void emit_ea(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx);
+// From the offset in rsi to a host pointer in rdx for an access of `size` bytes, or
+// a jump to `slow` (segment checks, then the soft TLB's tag compare).
+void emit_translate(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned size,
+                    bool write, Label slow);
+// --jit verify: journals the `bytes` at the host pointer in r8 before a store.
+void emit_journal(x86::Assembler& a, const Gp& state, unsigned bytes);
+// d's memory operand as a host pointer in r8 for an access of `bytes`.
+void emit_mem_ptr(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned bytes, bool write,
+                  Label slow);
+// The r/m operand of d (register or memory) into `dst`, zero-extended.
+void emit_load_rm(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned bytes,
+                  const Gp& dst, Label slow, bool& uses_slow);
+// The stack slot at RSP + delta for `bytes`: host pointer in rdx.
+void emit_stack_ptr(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, int32_t delta,
+                    unsigned bytes, bool write, Label slow);
+// The stack width native PUSH/POP/CALL/RET handle in this block's mode (0: none).
+unsigned native_stack_width(const Ctx& cx, const DecodedInsn& d, bool flat32);
+
+// ---- flags ----
+// Writes the lazy-flags record as set_flags_lazy does.
+void emit_record(x86::Assembler& a, const Gp& state, machine::FlagKind kind, unsigned bytes, const Gp& res,
+                 const Gp* s1, const Gp* s2);
+// r11 holds the six arithmetic flags: RFLAGS takes them and the record is cleared.
+void emit_set_arith(x86::Assembler& a, const Gp& state);
+// Re-creates host flags from which host condition `cc` gives the guest condition;
+// false when it cannot for this source.
+bool emit_host_flags(x86::Assembler& a, const Gp& state, const FlagSource& f, unsigned cc);
+// The guest condition `cc` as 0/1 in r10d (a call may clobber every scratch register).
+void emit_condition_r10(x86::Assembler& a, const Gp& state, const FlagSource& f, unsigned cc);
+// A guest condition / CF as the handlers evaluate them, from the lazy record.
+bool condition_thunk(const CpuState* c, unsigned cc);
+bool carry_thunk(const CpuState* c);
+
+// Native forms (emit_forms.cpp); false leaves d to its handler.
+bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
+               FlagSource& flags);
+
+}  // namespace kestrel::jit

@@ -1,0 +1,286 @@
+#include <cstring>
+
+#include "jit/emit.h"
+#include "machine/machine.h"
+
+namespace kestrel::jit {
+
+namespace {
+// Called by code compiled for --jit verify before a native store: journals the
+// bytes about to change, as PhysBus does for writes through the bus.
+void journal_store(CpuState* c, uint8_t* p, uint64_t n) {
+  if (machine::WriteJournal* j = c->machine->bus().journal())
+    for (uint64_t i = 0; i < n; ++i) j->bytes.emplace_back(p + i, p[i]);
+}
+}  // namespace
+
+// ---- guest registers and host memory ------------------------------------------------------
+// Loads a guest register of `bytes` into a host register, zero-extended.
+void load_reg(x86::Assembler& a, const x86::Gp& state, const x86::Gp& dst64, unsigned n, unsigned bytes) {
+  switch (bytes) {
+    case 2: a.movzx(dst64.r32(), x86::word_ptr(state, gpr_off(n))); break;
+    case 4: a.mov(dst64.r32(), x86::dword_ptr(state, gpr_off(n))); break;
+    default: a.mov(dst64, x86::qword_ptr(state, gpr_off(n))); break;
+  }
+}
+
+// Stores with the x86-64 rule: 32-bit writes zero-extend, 16-bit writes merge.
+void store_reg(x86::Assembler& a, const x86::Gp& state, const x86::Gp& src64, unsigned n, unsigned bytes) {
+  switch (bytes) {
+    case 2: a.mov(x86::word_ptr(state, gpr_off(n)), src64.r16()); break;
+    case 4: a.mov(src64.r32(), src64.r32()); a.mov(x86::qword_ptr(state, gpr_off(n)), src64); break;
+    default: a.mov(x86::qword_ptr(state, gpr_off(n)), src64); break;
+  }
+}
+
+// Computes the effective address of d's memory operand into rsi (clobbers rcx).
+void emit_ea(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx) {
+  const x86::Gp ea = x86::rsi;
+  if (d.base == frontend::kRipBase) {
+    a.mov(ea, x86::qword_ptr(state, kOffRip));
+    a.add(ea, imm(static_cast<int64_t>(cx.pending_len + d.len) + d.disp));
+  } else {
+    a.mov(ea, imm(static_cast<int64_t>(d.disp)));
+    if (d.base != frontend::kNoReg) a.add(ea, x86::qword_ptr(state, gpr_off(d.base)));
+  }
+  if (d.index != frontend::kNoReg) {
+    a.mov(x86::rcx, x86::qword_ptr(state, gpr_off(d.index)));
+    if (d.scale) a.shl(x86::rcx, d.scale);
+    a.add(ea, x86::rcx);
+  }
+  if (d.asize == 4) a.mov(ea.r32(), ea.r32());
+  else if (d.asize == 2) a.movzx(ea.r32(), ea.r16());
+}
+
+// From the offset in rsi to a host pointer in rdx for an access of `size` bytes,
+// or a jump to `slow`: the segment's bounds and rights (the canonical check in
+// 64-bit mode), then the soft TLB's tag compare — the same checks as the
+// interpreter's segment_to_linear and read_linear/write_linear fast paths.
+void emit_translate(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned size,
+                    bool write, Label slow) {
+  const x86::Gp off = x86::rsi, lin = x86::rdx;
+  const int32_t seg = kOffSeg + d.seg * 32;
+  if (cx.long64) {
+    a.mov(lin, off);
+    if (d.seg >= machine::FS) a.add(lin, x86::qword_ptr(state, seg + kSegBase));
+    for (unsigned k : {0u, size - 1}) {
+      a.lea(x86::rax, x86::ptr(lin, static_cast<int32_t>(k)));
+      a.sar(x86::rax, 47);
+      a.add(x86::rax, 1);
+      a.cmp(x86::rax, 1);
+      a.ja(slow);
+    }
+  } else {
+    uint8_t need = write ? (machine::kSegWritable | machine::kSegUsable) : (machine::kSegReadable | machine::kSegUsable);
+    a.movzx(x86::eax, x86::byte_ptr(state, seg + kSegRights));
+    a.and_(x86::eax, need);
+    a.cmp(x86::eax, need);
+    a.jne(slow);
+    a.mov(x86::eax, x86::dword_ptr(state, seg + kSegLo));
+    a.cmp(off, x86::rax);
+    a.jb(slow);
+    a.lea(x86::rcx, x86::ptr(off, static_cast<int32_t>(size - 1)));
+    a.mov(x86::eax, x86::dword_ptr(state, seg + kSegHi));
+    a.cmp(x86::rcx, x86::rax);
+    a.ja(slow);
+    a.mov(lin, x86::qword_ptr(state, seg + kSegBase));
+    a.add(lin, off);
+    a.mov(lin.r32(), lin.r32());
+  }
+  // TLB entry: index by the first byte, compare the tag with the last byte's page.
+  a.mov(x86::rcx, lin);
+  a.shr(x86::rcx, 12);
+  a.and_(x86::ecx, machine::Tlb::kSize - 1);
+  a.shl(x86::ecx, 5);
+  a.lea(x86::rcx, x86::ptr(state, x86::rcx, 0, kOffTlb + (cx.user ? machine::Tlb::kSize * 32 : 0)));
+  a.lea(x86::rax, x86::ptr(lin, static_cast<int32_t>(size - 1)));
+  if (!cx.long64) a.mov(x86::eax, x86::eax);
+  a.and_(x86::rax, imm(static_cast<int64_t>(machine::kPageMask)));
+  a.cmp(x86::rax, x86::qword_ptr(x86::rcx, write ? kTagWrite : kTagRead));
+  a.jne(slow);
+  a.add(lin, x86::qword_ptr(x86::rcx, kAddend));
+}
+
+// ---- native forms ------------------------------------------------------------------------------
+// Each form below has exactly its handler's effect on CpuState (registers, memory,
+// the lazy-flags record or RFLAGS); the JIT-versus-interpreter tests and --jit
+// verify check that. A memory operand goes through emit_ea + emit_translate, with
+// the handler as the out-of-line slow path (`slow`). Scratch registers: rax, rcx,
+// rdx, rsi (the translation), rdi, r8 (host pointer), r9-r11 (values).
+
+// A guest 8-bit register (without REX, 4-7 are AH, CH, DH, BH).
+x86::Mem reg8_mem(const Gp& state, unsigned n, bool rex) {
+  if (!rex && n >= 4 && n < 8) return x86::byte_ptr(state, gpr_off(n - 4) + 1);
+  return x86::byte_ptr(state, gpr_off(n));
+}
+
+void load_gpr(x86::Assembler& a, const Gp& state, const Gp& dst, unsigned n, unsigned bytes, bool rex) {
+  if (bytes == 1) a.movzx(dst.r32(), reg8_mem(state, n, rex));
+  else load_reg(a, state, dst, n, bytes);
+}
+
+void store_gpr(x86::Assembler& a, const Gp& state, const Gp& src, unsigned n, unsigned bytes, bool rex) {
+  if (bytes == 1) a.mov(reg8_mem(state, n, rex), src.r8());
+  else store_reg(a, state, src, n, bytes);
+}
+
+void load_host(x86::Assembler& a, const Gp& dst, const Gp& p, unsigned bytes) {
+  switch (bytes) {
+    case 1: a.movzx(dst.r32(), x86::byte_ptr(p)); break;
+    case 2: a.movzx(dst.r32(), x86::word_ptr(p)); break;
+    case 4: a.mov(dst.r32(), x86::dword_ptr(p)); break;
+    default: a.mov(dst, x86::qword_ptr(p)); break;
+  }
+}
+
+void store_host(x86::Assembler& a, const Gp& p, const Gp& src, unsigned bytes) {
+  switch (bytes) {
+    case 1: a.mov(x86::byte_ptr(p), src.r8()); break;
+    case 2: a.mov(x86::word_ptr(p), src.r16()); break;
+    case 4: a.mov(x86::dword_ptr(p), src.r32()); break;
+    default: a.mov(x86::qword_ptr(p), src); break;
+  }
+}
+
+// --jit verify: journals the `bytes` at the host pointer in r8 before a store.
+void emit_journal(x86::Assembler& a, const Gp& state, unsigned bytes) {
+  a.push(x86::r8);
+  a.sub(x86::rsp, 8);  // keep the stack 16-byte aligned for the call
+  a.mov(x86::rdi, state);
+  a.mov(x86::rsi, x86::r8);
+  a.mov(x86::edx, bytes);
+  a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(&journal_store)));
+  a.call(x86::rax);
+  a.add(x86::rsp, 8);
+  a.pop(x86::r8);
+}
+
+// d's memory operand as a host pointer in r8 for an access of `bytes`.
+void emit_mem_ptr(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned bytes, bool write,
+                  Label slow) {
+  emit_ea(a, state, d, cx);
+  emit_translate(a, state, d, cx, bytes, write, slow);
+  a.mov(x86::r8, x86::rdx);
+  if (write && cx.journal) emit_journal(a, state, bytes);
+}
+
+// Writes the lazy-flags record as set_flags_lazy does.
+void emit_record(x86::Assembler& a, const Gp& state, machine::FlagKind kind, unsigned bytes, const Gp& res,
+                 const Gp* s1, const Gp* s2) {
+  a.mov(x86::word_ptr(state, kOffLfKind), imm(static_cast<unsigned>(kind) | (size_code(bytes) << 8)));
+  a.mov(x86::qword_ptr(state, kOffLfRes), res);
+  if (!s1 || !s2) a.xor_(x86::eax, x86::eax);
+  a.mov(x86::qword_ptr(state, kOffLfSrc1), s1 ? *s1 : x86::rax);
+  a.mov(x86::qword_ptr(state, kOffLfSrc2), s2 ? *s2 : x86::rax);
+}
+
+// r11 holds the six arithmetic flags: RFLAGS takes them and the record is cleared
+// (set_arith_flags with every arithmetic flag written).
+void emit_set_arith(x86::Assembler& a, const Gp& state) {
+  a.mov(x86::rax, x86::qword_ptr(state, kOffRflags));
+  a.and_(x86::rax, imm(static_cast<int64_t>(~machine::kArithFlags)));
+  a.or_(x86::rax, x86::r11);
+  a.mov(x86::qword_ptr(state, kOffRflags), x86::rax);
+  a.mov(x86::byte_ptr(state, kOffLfKind), 0);
+}
+
+// Re-creates host flags from which host condition `cc` (the same encoding as the
+// guest's) gives the guest condition; false when it cannot for this source.
+bool emit_host_flags(x86::Assembler& a, const Gp& state, const FlagSource& f, unsigned cc) {
+  using machine::FlagKind;
+  const Gp s1 = x86::rax, s2 = x86::rcx;
+  const bool uses_cf = (cc >> 1) == 1 || (cc >> 1) == 3;  // B/AE, BE/A
+  switch (f.kind) {
+    case static_cast<unsigned>(FlagKind::Logic):
+      a.mov(s1, x86::qword_ptr(state, kOffLfRes));
+      a.test(sized(s1, f.size), sized(s1, f.size));
+      return true;
+    case static_cast<unsigned>(FlagKind::Add):
+    case static_cast<unsigned>(FlagKind::Sub):
+      a.mov(s1, x86::qword_ptr(state, kOffLfSrc1));
+      a.mov(s2, x86::qword_ptr(state, kOffLfSrc2));
+      if (f.kind == static_cast<unsigned>(FlagKind::Add)) a.add(sized(s1, f.size), sized(s2, f.size));
+      else a.cmp(sized(s1, f.size), sized(s2, f.size));
+      return true;
+    case static_cast<unsigned>(FlagKind::Inc):
+    case static_cast<unsigned>(FlagKind::Dec):
+      if (uses_cf) return false;  // CF is the preserved one
+      // OF, SF, ZF and PF of res = a +/- 1, from a recomputed.
+      a.mov(s1, x86::qword_ptr(state, kOffLfRes));
+      if (f.kind == static_cast<unsigned>(FlagKind::Inc)) {
+        a.sub(sized(s1, f.size), 1);
+        a.add(sized(s1, f.size), 1);
+      } else {
+        a.add(sized(s1, f.size), 1);
+        a.sub(sized(s1, f.size), 1);
+      }
+      return true;
+    case kEager:
+      // Only the arithmetic flags reach the host's RFLAGS (TF, DF and IF stay clear).
+      a.mov(s1, x86::qword_ptr(state, kOffRflags));
+      a.and_(s1.r32(), static_cast<uint32_t>(machine::kArithFlags));
+      a.push(s1);
+      a.popfq();
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A guest condition as the handlers evaluate it, from the lazy record.
+bool condition_thunk(const CpuState* c, unsigned cc) { return machine::eval_condition(*c, cc); }
+bool carry_thunk(const CpuState* c) { return machine::get_cf(*c); }
+
+// The guest condition `cc` as 0/1 in r10d. Comes first in a form: the call clobbers
+// every scratch register.
+void emit_condition_r10(x86::Assembler& a, const Gp& state, const FlagSource& f, unsigned cc) {
+  if (emit_host_flags(a, state, f, cc)) {
+    a.set(static_cast<x86::CondCode>(cc), x86::r10b);
+    a.movzx(x86::r10d, x86::r10b);
+    return;
+  }
+  a.mov(x86::rdi, state);
+  a.mov(x86::esi, cc);
+  a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(&condition_thunk)));
+  a.call(x86::rax);
+  a.movzx(x86::r10d, x86::al);
+}
+
+// The r/m operand of d (register or memory) into `dst`, zero-extended.
+void emit_load_rm(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned bytes,
+                  const Gp& dst, Label slow, bool& uses_slow) {
+  if (d.mod == 3) {
+    load_gpr(a, state, dst, d.rm, bytes, has_rex(d));
+    return;
+  }
+  emit_mem_ptr(a, state, d, cx, bytes, false, slow);
+  load_host(a, dst, x86::r8, bytes);
+  uses_slow = true;
+}
+
+// The stack slot at RSP + delta for `bytes` (8 in 64-bit mode, where SS has no
+// base; 4 with a 32-bit stack, SS.B set, else the handler): host pointer in rdx.
+void emit_stack_ptr(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, int32_t delta,
+                    unsigned bytes, bool write, Label slow) {
+  DecodedInsn ss = d;
+  ss.seg = machine::SS;
+  if (cx.long64) {
+    a.mov(x86::rsi, x86::qword_ptr(state, gpr_off(machine::RSP)));
+    if (delta) a.add(x86::rsi, delta);
+  } else {
+    a.test(x86::word_ptr(state, kOffSeg + machine::SS * 32 + kSegAttr), machine::kSegAttrD);
+    a.jz(slow);
+    a.mov(x86::esi, x86::dword_ptr(state, gpr_off(machine::RSP)));
+    if (delta) a.add(x86::esi, delta);  // the 32-bit stack pointer wraps
+  }
+  emit_translate(a, state, ss, cx, bytes, write, slow);
+}
+
+// The stack width native PUSH/POP/CALL/RET handle in this block's mode: 8 in
+// 64-bit mode, 4 in 32-bit code (with a 32-bit stack, checked at run time); 0: none.
+unsigned native_stack_width(const Ctx& cx, const DecodedInsn& d, bool flat32) {
+  if (cx.long64) return d.osize == 8 ? 8 : 0;
+  return flat32 && d.osize == 4 ? 4 : 0;
+}
+
+}  // namespace kestrel::jit
