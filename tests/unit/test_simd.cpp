@@ -11,8 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "frontend-x86/decoder.h"
-#include "interp/handlers.h"
+#include "handler_rig.h"
 #include "interp/interpreter.h"
 #include "machine/cpu_model.h"
 #include "machine/cpu_state.h"
@@ -29,26 +28,13 @@ namespace {
 
 constexpr uint64_t kOsfxsr = 1u << 9;
 
-// A CPU with all the SIMD features, flat segments (base 0, limit FFFFh), CR0.NE and
+// A CPU with all the SIMD features (see handler_rig.h), flat segments (base 0, limit FFFFh), CR0.NE and
 // CR4.OSFXSR set. Instructions are decoded for `mode` and run one at a time.
-struct Rig {
-  std::unique_ptr<machine::Machine> m;
-  machine::CpuModel model;
-  frontend::Decoder dec;
-  CpuMode mode;
-
-  explicit Rig(CpuMode md = CpuMode::Protected32) : mode(md) {
-    machine::MachineConfig cfg;
-    cfg.ram_bytes = 16ull << 20;
-    m = std::make_unique<machine::Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
-    model = *machine::find_cpu_model("default");
-    for (auto f : {machine::Feature::Mmx, machine::Feature::Sse, machine::Feature::Sse2, machine::Feature::Sse3,
-                   machine::Feature::Ssse3, machine::Feature::Sse41, machine::Feature::Sse42,
-                   machine::Feature::Popcnt})
-      model.features.push_back(f);
-    model.finalize();
+struct Rig : test::HandlerRig {
+  explicit Rig(CpuMode md = CpuMode::Protected32)
+      : HandlerRig(md, {machine::Feature::Mmx, machine::Feature::Sse, machine::Feature::Sse2, machine::Feature::Sse3,
+                        machine::Feature::Ssse3, machine::Feature::Sse41, machine::Feature::Sse42,
+                        machine::Feature::Popcnt}) {
     CpuState& c = cpu();
     for (uint8_t s = 0; s < 6; ++s) machine::load_segment_real(c, s, 0);
     c.mode = md;
@@ -57,31 +43,9 @@ struct Rig {
     c.ftw = 0xFFFF;  // x87 registers empty, as after FNINIT
     c.ftop = 0;
   }
-  CpuState& cpu() { return m->cpu(); }
-
-  // Decodes `bytes`, checks the form's table name, runs it.
-  ExecStatus run(std::initializer_list<uint8_t> bytes, const char* name) {
-    std::vector<uint8_t> b(bytes);
-    frontend::DecodedInsn d;
-    REQUIRE(dec.decode(mode, model, b.data(), b.size(), d) == frontend::DecodeStatus::Ok);
-    CHECK(std::string(frontend::insn_info(d.id).name) == name);
-    REQUIRE(d.len == b.size());
-    cpu().exc = {};
-    return interp::handler_for(d.id)(cpu(), d);
-  }
-  // The table id the bytes decode to (name), for decode-only checks.
-  std::string name_of(std::initializer_list<uint8_t> bytes) {
-    std::vector<uint8_t> b(bytes);
-    frontend::DecodedInsn d;
-    if (dec.decode(mode, model, b.data(), b.size(), d) != frontend::DecodeStatus::Ok) return "(status)";
-    return frontend::insn_info(d.id).name;
-  }
 
   void set_mm(unsigned i, uint64_t v) { cpu().fpr[i].sig = v; }
   uint64_t mm(unsigned i) { return cpu().fpr[i].sig; }
-  void set_xmm(unsigned i, uint64_t lo, uint64_t hi) { cpu().xmm[i].q[0] = lo, cpu().xmm[i].q[1] = hi; }
-  uint64_t lo(unsigned i) { return cpu().xmm[i].q[0]; }
-  uint64_t hi(unsigned i) { return cpu().xmm[i].q[1]; }
   // XMM from 16 bytes / a string (zero-padded).
   void set_xmm_bytes(unsigned i, std::initializer_list<uint8_t> bytes) {
     uint8_t b[16] = {};
@@ -105,14 +69,6 @@ struct Rig {
     std::memcpy(&w, reinterpret_cast<uint8_t*>(&cpu().xmm[i]) + 2 * k, 2);
     return w;
   }
-  void poke(uint64_t addr, std::initializer_list<uint8_t> bytes) {
-    std::vector<uint8_t> b(bytes);
-    m->bus().write(addr, b.data(), b.size());
-  }
-  void poke64(uint64_t addr, uint64_t v) { m->bus().write_uint(addr, v, 8); }
-  uint64_t peek(uint64_t addr, unsigned size) { return m->bus().read_uint(addr, size); }
-  uint64_t flags() { return machine::materialize_flags(cpu()) & machine::kArithFlags; }
-  uint8_t vector() { return cpu().exc.vector; }
 };
 
 using namespace machine;  // register names, flag bits, vectors

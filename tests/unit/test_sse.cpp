@@ -13,8 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "frontend-x86/decoder.h"
-#include "interp/handlers.h"
+#include "handler_rig.h"
 #include "machine/cpu_model.h"
 #include "machine/cpu_state.h"
 #include "machine/flags.h"
@@ -41,24 +40,11 @@ uint64_t pack(uint32_t lo, uint32_t hi) { return uint64_t(hi) << 32 | lo; }
 // A CPU with every SSE feature, flat 4 GiB segments, CR0.NE, CR4.OSFXSR|OSXMMEXCPT|OSXSAVE,
 // MXCSR 0x1F80 and the x87 registers empty. Instructions are decoded for `mode` and run
 // one at a time.
-struct Rig {
-  std::unique_ptr<machine::Machine> m;
-  machine::CpuModel model;
-  frontend::Decoder dec;
-  CpuMode mode;
-
-  explicit Rig(CpuMode md = CpuMode::Protected32) : mode(md) {
-    machine::MachineConfig cfg;
-    cfg.ram_bytes = 16ull << 20;
-    m = std::make_unique<machine::Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
-    model = *machine::find_cpu_model("default");
-    for (auto f : {machine::Feature::Mmx, machine::Feature::Fxsr, machine::Feature::Sse, machine::Feature::Sse2,
-                   machine::Feature::Sse3, machine::Feature::Sse41, machine::Feature::Xsave,
-                   machine::Feature::Clfsh})
-      model.features.push_back(f);
-    model.finalize();
+struct Rig : test::HandlerRig {
+  explicit Rig(CpuMode md = CpuMode::Protected32)
+      : HandlerRig(md, {machine::Feature::Mmx, machine::Feature::Fxsr, machine::Feature::Sse, machine::Feature::Sse2,
+                        machine::Feature::Sse3, machine::Feature::Sse41, machine::Feature::Xsave,
+                        machine::Feature::Clfsh}) {
     CpuState& c = cpu();
     c.mode = md;
     c.cr0 = machine::kCr0PE | machine::kCr0ET | machine::kCr0NE;
@@ -79,44 +65,13 @@ struct Rig {
     c.fsw = 0;
     c.xcr0 = 1;
   }
-  CpuState& cpu() { return m->cpu(); }
 
-  frontend::DecodedInsn decode(std::initializer_list<uint8_t> bytes) {
-    std::vector<uint8_t> b(bytes);
-    frontend::DecodedInsn d;
-    REQUIRE(dec.decode(mode, model, b.data(), b.size(), d) == frontend::DecodeStatus::Ok);
-    REQUIRE(d.len == b.size());
-    return d;
-  }
-  // Decodes `bytes`, checks the form's table name, runs it.
-  ExecStatus run(std::initializer_list<uint8_t> bytes, const char* name) {
-    frontend::DecodedInsn d = decode(bytes);
-    CHECK(std::string(frontend::insn_info(d.id).name) == name);
-    cpu().exc = {};
-    return interp::handler_for(d.id)(cpu(), d);
-  }
-  std::string name_of(std::initializer_list<uint8_t> bytes, const machine::CpuModel* with = nullptr) {
-    std::vector<uint8_t> b(bytes);
-    frontend::DecodedInsn d;
-    if (dec.decode(mode, with ? *with : model, b.data(), b.size(), d) != frontend::DecodeStatus::Ok) return "(status)";
-    return frontend::insn_info(d.id).name;
-  }
-
-  void set_xmm(unsigned i, uint64_t lo, uint64_t hi) { cpu().xmm[i].q[0] = lo, cpu().xmm[i].q[1] = hi; }
   void set_ps(unsigned i, uint32_t a, uint32_t b, uint32_t c2, uint32_t d) { set_xmm(i, pack(a, b), pack(c2, d)); }
-  uint64_t lo(unsigned i) { return cpu().xmm[i].q[0]; }
-  uint64_t hi(unsigned i) { return cpu().xmm[i].q[1]; }
   uint32_t ps(unsigned i, unsigned k) {
     uint32_t v;
     std::memcpy(&v, reinterpret_cast<uint8_t*>(&cpu().xmm[i]) + 4 * k, 4);
     return v;
   }
-  void poke16(uint64_t addr, uint16_t v) { m->bus().write_uint(addr, v, 2); }
-  void poke32(uint64_t addr, uint32_t v) { m->bus().write_uint(addr, v, 4); }
-  void poke64(uint64_t addr, uint64_t v) { m->bus().write_uint(addr, v, 8); }
-  uint64_t peek(uint64_t addr, unsigned size) { return m->bus().read_uint(addr, size); }
-  uint64_t flags() { return machine::materialize_flags(cpu()) & machine::kArithFlags; }
-  uint8_t vector() { return cpu().exc.vector; }
 };
 
 using namespace machine;  // register names, flag bits, vectors

@@ -39,57 +39,5 @@ if [ ! -x "$kestrel" ]; then
   echo "run_system_tests: kestrel binary '$kestrel' not found or not executable" >&2
   exit 2
 fi
-if [ ${#programs[@]} -eq 0 ]; then
-  shopt -s nullglob
-  for f in "$bindir"/*.bin; do programs+=("$(basename "$f" .bin)"); done
-  shopt -u nullglob
-fi
-if [ ${#programs[@]} -eq 0 ]; then
-  echo "run_system_tests: no .bin files in '$bindir' (build them first)" >&2
-  exit 2
-fi
-
-limit=${SYSTEM_TIMEOUT:-20}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-passed=0
-failed=0
-for name in "${programs[@]}"; do
-  bin="$bindir/$name.bin"
-  out="$tmp/$name.out"
-  err="$tmp/$name.err"
-  if [ ! -f "$bin" ]; then
-    echo "FAIL $name: $bin does not exist"
-    failed=$((failed + 1))
-    continue
-  fi
-  timeout "$limit" "$kestrel" --load "$bin@0x7c00" --entry 0000:7c00 "${extra[@]}" >"$out" 2>"$err" </dev/null
-  status=$?
-  reason=""
-  if [ $status -eq 124 ]; then
-    reason="timed out after ${limit}s"
-  elif [ $status -ne 0 ]; then
-    reason="exit status $status"
-  fi
-  if grep -q '^FAIL' "$out"; then
-    n=$(grep -c '^FAIL' "$out")
-    reason="${reason:+$reason; }$n FAIL line(s)"
-  fi
-  if ! grep -qx "PASS $name" "$out"; then
-    reason="${reason:+$reason; }no 'PASS $name' line"
-  fi
-  if [ -z "$reason" ]; then
-    echo "ok $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL $name: $reason"
-    grep '^FAIL' "$out" | head -n 40 | sed 's/^/    | /'
-    tail -n 12 "$out" | grep -v '^FAIL' | sed 's/^/    | /'
-    tail -n 8 "$err" | sed 's/^/    ! /'
-    failed=$((failed + 1))
-  fi
-done
-
-echo "system: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+source "$(dirname "$0")/../run_programs.sh"
+run_programs system "$kestrel" "$bindir" "${SYSTEM_TIMEOUT:-20}"
