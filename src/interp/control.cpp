@@ -29,6 +29,20 @@ ExecStatus software_interrupt(CpuState& c, const DecodedInsn& d, uint8_t vector)
   return ExecStatus::Fault;
 }
 
+// A near CALL to `target` pushing `ret`: the target is checked before the push, and
+// a faulting push leaves RIP as it was (SDM Vol. 2A, CALL: the #GP for the target
+// comes first; a #SS/#PF on the push leaves the state unchanged).
+ExecStatus near_call(CpuState& c, uint64_t target, uint64_t ret, unsigned sz) {
+  uint64_t saved_rip = c.rip;
+  ExecStatus st = near_branch(c, target, sz);
+  if (st != ExecStatus::Branch) return st;
+  if (!push_value(c, ret, sz)) {
+    c.rip = saved_rip;
+    return ExecStatus::Fault;
+  }
+  return ExecStatus::Branch;
+}
+
 }  // namespace
 
 namespace handlers {
@@ -64,14 +78,7 @@ ExecStatus CALL_Jz(CpuState& c, const DecodedInsn& d) {
   unsigned sz = branch_osize(c, d);
   uint64_t ret = next_ip(c, d);
   uint64_t target = (ret + d.imm) & (c.mode == m::CpuMode::Long64 ? ~0ull : m::size_mask(sz));
-  uint64_t saved_rip = c.rip;
-  ExecStatus st = near_branch(c, target, sz);  // checks the target before the push
-  if (st != ExecStatus::Branch) return st;
-  if (!push_value(c, ret, sz)) {
-    c.rip = saved_rip;
-    return ExecStatus::Fault;
-  }
-  return ExecStatus::Branch;
+  return near_call(c, target, ret, sz);
 }
 
 ExecStatus CALL_Ev(CpuState& c, const DecodedInsn& d) {
@@ -83,14 +90,7 @@ ExecStatus CALL_Ev(CpuState& c, const DecodedInsn& d) {
     default: KESTREL_TRY(read_rm(c, d, t)); break;
   }
   uint64_t ret = next_ip(c, d);
-  uint64_t saved_rip = c.rip;
-  ExecStatus st = near_branch(c, t, sz);
-  if (st != ExecStatus::Branch) return st;
-  if (!push_value(c, ret, sz)) {
-    c.rip = saved_rip;
-    return ExecStatus::Fault;
-  }
-  return ExecStatus::Branch;
+  return near_call(c, t, ret, sz);
 }
 
 ExecStatus RET(CpuState& c, const DecodedInsn& d) {

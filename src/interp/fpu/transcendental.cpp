@@ -399,6 +399,26 @@ f80 trig(Trig f, f80 x, Context& ctx, bool& out_of_range) {
     return round_inexact(trig_value(f, reduce(in.u)), ctx);
 }
 
+// The invalid-operation result: IE and the default (real indefinite) NaN.
+f80 invalid_operation(Context& ctx) {
+    ctx.flags |= kFlagInvalid;
+    return kF80DefaultNaN;
+}
+
+// The cases every two-operand function (FPATAN, FYL2X, FYL2XP1) settles first: an
+// unsupported encoding is invalid; a NaN operand propagates (SDM Vol. 1, 4.8.3.5).
+bool two_operand_nan_or_unsupported(const Unpacked& uy, const Unpacked& ux, Context& ctx, f80& out) {
+    if (uy.kind == Kind::Unsupported || ux.kind == Kind::Unsupported) {
+        out = invalid_operation(ctx);
+        return true;
+    }
+    if (uy.kind == Kind::NaN || ux.kind == Kind::NaN) {
+        out = detail::propagate_nan_x87(uy, ux, ctx);
+        return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 f80 f80_sin(f80 x, Context& ctx, bool& oor) { return trig(Trig::Sin, x, ctx, oor); }
@@ -426,11 +446,8 @@ SinCos f80_sincos(f80 x, Context& ctx, bool& oor) {
 f80 f80_atan2(f80 y, f80 x, Context& ctx) {
     ctx.c1 = false;
     const Unpacked uy = detail::unpack_f80(y), ux = detail::unpack_f80(x);
-    if (uy.kind == Kind::Unsupported || ux.kind == Kind::Unsupported) {
-        ctx.flags |= kFlagInvalid;
-        return kF80DefaultNaN;
-    }
-    if (uy.kind == Kind::NaN || ux.kind == Kind::NaN) return detail::propagate_nan_x87(uy, ux, ctx);
+    f80 early;
+    if (two_operand_nan_or_unsupported(uy, ux, ctx, early)) return early;
     if (uy.denormal || ux.denormal) ctx.flags |= kFlagDenormal;
     const W pi = from_const(kPi);
     W r;
@@ -460,15 +477,9 @@ f80 f80_atan2(f80 y, f80 x, Context& ctx) {
 f80 f80_yl2x(f80 y, f80 x, Context& ctx) {
     ctx.c1 = false;
     const Unpacked uy = detail::unpack_f80(y), ux = detail::unpack_f80(x);
-    if (uy.kind == Kind::Unsupported || ux.kind == Kind::Unsupported) {
-        ctx.flags |= kFlagInvalid;
-        return kF80DefaultNaN;
-    }
-    if (uy.kind == Kind::NaN || ux.kind == Kind::NaN) return detail::propagate_nan_x87(uy, ux, ctx);
-    auto invalid = [&] {
-        ctx.flags |= kFlagInvalid;
-        return kF80DefaultNaN;
-    };
+    f80 early;
+    if (two_operand_nan_or_unsupported(uy, ux, ctx, early)) return early;
+    auto invalid = [&] { return invalid_operation(ctx); };
     if (ux.sign && ux.kind != Kind::Zero) return invalid();  // log of a negative number
     if (ux.kind == Kind::Zero) {
         if (uy.kind == Kind::Zero) return invalid();
@@ -502,15 +513,9 @@ f80 f80_yl2x(f80 y, f80 x, Context& ctx) {
 f80 f80_yl2xp1(f80 y, f80 x, Context& ctx) {
     ctx.c1 = false;
     const Unpacked uy = detail::unpack_f80(y), ux = detail::unpack_f80(x);
-    if (uy.kind == Kind::Unsupported || ux.kind == Kind::Unsupported) {
-        ctx.flags |= kFlagInvalid;
-        return kF80DefaultNaN;
-    }
-    if (uy.kind == Kind::NaN || ux.kind == Kind::NaN) return detail::propagate_nan_x87(uy, ux, ctx);
-    auto invalid = [&] {
-        ctx.flags |= kFlagInvalid;
-        return kF80DefaultNaN;
-    };
+    f80 early;
+    if (two_operand_nan_or_unsupported(uy, ux, ctx, early)) return early;
+    auto invalid = [&] { return invalid_operation(ctx); };
     // x <= -1 (undefined by the SDM; as measured on hardware): -inf is invalid; for a
     // finite x, y = 0 or inf gives -y, any other y returns x unchanged with PE.
     const W wx = ux.kind == Kind::Finite ? from_unpacked(ux) : W{};
