@@ -52,6 +52,15 @@ void add_ide(Machine& m, const BoardOptions& opt, BoardDevices& b) {
   }
 }
 
+// The board as its ACPI tables describe it: with PCI, the root bridge's 32-bit memory
+// window starts where RAM below 4 GiB ends (the BIOS places the BARs there).
+AcpiConfig acpi_config(Machine& m, bool pci) {
+  AcpiConfig acpi;
+  acpi.pci = pci;
+  acpi.pci_mem_start = static_cast<uint32_t>(m.bus().low_ram_size());
+  return acpi;
+}
+
 // What fw_cfg tells a BIOS about this board (as QEMU's pc machine does): one CPU, the
 // RAM size and e820 map, the display hint, the boot-failure wait and the ACPI tables.
 void describe_machine(Machine& m, const BoardDevices& b, const BoardOptions& opt) {
@@ -76,7 +85,7 @@ void describe_machine(Machine& m, const BoardDevices& b, const BoardOptions& opt
   fw.set_file("etc/e820", std::move(e820));
   // A failed boot waits this long (ms) before the BIOS reboots (SeaBIOS's default: 60 s).
   fw.set_file("etc/boot-fail-wait", {0x88, 0x13, 0, 0});  // 5000
-  if (b.acpi_pm) add_acpi_tables_to_fw_cfg(fw, AcpiConfig{});
+  if (b.acpi_pm) add_acpi_tables_to_fw_cfg(fw, acpi_config(m, b.pci != nullptr));
 }
 
 }  // namespace
@@ -125,7 +134,7 @@ BoardDevices build_basic_board(Machine& m, const BoardOptions& opt) {
     for (unsigned i = 1; i < 16; ++i)
       if (i != 2) m.isa_irq(i).connect(b.ioapic, i);
     if (opt.acpi) {
-      AcpiConfig acpi;
+      const AcpiConfig acpi = acpi_config(m, b.pci != nullptr);
       b.acpi_pm = m.add_device<AcpiPm>(m, &m.isa_irq(acpi.sci_irq), acpi.pm_base);
       b.acpi_pm->attach(m.ports());
       if (!opt.firmware) b.acpi_tables = m.add_device<AcpiTables>(m, acpi);

@@ -14,8 +14,11 @@
 #           and a data disk (--hda): Linux reads both whole through ata_piix (bus-
 #           master DMA and PIO; their SHA-256 must match the host's), writes a
 #           line to the disk that must land in the image file, and its libata
-#           transfer mode must be DMA, its messages show no errors; it runs with
-#           acpi=off (legacy interrupts through the 8259s) and halts at the end
+#           transfer mode must be DMA, its messages show no errors; it runs under
+#           ACPI: Linux finds the PCI root bridge in our DSDT, enumerates the board's
+#           PCI functions (listed from /sys/bus/pci/devices), configures the PIIX3
+#           interrupt links, and takes IRQ 14 and 15 through the IOAPIC; it halts at
+#           the end
 #
 # Every case also checks SeaBIOS's "Booting from Hard Disk..." / "Booting from
 # DVD/CD..." / "Booting from Floppy..." line on its debug port (0x402, standard
@@ -128,6 +131,34 @@ linux_reason() {
   fi
 }
 
+# acpi_pci_reason SERIAL-LOG: why Linux under ACPI did not see the PCI board through the
+# DSDT or did not take the IDE interrupts through the IOAPIC, or nothing.
+acpi_pci_reason() {
+  local log=$1 f irq
+  local text
+  text=$(tr -d '\r' <"$log")
+  if grep -aEq 'Command line:.*(acpi=off|pci=noacpi|noapic)' <<<"$text"; then
+    echo "the kernel ran without ACPI or the IOAPIC: $(grep -am1 'Command line:' <<<"$text")"; return
+  fi
+  for f in 'ACPI: Interpreter enabled' 'ACPI: Using IOAPIC for interrupt routing' 'ACPI: PCI Root Bridge \[PCI0\]' \
+           'root bus resource \[io  0x0d00-0xffff window\]' 'Interrupt link LNKA configured for IRQ' \
+           'Interrupt link LNKS configured for IRQ 9' 'PCI: Using ACPI for IRQ routing'; do
+    grep -aq -- "$f" <<<"$text" || { echo "Linux did not say '$f'"; return; }
+  done
+  if grep -aEq 'ACPI (BIOS )?Error|ACPI Exception|AE_[A-Z_]+' <<<"$text"; then
+    echo "ACPI complained: $(grep -aEm1 'ACPI (BIOS )?Error|ACPI Exception|AE_[A-Z_]+' <<<"$text")"; return
+  fi
+  # The board's PCI functions as Linux lists them (bus:dev.fn vendor:device).
+  for f in '0000:00:00.0 0x8086:0x1237' '0000:00:01.0 0x8086:0x7000' '0000:00:01.1 0x8086:0x7010' \
+           '0000:00:01.3 0x8086:0x7113' '0000:00:02.0 0x1234:0x1111'; do
+    grep -aq "^KESTREL-IDE: pci $f " <<<"$text" || { echo "Linux did not enumerate PCI function $f"; return; }
+  done
+  for irq in 14 15; do
+    grep -aEq "^KESTREL-IDE-LOG: +$irq: +[1-9][0-9]* +IO-APIC +$irq-edge +ata_piix" <<<"$text" ||
+      { echo "IRQ $irq did not reach ata_piix through the IOAPIC: $(grep -aEm1 "^KESTREL-IDE-LOG: +$irq:" <<<"$text")"; return; }
+  done
+}
+
 for c in "${cases[@]}"; do
   case $c in
     disk)
@@ -177,8 +208,9 @@ for c in "${cases[@]}"; do
         reason="the disk's transfer mode is not DMA: $(grep -am1 'KESTREL-IDE: xfer' "$ser" | tr -d '\r')"
       elif grep -aEq 'failed command|exception Emask|I/O error|timeout|Oops|Kernel panic' "$ser"; then
         reason="the console shows: $(grep -aEm1 'failed command|exception Emask|I/O error|timeout|Oops|Kernel panic' "$ser")"
-      elif [ "$status" != 0 ]; then reason="kestrel exit status $status, want 0 (the halted guest)"
+      else reason=$(acpi_pci_reason "$ser")
       fi
+      if [ -z "$reason" ] && [ "$status" != 0 ]; then reason="kestrel exit status $status, want 0 (the halted guest)"; fi
       report bios-boot-linux-ide "$reason"
       ;;
     *)

@@ -139,8 +139,9 @@ fi
 # on a GRUB ISO, and a data disk of known bytes. The guest prints the SHA-256 of
 # /dev/sda and /dev/sr0 (read through libata's DMA and PIO paths), writes a line at
 # sector 2048 of /dev/sda, prints the transfer modes, the interrupt counts and
-# libata's messages, and halts. The kernel runs with acpi=off: through the 8259s
-# the IDE interrupts arrive, through the IOAPIC (ACPI) they do not yet.
+# libata's messages, lists the PCI functions it found (/sys/bus/pci/devices: vendor,
+# device, class) and halts. The kernel runs under ACPI (our DSDT's \_SB.PCI0, _PRT and
+# interrupt links), its interrupts through the IOAPIC.
 kroot=$guest/kernel-root
 kver=$(cat "$guest/kernel-version")
 mods=(scsi_common scsi_mod libata ata_piix cdrom sr_mod crct10dif_common crct10dif_generic crc-t10dif crc64
@@ -171,6 +172,7 @@ echo "KESTREL-IDE: sr0 \$(sha256sum /dev/sr0 | cut -d' ' -f1)"
 echo "KESTREL-IDE-WRITE-TEST" | dd of=/dev/sda bs=512 seek=2048 conv=sync,fsync 2>/dev/null || echo "KESTREL-IDE: FAIL write"
 sync
 echo "KESTREL-IDE: xfer sda \$(cat /sys/class/ata_device/dev1.0/xfer_mode) sr0 \$(cat /sys/class/ata_device/dev2.0/xfer_mode)"
+for d in /sys/bus/pci/devices/*; do echo "KESTREL-IDE: pci \${d##*/} \$(cat \$d/vendor):\$(cat \$d/device) \$(cat \$d/class)"; done
 sed 's/^/KESTREL-IDE-LOG: /' /proc/interrupts
 dmesg | grep -iE "ata|scsi|sd |sr |piix|cdrom" | sed 's/^/KESTREL-IDE-LOG: /'
 echo "KESTREL-IDE: DONE"
@@ -199,7 +201,7 @@ terminal_input serial console
 terminal_output serial console
 set timeout=0
 menuentry "Linux IDE test" {
-  linux /bzImage console=ttyS0 panic=-1 acpi=off
+  linux /bzImage console=ttyS0 panic=-1
   initrd /initrd.gz
 }
 CFG

@@ -18,6 +18,8 @@
 #include "machine/board.h"
 #include "machine/devices/ide_busmaster.h"
 #include "machine/devices/ide_piix.h"
+#include "machine/devices/ioapic.h"
+#include "machine/devices/lapic.h"
 #include "machine/devices/rtc_cmos.h"
 #include "machine/devices/ide_channel.h"
 #include "machine/machine.h"
@@ -701,6 +703,63 @@ TEST_CASE("board: IDE drives on the legacy channels; the CMOS boot order and flo
   unsigned want = 0;
   for (unsigned i = 0x10; i <= 0x2D; ++i) want += b.rtc->peek(static_cast<uint8_t>(i));
   CHECK(sum == want);
+}
+
+// Linux under ACPI (or with pci=noacpi) takes IRQ 14 and 15 through the IOAPIC as ISA
+// edges: every command must give a new rising edge, also when the guest issues the next
+// command without reading Status first (the command write drops INTRQ, ATA-6 §5.2.2).
+TEST_CASE("board: the IDE channels' INTRQ reach IOAPIC pins 14 and 15 as one edge per command") {
+  MachineConfig cfg;
+  cfg.ram_bytes = 16ull << 20;
+  Machine m(cfg);
+  std::string err;
+  REQUIRE(m.init(err));
+  TempFile disk(patterned(64));
+  TempFile iso(patterned(20, 2048));
+  BoardOptions opt;
+  opt.drives.hda = std::make_shared<DiskImage>();
+  REQUIRE(opt.drives.hda->open(disk.path, DiskKind::HardDisk, "--hda", err));
+  opt.drives.cdrom = std::make_shared<DiskImage>();
+  REQUIRE(opt.drives.cdrom->open(iso.path, DiskKind::Cdrom, "--cdrom", err));
+  opt.drives.cdrom_drive = true;
+  BoardDevices b = build_basic_board(m, opt);
+  REQUIRE(b.lapic);
+  REQUIRE(b.ioapic);
+  REQUIRE(b.ide_function);
+  m.bus().write_uint(Lapic::kDefaultBase + Lapic::kRegSvr, 0x1FF, 4);
+  auto rte = [&](unsigned pin, uint32_t lo) {
+    m.bus().write_uint(IoApic::kDefaultBase, 0x11 + 2 * pin, 4);
+    m.bus().write_uint(IoApic::kDefaultBase + 0x10, 0, 4);
+    m.bus().write_uint(IoApic::kDefaultBase, 0x10 + 2 * pin, 4);
+    m.bus().write_uint(IoApic::kDefaultBase + 0x10, lo, 4);
+  };
+  rte(14, 0x3E);  // edge, active high, fixed, physical APIC 0: as Linux programs ISA IRQs
+  rte(15, 0x3F);
+  auto take = [&]() -> int {
+    if (!b.lapic->interrupt_pending()) return -1;
+    const int v = b.lapic->acknowledge();
+    m.bus().write_uint(Lapic::kDefaultBase + Lapic::kRegEoi, 0, 4);
+    return v;
+  };
+  // IDENTIFY DEVICE on the primary master.
+  m.ports().out(0x1F6, 0xA0, 1);
+  m.ports().out(0x1F7, 0xEC, 1);
+  CHECK(take() == 0x3E);
+  CHECK(take() == -1);
+  for (int i = 0; i < 256; ++i) m.ports().in(0x1F0, 2);
+  // The next command without a Status read in between: a new edge all the same.
+  m.ports().out(0x1F7, 0xEC, 1);
+  CHECK(take() == 0x3E);
+  for (int i = 0; i < 256; ++i) m.ports().in(0x1F0, 2);
+  CHECK((m.ports().in(0x1F7, 1) & ata::kErr) == 0);  // the read lowers the line
+  CHECK_FALSE(m.isa_irq(14).level());
+  // IDENTIFY PACKET DEVICE on the secondary master: pin 15, and never pin 14.
+  m.ports().out(0x176, 0xA0, 1);
+  m.ports().out(0x177, 0xA1, 1);
+  CHECK(take() == 0x3F);
+  CHECK(take() == -1);
+  CHECK_FALSE(m.isa_irq(14).level());
+  CHECK(m.isa_irq(15).level());
 }
 
 TEST_CASE("PIIX IDE function 00:01.1: identity, IDETIM decode enable, BAR4 bus-master registers and DMA") {

@@ -3,6 +3,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "machine/acpi/dsdt.h"
 #include "machine/machine.h"
 
 namespace kestrel::machine {
@@ -29,6 +30,7 @@ class Image {
     for (size_t i = 0; i < n; ++i) b_.push_back(static_cast<uint8_t>(s[i]));
   }
   void zeros(size_t n) { b_.insert(b_.end(), n, 0); }
+  void bytes(const uint8_t* p, size_t n) { b_.insert(b_.end(), p, p + n); }
   void patch32(size_t at, uint32_t v) {
     for (int i = 0; i < 4; ++i) b_[at + i] = static_cast<uint8_t>(v >> (8 * i));
   }
@@ -86,27 +88,6 @@ constexpr uint16_t kBootArchLegacyDevices = 1u << 0, kBootArch8042 = 1u << 1;
 constexpr uint8_t kSpaceSystemIo = 1;
 constexpr uint8_t kAccessByte = 1, kAccessWord = 2, kAccessDword = 3;
 
-// DSDT body: Name (_S5, Package (4) {S5, S5, 0, 0}) in AML (§20.2.5.2 DefName,
-// §20.2.5.4 DefPackage with a one-byte PkgLength, BytePrefix constants).
-void dsdt_body(Image& t, uint8_t s5) {
-  auto integer = [&](uint8_t v) {
-    if (v == 0) t.u8(0x00);        // ZeroOp
-    else if (v == 1) t.u8(0x01);   // OneOp
-    else { t.u8(0x0A); t.u8(v); }  // BytePrefix
-  };
-  auto len = [](uint8_t v) { return v <= 1 ? 1 : 2; };
-  t.u8(0x08);            // NameOp
-  t.chars("_S5_", 4);
-  t.u8(0x12);            // PackageOp
-  const int pkg_len = 1 /* PkgLength */ + 1 /* NumElements */ + 2 * len(s5) + 2 * len(0);
-  t.u8(static_cast<uint8_t>(pkg_len));  // < 64: the one-byte encoding
-  t.u8(4);               // NumElements
-  integer(s5);           // PM1a_CNT.SLP_TYP
-  integer(s5);           // PM1b_CNT.SLP_TYP (no PM1b block)
-  integer(0);            // reserved
-  integer(0);
-}
-
 }  // namespace
 
 uint8_t acpi_checksum(const uint8_t* p, size_t n) {
@@ -151,7 +132,8 @@ AcpiBlob build_acpi_tables(const AcpiConfig& cfg, uint64_t base) {
   // ---- DSDT (§5.2.11.1).
   t.align(16);
   const size_t dsdt = t.header("DSDT", 2);  // revision 2: 64-bit AML integers
-  dsdt_body(t, cfg.s5_sleep_type);
+  const std::vector<uint8_t> aml = build_dsdt_body(cfg);
+  t.bytes(aml.data(), aml.size());
   t.finish(dsdt);
 
   // ---- FADT revision 3 (ACPI 2.0 layout, 244 bytes; §5.2.9, Table 5.9).

@@ -11,7 +11,9 @@
 // - MADT: one local APIC (ID 0) at 0xFEE00000, one IOAPIC at 0xFEC00000 with GSI
 //   base 0, the dual 8259s (PCAT_COMPAT), ISA IRQ 0 on GSI 2 and IRQ 9 (the SCI)
 //   level-triggered active high, and LINT1 as NMI.
-// - DSDT: \_S5 = {5, 5, 0, 0}, the sleep type the PM device powers off on.
+// - DSDT: \_S5 = {5, 5, 0, 0}, the sleep type the PM device powers off on; with a
+//   PCI bus, the root bridge \_SB.PCI0 with its windows and _PRT and the PIIX3's PCI
+//   interrupt links (acpi/dsdt.h).
 //
 // Where they are: the RSDP at 0xF0000, where Linux's scan of 0xE0000-0xFFFFF finds
 // it, and the other tables right after it, all inside the BIOS area that the e820
@@ -46,6 +48,11 @@ struct AcpiConfig {
   uint8_t reset_value = 6;
   uint8_t cmos_century = 0x32;  // CMOS index of the century byte (0: none)
   bool has_8042 = true;         // IAPC_BOOT_ARCH 8042 flag (Linux skips the i8042 probe without it)
+  // The i440FX/PIIX3 PCI bus in the DSDT (acpi/dsdt.h), with its 32-bit memory window
+  // [pci_mem_start, pci_mem_end]: from the end of RAM below 4 GiB up to the IOAPIC.
+  bool pci = false;
+  uint32_t pci_mem_start = 0xE0000000;
+  uint32_t pci_mem_end = 0xFEBFFFFF;
 };
 
 // The tables laid out for a base address, with where each one starts.
@@ -57,7 +64,7 @@ struct AcpiBlob {
 
 inline constexpr uint64_t kAcpiTablesBase = 0xF0000;
 // Room reserved for the tables: [kAcpiTablesBase, kAcpiTablesBase + kAcpiTablesMaxSize).
-inline constexpr uint64_t kAcpiTablesMaxSize = 0x1000;
+inline constexpr uint64_t kAcpiTablesMaxSize = 0x4000;
 
 AcpiBlob build_acpi_tables(const AcpiConfig& cfg, uint64_t base = kAcpiTablesBase);
 
