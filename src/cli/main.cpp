@@ -292,6 +292,8 @@ int run(const Options& opt) {
   if (opt.jit != JitMode::Off) {
     const bool verify = opt.jit == JitMode::Verify;
     jit = std::make_unique<jit::Jit>(verify);
+    std::string perf_error;
+    if (opt.perf_map && !jit->enable_perf_map(perf_error)) return error_exit(perf_error);
     interp.set_compiler(jit.get());
     interp.set_verify(verify);
   }

@@ -528,6 +528,11 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
                  "End the run (exit status 0) once the VGA text screen\n"
                  "shows TEXT")
       ->type_name("TEXT");
+  app.add_flag("--perf-map", out.perf_map,
+               "Write /tmp/perf-PID.map (one line per translated\n"
+               "block: host address, size, kestrel:guest-lin-ADDR),\n"
+               "so `perf report` names samples in JIT code by the\n"
+               "guest's linear address");
   app.add_flag("--stats", out.stats,
                "At exit, print to stderr: instructions retired, blocks\n"
                "decoded and translated, runs in each tier, wall time");

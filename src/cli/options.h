@@ -99,6 +99,7 @@ struct Options {
   SerialInput serial_input = SerialInput::Auto;
   JitMode jit = JitMode::On;       // --jit on|off|verify (the JIT exists on x86-64 hosts only)
   bool stats = false;              // --stats: counters at exit
+  bool perf_map = false;           // --perf-map: /tmp/perf-PID.map names JIT code for perf
   SerialMode serial = SerialMode::Stdio;
   std::string serial_path;         // --serial file:PATH
   bool no_reboot = false;          // --no-reboot: a guest reset ends the run (status 0)

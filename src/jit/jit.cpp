@@ -2,9 +2,14 @@
 
 #include <asmjit/x86.h>
 
+#include <cerrno>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <vector>
+
+#include <fmt/format.h>
+#include <unistd.h>
 
 #include "frontend-x86/insn.h"
 #include "jit/emit.h"
@@ -24,6 +29,16 @@ struct Jit::Impl {
   interp::NativeEnterFn enter = nullptr;
   interp::NativeLookupFn lookup = nullptr;
   void* lookup_ctx = nullptr;
+  std::FILE* perf_map = nullptr;  // --perf-map
+
+  ~Impl() {
+    if (perf_map) std::fclose(perf_map);
+  }
+  void perf_map_line(const void* code, size_t size, const char* what, uint64_t lin) {
+    if (!perf_map) return;
+    fmt::print(perf_map, "{:x} {:x} kestrel:{}{:x}\n", reinterpret_cast<uintptr_t>(code), size, what, lin);
+    std::fflush(perf_map);  // perf may read it while the guest still runs
+  }
 };
 
 Jit::Jit(bool journal_stores) : impl_(std::make_unique<Impl>()), journal_stores_(journal_stores) {
@@ -41,6 +56,18 @@ Jit::Jit(bool journal_stores) : impl_(std::make_unique<Impl>()), journal_stores_
 Jit::~Jit() = default;
 
 bool available() { return true; }
+
+bool Jit::enable_perf_map(std::string& error) {
+  if (impl_->perf_map) return true;
+  const std::string path = fmt::format("/tmp/perf-{}.map", static_cast<long>(getpid()));
+  impl_->perf_map = std::fopen(path.c_str(), "a");
+  if (!impl_->perf_map) {
+    error = fmt::format("--perf-map: cannot create '{}': {}", path, std::strerror(errno));
+    return false;
+  }
+  if (impl_->enter) impl_->perf_map_line(reinterpret_cast<const void*>(impl_->enter), 16, "trampoline-", 0);
+  return true;
+}
 
 interp::NativeEnterFn Jit::enter_fn() const { return impl_->enter; }
 
@@ -402,6 +429,7 @@ bool Jit::compile(interp::Block& b) {
   b.native_entry = base;
   b.native_body = base + code.labelOffset(body);
   b.native_bytes = static_cast<uint32_t>(code.codeSize());
+  impl_->perf_map_line(base, code.codeSize(), "guest-lin-", b.lin);
   ++blocks_;
   bytes_ += code.codeSize();
   live_ += code.codeSize();

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "interp/tier.h"
 
@@ -29,6 +30,11 @@ class Jit final : public interp::BlockCompiler {
   uint64_t blocks_compiled() const override { return blocks_; }
   uint64_t code_bytes() const override { return bytes_; }
   uint64_t live_bytes() const override { return live_; }
+
+  // --perf-map: appends "HOSTADDR SIZE kestrel:guest-lin-ADDR" for every translated
+  // block (and the trampoline) to /tmp/perf-PID.map, the file `perf report` reads
+  // to name samples in JIT code. False (with `error` set) if it cannot be created.
+  bool enable_perf_map(std::string& error);
 
  private:
   struct Impl;

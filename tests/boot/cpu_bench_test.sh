@@ -33,5 +33,21 @@ for mode in on off verify; do
     fail=$((fail + 1))
   fi
 done
+# --perf-map: the JIT names every translated block in /tmp/perf-PID.map (PID: kestrel's).
+"$kestrel" -m 64M --serial stdio --debug-exit --perf-map --kernel "$elf" --append quick </dev/null >/dev/null 2>&1 &
+pid=$!
+wait "$pid"
+map=/tmp/perf-$pid.map
+blocks=$(grep -cE '^[0-9a-f]+ [0-9a-f]+ kestrel:guest-lin-[0-9a-f]+$' "$map" 2>/dev/null)
+others=$(grep -cvE '^[0-9a-f]+ [0-9a-f]+ kestrel:(guest-lin|trampoline)-[0-9a-f]+$' "$map" 2>/dev/null)
+if [ "${blocks:-0}" -ge 50 ] && [ "${others:-1}" -eq 0 ]; then
+  echo "ok   --perf-map ($blocks blocks named)"
+  pass=$((pass + 1))
+else
+  echo "FAIL --perf-map: $map has ${blocks:-no} block lines and ${others:-?} malformed ones"
+  head -5 "$map" 2>/dev/null
+  fail=$((fail + 1))
+fi
+rm -f "$map"
 echo "cpu-bench-test: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
