@@ -299,7 +299,10 @@ int run(const Options& opt) {
   }
 #endif
   const auto started = std::chrono::steady_clock::now();
-  if (opt.stats) interp.set_timing(true);
+  if (opt.stats) {
+    interp.set_timing(true);
+    interp.set_count_entries(true);
+  }
   std::unique_ptr<TraceWriter> tracer;
   if (trace_file) {
     tracer = std::make_unique<TraceWriter>(trace_file.get(), interp.decoder(), m, opt.trace);
@@ -397,14 +400,20 @@ int run(const Options& opt) {
                "kestrel: stats: {} instructions in {:.3f} s ({:.1f} MIPS); blocks decoded {}; "
                "block runs: {} interpreted, {} native ({} instructions native)",
                insns, secs, secs > 0 ? insns / secs / 1e6 : 0.0, interp.cache().blocks_decoded(),
-               st.interpreted_runs, st.native_runs, st.native_insns);
+               st.interpreted_runs, st.native_runs + st.checked_entries, st.native_insns);
     if (st.verified_runs) fmt::print(stderr, "; {} native runs verified", st.verified_runs);
 #ifdef KESTREL_HAVE_JIT
-    if (jit)
+    if (jit) {
+      // Native block starts: from the run loop, or from native code through the
+      // lookups or a chained jump (the checked entries that no lookup accounts for).
+      const uint64_t looked_up = st.lookup_hits + st.inline_hits;
       fmt::print(stderr,
-                 "; blocks translated {} ({} KiB of host code), {} chained exits, {} indirect-branch hits, "
-                 "{} cache flushes",
-                 jit->blocks_compiled(), jit->code_bytes() / 1024, st.chains, st.lookup_hits, st.cache_flushes);
+                 " = {} from the run loop + {} chained + {} looked up ({} inline, {} by a call); "
+                 "blocks translated {} ({} KiB of host code), {} exits chained, {} cache flushes",
+                 st.native_runs, st.checked_entries >= looked_up ? st.checked_entries - looked_up : 0, looked_up,
+                 st.inline_hits, st.lookup_hits, jit->blocks_compiled(), jit->code_bytes() / 1024, st.chains,
+                 st.cache_flushes);
+    }
 #endif
     double native_s = 0, interp_s = 0;
     interp.tier_seconds(native_s, interp_s);

@@ -48,16 +48,25 @@ uint64_t ticks() {
 }  // namespace
 
 Interpreter::Interpreter(Machine& m)
-    : m_(m), c_(m.cpu()), jump_cache_(std::make_unique<JumpCacheEntry[]>(kJumpCacheSize)) {
+    : m_(m), c_(m.cpu()), jc_(std::make_unique<JumpCache>()) {
   m_.bus().set_code_listener(this);
   cache_.set_on_invalidate([this](Block& b) {
     unchain(b);
     // Drop the block's jump-cache entry; one held under another linear address
     // (an alias) is not findable cheaply, so then every entry goes.
-    JumpCacheEntry& jc = jump_cache_[jc_index(b.lin)];
+    JumpCacheEntry& jc = jc_->entry[jc_index(b.lin)];
     if (jc.block == &b) jc = JumpCacheEntry{};
-    if (b.jc_aliased) ++cache_generation_;
+    if (b.jc_aliased) bump_cache_generation();
   });
+}
+
+void Interpreter::bump_cache_generation() {
+  jc_->gen_tag += 1u << 8;
+  if (jc_->gen_tag == 0) {
+    // The 24-bit generation wrapped: an old entry could match again, so all go.
+    for (JumpCacheEntry& e : jc_->entry) e = JumpCacheEntry{};
+    jc_->gen_tag = 1u << 8;
+  }
 }
 
 Interpreter::~Interpreter() {
@@ -92,9 +101,9 @@ Block* Interpreter::find_block() {
   uint64_t lin = 0;
   if (!linear_rip(lin)) return raise_gp(c_, 0), nullptr;
   const uint32_t mk = mode_key();
-  JumpCacheEntry& jc = jump_cache_[jc_index(lin)];
+  JumpCacheEntry& jc = jc_->entry[jc_index(lin)];
   uint64_t phys;
-  if (jc.lin == lin && jc.mode_key == mk && jc.cache_gen == cache_generation_) {
+  if (jc.lin == lin && jc.tag == (jc_->gen_tag | mk)) {
     if (jc.tlb_gen == c_.tlb_generation) return jc.block;
     // The TLB was flushed (CR3 write, INVLPG): keep the entry if CS:RIP still maps
     // to the block's physical address.
@@ -121,7 +130,7 @@ Block* Interpreter::find_block() {
   if (!b) b = decode_block(lin, phys, key);
   // Cache only blocks on one page: a straddling block's second page is re-checked each time.
   if (b && b->phys_page2 == ~0ull) {
-    jc = JumpCacheEntry{lin, mk, c_.tlb_generation, cache_generation_, b};
+    jc = JumpCacheEntry{lin, c_.tlb_generation, jc_->gen_tag | mk, b->native_entry, b};
     if (lin != b->lin) b->jc_aliased = true;
   }
   return b;
@@ -212,7 +221,7 @@ void Interpreter::set_compiler(BlockCompiler* compiler, uint32_t threshold) {
     if (compiler_) compiler_->release(b);
   });
   if (compiler_) {
-    compiler_->set_lookup(&Interpreter::native_lookup, this);
+    compiler_->set_lookup(&Interpreter::native_lookup, this, jc_.get());
     enter_ = compiler_->enter_fn();
     m_.timers().set_deadline_watch(&c_.icount_limit);
   }
@@ -252,15 +261,14 @@ const void* Interpreter::native_lookup(void* self, CpuState* c, ChainExit* exit)
   if (it->verify_ || it->tracer_ || c->interrupt_shadow || (c->rflags & kTF)) return nullptr;
   uint64_t lin;
   if (!it->linear_rip(lin)) return nullptr;
-  const JumpCacheEntry& jc = it->jump_cache_[jc_index(lin)];
-  if (jc.lin != lin || jc.mode_key != it->mode_key() || jc.cache_gen != it->cache_generation_ ||
-      jc.tlb_gen != c->tlb_generation)
+  JumpCacheEntry& jc = it->jc_->entry[jc_index(lin)];
+  if (jc.lin != lin || jc.tag != (it->jc_->gen_tag | it->mode_key()) || jc.tlb_gen != c->tlb_generation)
     return nullptr;
   Block* b = jc.block;
   if (!b->native_entry) return nullptr;
+  jc.native = b->native_entry;  // an entry made before the block was translated
   if (exit) it->try_chain(exit, b);
   ++it->stats_.lookup_hits;
-  ++it->stats_.native_runs;
   return b->native_entry;
 }
 
@@ -276,6 +284,15 @@ void Interpreter::set_timing(bool on) {
   timing_ticks0_ = tier_since_ = ticks();
   timing_ns0_ = steady_ns();
   tier_ = Tier::None;
+}
+
+const Interpreter::Stats& Interpreter::stats() const {
+  stats_.inline_hits = jc_->inline_hits;
+  return stats_;
+}
+
+void Interpreter::set_count_entries(bool on) {
+  if (compiler_) compiler_->count_entries(on ? &stats_.checked_entries : nullptr);
 }
 
 void Interpreter::switch_tier(Tier t) {
@@ -630,12 +647,14 @@ StopReason Interpreter::run(uint64_t max_insns) {
           // The translation cache is full: drop every block (freed once no code runs).
           cache_.flush();
           ++stats_.cache_flushes;
-          ++cache_generation_;
+          bump_cache_generation();
           last_exit_ = nullptr;
           c_.event_pending |= kEventCodeChanged;
           continue;
         }
         b->native_failed = !compiler_->compile(*b);
+        JumpCacheEntry& jc = jc_->entry[jc_index(b->lin)];
+        if (jc.block == b) jc.native = b->native_entry;
       }
       if (b->native_body) {
         if (last_exit_) try_chain(last_exit_, b);

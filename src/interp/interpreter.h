@@ -45,24 +45,29 @@ class Interpreter : public machine::CodeWriteListener {
 
   // Counters for --stats.
   struct Stats {
-    uint64_t native_runs = 0;       // block executions in host code
+    uint64_t native_runs = 0;       // native block runs started by the run loop
     uint64_t interpreted_runs = 0;  // block executions in the interpreter
     uint64_t native_insns = 0;      // instructions retired in host code
     uint64_t verified_runs = 0;     // --jit verify: native runs checked against the interpreter
-    uint64_t lookup_hits = 0;       // indirect branches that found their translated target
-    uint64_t chains = 0;            // direct exits chained to their target block
+    uint64_t lookup_hits = 0;       // native exits that found their block through native_lookup (C++)
+    uint64_t inline_hits = 0;       // ... through native code's own probe of the jump cache
+    uint64_t checked_entries = 0;   // --stats: native block starts through a chained jump or a lookup
+    uint64_t chains = 0;            // direct exits patched to jump to their target block
     uint64_t cache_flushes = 0;     // translation cache flushes (the size cap)
     uint64_t native_ticks = 0;      // time in each tier (TSC ticks; --stats only)
     uint64_t interp_ticks = 0;
   };
   // Measure the time in each tier (costs two TSC reads per block run).
   void set_timing(bool on);
+  // Count native block starts by chained jumps and lookups (Stats::checked_entries);
+  // call after set_compiler, before running.
+  void set_count_entries(bool on);
   // Seconds spent in native code and in the interpreter (each with the run loop's
   // work between its blocks) since set_timing(true).
   void tier_seconds(double& native, double& interpreted);
   // The translation cache's size cap in bytes of host code: past it, every block is dropped.
   void set_code_cap(uint64_t bytes) { code_cap_ = bytes; }
-  const Stats& stats() const { return stats_; }
+  const Stats& stats() const;
   const frontend::Decoder& decoder() const { return decoder_; }
   BlockCache& cache() { return cache_; }
 
@@ -93,20 +98,12 @@ class Interpreter : public machine::CodeWriteListener {
   bool wait_while_halted();
   uint32_t mode_key() const;
 
-  // Linear CS:RIP -> block, in front of the physical lookup. An entry is good while
-  // the TLB generation (linear -> physical mappings) and the cache generation
-  // (blocks dropped) are the ones it was made under.
-  // A TLB generation change (CR3 write, INVLPG) does not drop an entry: the next
-  // lookup re-translates CS:RIP and keeps the entry if the physical page is the same.
-  struct JumpCacheEntry {
-    uint64_t lin = ~0ull;
-    uint32_t mode_key = 0;
-    uint32_t tlb_gen = 0;
-    uint32_t cache_gen = 0;
-    Block* block = nullptr;
-  };
-  static constexpr unsigned kJumpCacheSize = 4096;
-  static unsigned jc_index(uint64_t lin) { return (lin ^ (lin >> 12)) & (kJumpCacheSize - 1); }
+  // The jump cache (interp/tier.h). A TLB generation change (CR3 write, INVLPG)
+  // does not drop an entry: the next lookup re-translates CS:RIP and keeps the
+  // entry if the physical page is the same.
+  static unsigned jc_index(uint64_t lin) { return JumpCache::index(lin); }
+  // Invalidates every jump-cache entry at once.
+  void bump_cache_generation();
   bool linear_rip(uint64_t& lin) const;
 
   machine::Machine& m_;
@@ -117,7 +114,7 @@ class Interpreter : public machine::CodeWriteListener {
   BlockCompiler* compiler_ = nullptr;
   uint32_t threshold_ = 16;
   bool verify_ = false;
-  Stats stats_;
+  mutable Stats stats_;  // inline_hits is copied from the jump cache when read
   Block* running_ = nullptr;
   bool in_native_ = false;
   bool timing_ = false;
@@ -131,8 +128,7 @@ class Interpreter : public machine::CodeWriteListener {
   ChainExit* last_exit_ = nullptr;  // the unchained exit the last native run left through
   NativeEnterFn enter_ = nullptr;
   uint64_t faults_ = 0;  // delivered exceptions: they count toward run()'s budget
-  uint32_t cache_generation_ = 1;
-  std::unique_ptr<JumpCacheEntry[]> jump_cache_;
+  std::unique_ptr<JumpCache> jc_;
 };
 
 }  // namespace kestrel::interp

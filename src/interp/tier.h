@@ -3,6 +3,7 @@
 // into host code with exactly the block's semantics (docs/ARCHITECTURE.md, "JIT").
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "interp/block_cache.h"
@@ -28,6 +29,33 @@ using NativeEnterFn = NativeExit (*)(machine::CpuState*, const void* code);
 // takes over). It may chain `exit` to that block. Must not raise anything.
 using NativeLookupFn = const void* (*)(void* ctx, machine::CpuState*, ChainExit* exit);
 
+// The jump cache: linear CS:RIP -> block, in front of the physical lookup. Native
+// code probes it inline after indirect branches (RET, JMP/CALL r/m) and for direct
+// branches to other pages; the run loop and Interpreter::native_lookup fill it.
+// An entry is good while the TLB generation (linear -> physical mappings) and the
+// tag (cache generation: blocks dropped; the mode key) are the ones it was made under.
+struct JumpCacheEntry {
+  uint64_t lin = ~0ull;
+  uint32_t tlb_gen = 0;
+  uint32_t tag = 0;                // JumpCache::gen_tag | mode key (7 bits)
+  const void* native = nullptr;    // the block's checked native entry, null if not translated
+  Block* block = nullptr;
+};
+static_assert(sizeof(JumpCacheEntry) == 32, "native code indexes the jump cache by lin hash << 5");
+static_assert(offsetof(JumpCacheEntry, lin) == 0 && offsetof(JumpCacheEntry, tlb_gen) == 8 &&
+              offsetof(JumpCacheEntry, tag) == 12 && offsetof(JumpCacheEntry, native) == 16);
+
+struct JumpCache {
+  static constexpr unsigned kSize = 4096;
+  static unsigned index(uint64_t lin) { return static_cast<unsigned>((lin ^ (lin >> 12)) & (kSize - 1)); }
+  JumpCacheEntry entry[kSize];
+  // The cache generation << 8 (bumped when every entry must go: a flush, a dropped
+  // aliased block); the low 8 bits of an entry's tag are the mode key.
+  uint32_t gen_tag = 1u << 8;
+  uint32_t pad = 0;
+  uint64_t inline_hits = 0;  // native code's own lookups that found their block
+};
+
 class BlockCompiler {
  public:
   virtual ~BlockCompiler() = default;
@@ -37,8 +65,12 @@ class BlockCompiler {
   virtual void release(Block& b) = 0;
   // The trampoline that runs native code with the state pinned.
   virtual NativeEnterFn enter_fn() const = 0;
-  // Compiled code calls `fn(ctx, state)` after indirect branches; set before compiling.
-  virtual void set_lookup(NativeLookupFn fn, void* ctx) = 0;
+  // Compiled code calls `fn(ctx, state)` after indirect branches when its inline probe
+  // of `jc` (may be null: no inline probe) misses; set before compiling.
+  virtual void set_lookup(NativeLookupFn fn, void* ctx, JumpCache* jc) = 0;
+  // --stats: blocks count their checked entries (chained jumps and lookups) in
+  // *counter; null: no counting. Set before compiling.
+  virtual void count_entries(uint64_t* counter) = 0;
   // Points the exit's jump at `dest` (a block's native_entry), or back at its stub
   // (dest null). False when the target is out of the jump's reach.
   virtual bool patch(ChainExit& e, const void* dest) = 0;

@@ -29,6 +29,8 @@ struct Jit::Impl {
   interp::NativeEnterFn enter = nullptr;
   interp::NativeLookupFn lookup = nullptr;
   void* lookup_ctx = nullptr;
+  interp::JumpCache* jc = nullptr;   // probed inline (not in verify mode)
+  uint64_t* entry_counter = nullptr;  // --stats: checked entries
   std::FILE* perf_map = nullptr;  // --perf-map
 
   ~Impl() {
@@ -71,10 +73,13 @@ bool Jit::enable_perf_map(std::string& error) {
 
 interp::NativeEnterFn Jit::enter_fn() const { return impl_->enter; }
 
-void Jit::set_lookup(interp::NativeLookupFn fn, void* ctx) {
+void Jit::set_lookup(interp::NativeLookupFn fn, void* ctx, interp::JumpCache* jc) {
   impl_->lookup = fn;
   impl_->lookup_ctx = ctx;
+  impl_->jc = jc;
 }
+
+void Jit::count_entries(uint64_t* counter) { impl_->entry_counter = counter; }
 
 bool Jit::patch(interp::ChainExit& e, const void* dest) {
   const uint8_t* to = dest ? static_cast<const uint8_t*>(dest) : e.stub;
@@ -85,6 +90,26 @@ bool Jit::patch(interp::ChainExit& e, const void* dest) {
   return true;
 }
 
+namespace {
+constexpr int32_t kOffShadow = offsetof(machine::CpuState, interrupt_shadow);
+constexpr int32_t kOffTlbGen = offsetof(machine::CpuState, tlb_generation);
+constexpr int32_t kOffCsLimit = kOffSeg + machine::CS * 32 + static_cast<int32_t>(offsetof(machine::SegmentCache, limit));
+constexpr int32_t kOffCsBase = kOffSeg + machine::CS * 32 + static_cast<int32_t>(offsetof(machine::SegmentCache, base));
+
+// The block-ending branches whose outcome cannot change the mode key (CPU mode, CPL,
+// paging, A20): their exits may probe the jump cache with the block's own mode key.
+bool near_branch_form(InsnId id) {
+  switch (id) {
+    case InsnId::Jcc_Jb: case InsnId::Jcc_Jz: case InsnId::JMP_Jb: case InsnId::JMP_Jz: case InsnId::JMP_Ev:
+    case InsnId::CALL_Jz: case InsnId::CALL_Ev: case InsnId::RET: case InsnId::RET_Iw:
+    case InsnId::LOOP_Jb: case InsnId::LOOPE_Jb: case InsnId::LOOPNE_Jb: case InsnId::JCXZ_Jb:
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 bool Jit::compile(interp::Block& b) {
   if (b.insns.empty() || !impl_->enter) return false;
   CodeHolder code;
@@ -93,17 +118,31 @@ bool Jit::compile(interp::Block& b) {
   const x86::Gp state = x86::rbx;  // CpuState*, callee-saved across the handler calls
 
   // The block's mode is fixed by its key: in 64-bit mode RIP is not truncated.
-  const machine::CpuMode mode = static_cast<machine::CpuMode>((b.key >> 52) & 7);
+  const uint32_t mode_key = static_cast<uint32_t>(b.key >> 52);
+  const machine::CpuMode mode = static_cast<machine::CpuMode>(mode_key & 7);
   const bool long64 = mode == machine::CpuMode::Long64;
-  const bool user = ((b.key >> 55) & 3) == 3;  // the mode key holds the CPL in bits 3-4
+  const bool user = ((mode_key >> 3) & 3) == 3;  // the mode key holds the CPL in bits 3-4
   const bool flat32 = mode == machine::CpuMode::Protected32 || mode == machine::CpuMode::Compat32;
   const uint64_t lin_mask = long64 ? ~0ull : 0xFFFFFFFFull;
+  // Native code finds its successors itself (chained jumps, the inline probe of the
+  // jump cache) except in verify mode, where every block runs alone.
+  interp::JumpCache* const jc = journal_stores_ ? nullptr : impl_->jc;
 
   Label exit_status = a.newLabel();
   Label exit_fell = a.newLabel();
   Label body = a.newLabel();
+  // Exits with RIP and icount final and the mode key unchanged: the jump cache
+  // probed inline, then the C++ lookup. Exits after instructions that may change
+  // the mode key go to `lookup` (the C++ lookup computes the key).
+  Label indirect = a.newLabel();
+  Label lookup = a.newLabel();
+  bool uses_indirect = false, uses_lookup = false;
   // Entry from a chained jump or the indirect-branch lookup: leave (nothing done,
   // RIP on the block) when the run loop has something to do or the budget is up.
+  if (impl_->entry_counter) {
+    a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(impl_->entry_counter)));
+    a.inc(x86::qword_ptr(x86::rax));
+  }
   a.cmp(x86::dword_ptr(state, kOffEvents), 0);
   a.jne(exit_fell);
   a.mov(x86::rax, x86::qword_ptr(state, kOffIcount));
@@ -149,7 +188,7 @@ bool Jit::compile(interp::Block& b) {
     }
   };
   // Leaving with RIP and icount complete: to the block at CS:RIP through the
-  // lookup (the jump cache), else back to the run loop.
+  // C++ lookup (the jump cache; it may chain exit `e`), else back to the run loop.
   auto emit_lookup_exit = [&](interp::ChainExit* e) {
     if (impl_->lookup) {
       a.mov(x86::rdi, imm(reinterpret_cast<uint64_t>(impl_->lookup_ctx)));
@@ -168,18 +207,35 @@ bool Jit::compile(interp::Block& b) {
     a.pop(state);
     a.ret();
   };
-  // A direct exit to guest code at `target` (linear): a patchable jmp when the
-  // target can be chained (same linear page as the block, whose translation the
-  // lookup that entered the chain validated; a mode whose branch targets do not
-  // depend on the CS base), else the lookup.
+  auto goto_indirect = [&]() {
+    uses_indirect = true;
+    a.jmp(indirect);
+  };
+  auto goto_lookup = [&]() {
+    uses_lookup = true;
+    a.jmp(lookup);
+  };
+  // A direct exit (RIP and icount final) to guest code at `target` (linear, known
+  // here): a patchable jmp when the target lies in the block's linear page (the
+  // translation the lookup that entered the chain validated covers it, and blocks
+  // reached through an alias keep their page offsets), else the inline probe.
+  // Outside 64-bit mode the new RIP is first checked against the CS limit, which
+  // may have shrunk since the target was decoded: beyond it, the lookup fails and
+  // the run loop raises the #GP.
   struct PendingExit {
     Label site, stub;
     unsigned k;
   };
   std::vector<PendingExit> chain_exits;
-  auto emit_direct_exit = [&](uint64_t target, bool chainable) {
+  auto emit_direct_exit = [&](uint64_t target) {
     target &= lin_mask;
-    if (chainable && chain_exits.size() < 2 && (target & machine::kPageMask) == (b.lin & machine::kPageMask)) {
+    if (chain_exits.size() < 2 && (target & machine::kPageMask) == (b.lin & machine::kPageMask)) {
+      if (!long64) {
+        a.mov(x86::eax, x86::dword_ptr(state, kOffRip));
+        a.cmp(x86::eax, x86::dword_ptr(state, kOffCsLimit));
+        uses_indirect = true;
+        a.ja(indirect);
+      }
       PendingExit pe{a.newLabel(), a.newLabel(), static_cast<unsigned>(chain_exits.size())};
       b.exits[pe.k] = interp::ChainExit{nullptr, nullptr, target, &b, nullptr};
       a.bind(pe.site);
@@ -188,7 +244,37 @@ bool Jit::compile(interp::Block& b) {
       chain_exits.push_back(pe);
       return;
     }
-    emit_lookup_exit(nullptr);
+    goto_indirect();
+  };
+  // A near relative branch taken (Jcc, JMP rel): target = next IP + displacement,
+  // truncated to the operand size; beyond the CS limit (or non-canonical) the
+  // handler raises the #GP at `fault`. With a 16-bit operand size a target that
+  // wrapped around 64 KiB is not at the compile-time linear address: the probe finds it.
+  auto emit_rel_taken = [&](const frontend::DecodedInsn& d, unsigned bosize, uint64_t target_lin, Label fault) {
+    a.mov(x86::rax, x86::qword_ptr(state, kOffRip));
+    a.add(x86::rax, imm(static_cast<int64_t>(d.len) + static_cast<int64_t>(d.imm)));
+    if (bosize == 2) a.mov(x86::rdx, x86::rax);
+    if (bosize == 4) a.mov(x86::eax, x86::eax);
+    else if (bosize == 2) a.movzx(x86::eax, x86::ax);
+    if (long64) {
+      a.mov(x86::rcx, x86::rax);
+      a.sar(x86::rcx, 47);
+      a.add(x86::rcx, 1);
+      a.cmp(x86::rcx, 1);
+      a.ja(fault);
+    } else {
+      a.mov(x86::ecx, x86::dword_ptr(state, kOffCsLimit));
+      a.cmp(x86::rax, x86::rcx);
+      a.ja(fault);
+    }
+    a.mov(x86::qword_ptr(state, kOffRip), x86::rax);
+    a.inc(x86::qword_ptr(state, kOffIcount));
+    if (bosize == 2) {
+      a.cmp(x86::rax, x86::rdx);
+      uses_indirect = true;
+      a.jne(indirect);
+    }
+    emit_direct_exit(target_lin);
   };
   // Out-of-line slow paths of memory fast paths: the handler runs the whole
   // instruction (it repeats every check, so nothing is done twice).
@@ -200,23 +286,20 @@ bool Jit::compile(interp::Block& b) {
   std::vector<SlowStub> stubs;
   FlagSource flags;
   Label taken_slow = a.newLabel();
-  const frontend::DecodedInsn* native_jcc = nullptr;
+  const frontend::DecodedInsn* native_branch = nullptr;  // the handler raises its #GP at taken_slow
   uint64_t insn_lin = b.lin;  // linear address of the instruction being translated
   bool ended = false;
   for (size_t i = 0; i < b.insns.size(); ++i) {
     const frontend::DecodedInsn& d = b.insns[i];
     const bool last = i + 1 == b.insns.size();
     const uint64_t next_lin = insn_lin + d.len;
-    // Branch targets are chained only where they do not depend on the CS base:
-    // 32-bit and 64-bit operand sizes (16-bit targets wrap at 64 KiB of IP).
     const unsigned bosize = long64 ? 8 : d.osize;
-    const bool target_chainable = long64 || (flat32 && bosize == 4);
     const uint64_t branch_target = next_lin + static_cast<uint64_t>(static_cast<int64_t>(d.imm));
     // A block-ending conditional branch: the condition on the host (from the host
     // flags of a natively emitted setter, else from the lazy record through a
     // call), then RIP as the handler would set it, and one exit per outcome.
     if ((d.id == InsnId::Jcc_Jb || d.id == InsnId::Jcc_Jz) && last) {
-      native_jcc = &d;
+      native_branch = &d;
       flush();
       Label taken = a.newLabel();
       if (emit_host_flags(a, state, flags, d.op & 0xF)) {
@@ -231,28 +314,17 @@ bool Jit::compile(interp::Block& b) {
       }
       add_rip(d.len);
       a.inc(x86::qword_ptr(state, kOffIcount));
-      emit_direct_exit(next_lin, long64);
+      emit_direct_exit(next_lin);
       a.bind(taken);
-      // Target = next IP + displacement, truncated to the operand size; beyond the
-      // CS limit (or non-canonical) the handler raises the #GP.
-      a.mov(x86::rax, x86::qword_ptr(state, kOffRip));
-      a.add(x86::rax, imm(static_cast<int64_t>(d.len) + static_cast<int64_t>(d.imm)));
-      if (bosize == 4) a.mov(x86::eax, x86::eax);
-      else if (bosize == 2) a.movzx(x86::eax, x86::ax);
-      if (long64) {
-        a.mov(x86::rcx, x86::rax);
-        a.sar(x86::rcx, 47);
-        a.add(x86::rcx, 1);
-        a.cmp(x86::rcx, 1);
-        a.ja(taken_slow);
-      } else {
-        a.mov(x86::ecx, x86::dword_ptr(state, kOffSeg + machine::CS * 32 + static_cast<int32_t>(offsetof(machine::SegmentCache, limit))));
-        a.cmp(x86::rax, x86::rcx);
-        a.ja(taken_slow);
-      }
-      a.mov(x86::qword_ptr(state, kOffRip), x86::rax);
-      a.inc(x86::qword_ptr(state, kOffIcount));
-      emit_direct_exit(branch_target, target_chainable);
+      emit_rel_taken(d, bosize, branch_target, taken_slow);
+      ended = true;
+      break;
+    }
+    // JMP rel8/rel32: the same without a condition.
+    if ((d.id == InsnId::JMP_Jb || d.id == InsnId::JMP_Jz) && last) {
+      native_branch = &d;
+      flush();
+      emit_rel_taken(d, bosize, branch_target, taken_slow);
       ended = true;
       break;
     }
@@ -272,24 +344,31 @@ bool Jit::compile(interp::Block& b) {
     }
     flush();
     const unsigned sw = native_stack_width(Ctx{long64, flat32, user, 0, journal_stores_}, d, flat32);
-    if (last && sw && (d.id == InsnId::CALL_Jz || d.id == InsnId::RET)) {
-      // Near CALL and RET (64-bit mode, or 32-bit code with a 32-bit stack): the
-      // stack access through the TLB, the target's canonical or CS limit check;
-      // anything else (a miss, a fault) is the handler's, below. RSP, the return
-      // address and RIP change only once every check has passed.
+    const bool stack_form = d.id == InsnId::CALL_Jz || d.id == InsnId::CALL_Ev || d.id == InsnId::RET ||
+                            d.id == InsnId::RET_Iw || d.id == InsnId::JMP_Ev;
+    if (last && sw && stack_form) {
+      // Near CALL, RET, RET imm16 and JMP r/m (64-bit mode, or 32-bit code with a
+      // 32-bit stack): the stack and r/m accesses through the TLB, the target's
+      // canonical or CS limit check; anything else (a miss, a fault) is the
+      // handler's, below. RSP, the return address and RIP change only once every
+      // check has passed.
       Label generic = a.newLabel();
       Ctx cx{long64, flat32, user, 0, journal_stores_};
       const x86::Gp ra = x86::r9, target = x86::r10;
-      if (d.id == InsnId::CALL_Jz) {
+      bool unused = false;
+      if (d.id == InsnId::CALL_Ev || d.id == InsnId::JMP_Ev) emit_load_rm(a, state, d, cx, sw, target, generic, unused);
+      if (d.id == InsnId::CALL_Jz || d.id == InsnId::CALL_Ev) {
         emit_stack_ptr(a, state, d, cx, -static_cast<int32_t>(sw), sw, true, generic);
         a.mov(x86::r8, x86::rdx);
         a.mov(ra, x86::qword_ptr(state, kOffRip));
         a.add(ra, d.len);
         if (sw == 4) a.mov(ra.r32(), ra.r32());
-        a.mov(target, ra);
-        a.add(target, imm(static_cast<int64_t>(d.imm)));
-        if (sw == 4) a.mov(target.r32(), target.r32());
-      } else {
+        if (d.id == InsnId::CALL_Jz) {
+          a.mov(target, ra);
+          a.add(target, imm(static_cast<int64_t>(d.imm)));
+          if (sw == 4) a.mov(target.r32(), target.r32());
+        }
+      } else if (d.id != InsnId::JMP_Ev) {
         emit_stack_ptr(a, state, d, cx, 0, sw, false, generic);
         load_host(a, target, x86::rdx, sw);
       }
@@ -300,11 +379,11 @@ bool Jit::compile(interp::Block& b) {
         a.cmp(x86::rax, 1);
         a.ja(generic);
       } else {
-        a.mov(x86::eax, x86::dword_ptr(state, kOffSeg + machine::CS * 32 + static_cast<int32_t>(offsetof(machine::SegmentCache, limit))));
+        a.mov(x86::eax, x86::dword_ptr(state, kOffCsLimit));
         a.cmp(target, x86::rax);
         a.ja(generic);
       }
-      if (d.id == InsnId::CALL_Jz) {
+      if (d.id == InsnId::CALL_Jz || d.id == InsnId::CALL_Ev) {
         if (journal_stores_) {
           a.push(target);
           a.push(ra);
@@ -315,14 +394,15 @@ bool Jit::compile(interp::Block& b) {
         store_host(a, x86::r8, ra, sw);
         if (sw == 8) a.sub(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
         else a.sub(x86::dword_ptr(state, gpr_off(machine::RSP)), 4);
-      } else {
-        if (sw == 8) a.add(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
-        else a.add(x86::dword_ptr(state, gpr_off(machine::RSP)), 4);
+      } else if (d.id != InsnId::JMP_Ev) {
+        const int32_t pop = static_cast<int32_t>(sw + (d.id == InsnId::RET_Iw ? (d.imm & 0xFFFF) : 0));
+        if (sw == 8) a.add(x86::qword_ptr(state, gpr_off(machine::RSP)), pop);
+        else a.add(x86::dword_ptr(state, gpr_off(machine::RSP)), pop);
       }
       a.mov(x86::qword_ptr(state, kOffRip), target);
       a.inc(x86::qword_ptr(state, kOffIcount));
-      if (d.id == InsnId::CALL_Jz) emit_direct_exit(branch_target, target_chainable);
-      else emit_lookup_exit(nullptr);
+      if (d.id == InsnId::CALL_Jz) emit_direct_exit(branch_target);
+      else goto_indirect();
       a.bind(generic);
     }
     if (last) {
@@ -334,31 +414,22 @@ bool Jit::compile(interp::Block& b) {
       a.jnz(not_ok);
       add_rip(d.len);
       a.inc(x86::qword_ptr(state, kOffIcount));
-      // Fall through: chained only in 64-bit mode (no CS limit to re-check) after
-      // an instruction that cannot change the mode (kEnd forms other than branches).
-      // Unconditional direct branches: Branch means the target. (LOOP and JCXZ
-      // return Branch either way, so they leave through the lookup.)
-      bool is_branch = false, is_cond = false;
-      switch (d.id) {
-        case InsnId::JMP_Jb: case InsnId::JMP_Jz: case InsnId::CALL_Jz:
-          is_branch = true;
-          break;
-        case InsnId::LOOP_Jb: case InsnId::LOOPE_Jb: case InsnId::LOOPNE_Jb: case InsnId::JCXZ_Jb:
-          is_cond = true;
-          break;
-        default:
-          break;
-      }
-      const bool mode_safe = is_branch || is_cond || !(frontend::insn_info(d.id).attrs & frontend::kEnd);
-      if (mode_safe) emit_direct_exit(next_lin, long64);
-      else emit_lookup_exit(nullptr);
+      // Falling through after an instruction that cannot change the mode key: a
+      // direct exit; after the others (kEnd forms other than branches), the lookup.
+      const bool near = near_branch_form(d.id);
+      const bool mode_safe = near || !(frontend::insn_info(d.id).attrs & frontend::kEnd);
+      if (mode_safe) emit_direct_exit(next_lin);
+      else goto_lookup();
       a.bind(not_ok);
       static_assert(static_cast<int>(machine::ExecStatus::Branch) == 1);
       a.cmp(x86::al, static_cast<uint32_t>(machine::ExecStatus::Branch));
       a.jne(exit_status);
       a.inc(x86::qword_ptr(state, kOffIcount));
-      if (is_branch) emit_direct_exit(branch_target, target_chainable);
-      else emit_lookup_exit(nullptr);
+      // Branch: RIP is the target. CALL rel's is known here (the handler has checked
+      // it; a 16-bit one may have wrapped); LOOP and JCXZ return Branch either way.
+      if (d.id == InsnId::CALL_Jz && bosize != 2) emit_direct_exit(branch_target);
+      else if (mode_safe) goto_indirect();
+      else goto_lookup();
       ended = true;
       break;
     }
@@ -376,12 +447,12 @@ bool Jit::compile(interp::Block& b) {
   if (!ended) {
     // The block ended on a native instruction (page end or the block size limit).
     flush();
-    emit_direct_exit(insn_lin, long64);
+    emit_direct_exit(insn_lin);
   }
-  if (native_jcc) {
+  if (native_branch) {
     // The taken branch's target failed its check: the handler raises the fault.
     a.bind(taken_slow);
-    emit_call(*native_jcc);
+    emit_call(*native_branch);
     a.jmp(exit_fell);  // not reached: it faults
   }
   for (const SlowStub& st : stubs) {
@@ -404,6 +475,56 @@ bool Jit::compile(interp::Block& b) {
   for (const PendingExit& pe : chain_exits) {
     a.bind(pe.stub);
     emit_lookup_exit(&b.exits[pe.k]);
+  }
+  if (uses_indirect) {
+    a.bind(indirect);
+    if (jc) {
+      // The inline probe, with Interpreter::native_lookup's conditions: no single
+      // step (TF), no interrupt shadow, CS:RIP within the limit (or canonical),
+      // then the entry for the linear address, made under this TLB generation, the
+      // current cache generation and this block's mode key, and translated. The
+      // target's checked entry then looks at events and the instruction budget.
+      Label miss = a.newLabel();
+      a.test(x86::dword_ptr(state, kOffRflags), static_cast<uint32_t>(machine::kTF));
+      a.jnz(miss);
+      a.cmp(x86::byte_ptr(state, kOffShadow), 0);
+      a.jne(miss);
+      if (long64) {
+        a.mov(x86::rax, x86::qword_ptr(state, kOffRip));  // canonical: checked by the branch
+      } else {
+        a.mov(x86::eax, x86::dword_ptr(state, kOffRip));
+        a.cmp(x86::eax, x86::dword_ptr(state, kOffCsLimit));
+        a.ja(miss);
+        a.add(x86::eax, x86::dword_ptr(state, kOffCsBase));
+      }
+      a.mov(x86::rcx, x86::rax);
+      a.shr(x86::rcx, 12);
+      a.xor_(x86::rcx, x86::rax);
+      a.and_(x86::ecx, interp::JumpCache::kSize - 1);
+      a.shl(x86::ecx, 5);
+      a.mov(x86::rdx, imm(reinterpret_cast<uint64_t>(jc)));
+      a.add(x86::rcx, x86::rdx);
+      a.cmp(x86::rax, x86::qword_ptr(x86::rcx, offsetof(interp::JumpCacheEntry, lin)));
+      a.jne(miss);
+      a.mov(x86::eax, x86::dword_ptr(state, kOffTlbGen));
+      a.cmp(x86::eax, x86::dword_ptr(x86::rcx, offsetof(interp::JumpCacheEntry, tlb_gen)));
+      a.jne(miss);
+      a.mov(x86::eax, x86::dword_ptr(x86::rdx, offsetof(interp::JumpCache, gen_tag)));
+      a.or_(x86::eax, mode_key);
+      a.cmp(x86::eax, x86::dword_ptr(x86::rcx, offsetof(interp::JumpCacheEntry, tag)));
+      a.jne(miss);
+      a.mov(x86::rax, x86::qword_ptr(x86::rcx, offsetof(interp::JumpCacheEntry, native)));
+      a.test(x86::rax, x86::rax);
+      a.jz(miss);
+      a.inc(x86::qword_ptr(x86::rdx, offsetof(interp::JumpCache, inline_hits)));
+      a.jmp(x86::rax);
+      a.bind(miss);
+    }
+    uses_lookup = true;
+  }
+  if (uses_lookup) {
+    a.bind(lookup);
+    emit_lookup_exit(nullptr);
   }
   a.bind(exit_fell);
   a.mov(x86::eax, interp::kNativeFellThrough);

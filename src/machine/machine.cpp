@@ -93,6 +93,9 @@ void Machine::set_a20(bool on) {
   bus_.set_a20(on);
   cpu_->a20_enabled = on;
   tlb_flush(*cpu_);  // cached translations carry the old physical bit 20
+  // A20 is part of the blocks' mode key, which chained native code takes as fixed
+  // along a chain: it returns to the run loop at its next check.
+  cpu_->event_pending |= kEventCodeChanged;
 }
 
 void Machine::memory_map_changed(uint64_t base, uint64_t size) {

@@ -205,4 +205,119 @@ TEST_CASE("JIT: an interrupt arriving during a long chained loop is taken on tim
   uint64_t i = run(false), j = run(true);
   CHECK(j == i);  // the same number of loop iterations before the interrupt
 }
+
+// Direct exits are chained in 32-bit code too; the CS limit can shrink (a far jump
+// to a code segment with a lower limit, same mode key) after a chain was made, and
+// the chained jump must still raise the #GP the interpreter raises at the limit.
+TEST_CASE("JIT: a chained 32-bit exit past a shrunken CS limit raises #GP") {
+  struct Result {
+    uint64_t rbx, rcx, icount;
+    uint32_t stack[3];
+    uint64_t chains;
+  };
+  auto run = [](bool with_jit) {
+    Flat32 f(with_jit);
+    // Selector 0x18: a 32-bit code segment, base 0, byte-granular limit 0x8012.
+    f.m->bus().write_uint(0x518, 0x00409A0000008012ull, 8);
+    f.cpu().gdtr.limit = 31;
+    f.gate(13, 0x9000);
+    f.poke(0x9000, {0xF4});  // the #GP handler: hlt (IF is clear: the run ends)
+    f.poke(0x8000, {0x31, 0xC9,                                // xor ecx, ecx
+                    0xEB, 0x09,                                // jmp L
+                    0x31, 0xC9,                                // R: xor ecx, ecx  (entered through 0x18)
+                    0x43,                                      // inc ebx
+                    0xEB, 0x04,                                // jmp L
+                    0x90, 0x90, 0x90, 0x90,
+                    0x41,                                      // L (0x800D): inc ecx
+                    0x83, 0xF9, 0x32,                          // cmp ecx, 50
+                    0x73, 0x02,                                // jae D
+                    0xEB, 0xF8,                                // 0x8013: jmp L  (beyond the new limit)
+                    0xEA, 0x04, 0x80, 0x00, 0x00, 0x18, 0x00}); // D: jmp far 0x18:R
+    CpuState& c = f.cpu();
+    c.gpr[RBX] = 0;
+    c.rip = 0x8000;
+    CHECK(f.it->run(100000) == interp::StopReason::HaltedNoInterrupts);
+    Result r{c.gpr[RBX], c.gpr[RCX], c.icount, {}, f.it->stats().chains};
+    for (int i = 0; i < 3; ++i) r.stack[i] = f.rd32(c.gpr[RSP] + 4 * i);
+    return r;
+  };
+  Result i = run(false), j = run(true);
+  CHECK(i.rbx == 1);
+  CHECK(i.rcx == 1);
+  CHECK(i.stack[0] == 0);       // error code
+  CHECK(i.stack[1] == 0x8013);  // the EIP beyond the limit
+  CHECK(i.stack[2] == 0x18);
+  CHECK(j.chains > 0);
+  CHECK(j.rbx == i.rbx);
+  CHECK(j.rcx == i.rcx);
+  CHECK(j.icount == i.icount);
+  for (int k = 0; k < 3; ++k) CHECK(j.stack[k] == i.stack[k]);
+}
+
+// RET finds its target through native code's own probe of the jump cache; after
+// the return address's page is mapped elsewhere (PTE write + INVLPG) the probe
+// must not reach the block translated from the old page.
+TEST_CASE("JIT: a RET into a page whose mapping changed runs the new page's code") {
+  auto run = [](bool with_jit, uint64_t& inline_hits) {
+    Flat32 f(with_jit, true);
+    // Linear 0x300000 maps to physical 0x300000; physical 0x301000 holds the same
+    // loop with a different ADD at the return address.
+    const std::initializer_list<uint8_t> loop = {0xE8, 0xFB, 0x7F, 0xD0, 0xFF,  // L: call 0x8000
+                                                  0x83, 0xC2, 0x01,              // add edx, 1
+                                                  0x49,                          // dec ecx
+                                                  0x75, 0xF5,                    // jnz L
+                                                  0xF4};                         // hlt
+    f.poke(0x300000, loop);
+    f.poke(0x301000, loop);
+    f.poke(0x301007, {0x40});  // add edx, 0x40
+    f.poke(0x8000, {0x83, 0xF9, 0x05,                                        // cmp ecx, 5
+                    0x75, 0x11,                                              // jne ret
+                    0xC7, 0x05, 0x00, 0x1C, 0x01, 0x00, 0x03, 0x10, 0x30, 0x00,  // mov [PTE 0x300], 0x301003
+                    0x0F, 0x01, 0x3D, 0x00, 0x00, 0x30, 0x00,                // invlpg [0x300000]
+                    0xC3});                                                  // ret
+    CpuState& c = f.cpu();
+    c.gpr[RCX] = 10;
+    c.gpr[RDX] = 0;
+    c.rip = 0x300000;
+    CHECK(f.it->run(100000) == interp::StopReason::HaltedNoInterrupts);
+    inline_hits = f.it->stats().inline_hits;
+    return c.gpr[RDX];
+  };
+  uint64_t hits_i = 0, hits_j = 0;
+  CHECK(run(false, hits_i) == 5 + 5 * 0x40);
+  CHECK(run(true, hits_j) == 5 + 5 * 0x40);
+  CHECK(hits_j > 0);  // the RETs before the remap found their block inline
+}
+
+// The translation cache's size cap: with a tiny cap every translation flushes the
+// cache, and a program with calls, returns and chained loops still computes what
+// the interpreter computes.
+TEST_CASE("JIT: the code-cache cap flushes while calls, returns and chains keep working") {
+  auto run = [](bool with_jit, uint64_t& flushes) {
+    Flat32 f(with_jit);
+    f.it->set_code_cap(1);  // past the first block, every translation flushes
+    f.poke(0x8000, {0xB9, 0xC8, 0x00, 0x00, 0x00,  // mov ecx, 200
+                    0x31, 0xD2,                    // xor edx, edx
+                    0xE8, 0xF4, 0x0F, 0x00, 0x00,  // L: call 0x9000
+                    0x01, 0xC2,                    // add edx, eax
+                    0x49,                          // dec ecx
+                    0x75, 0xF6,                    // jnz L
+                    0xF4});                        // hlt
+    f.poke(0x9000, {0x89, 0xC8,                    // mov eax, ecx
+                    0xD1, 0xE0,                    // shl eax, 1
+                    0xA8, 0x02,                    // test al, 2
+                    0x74, 0x01,                    // jz skip
+                    0x40,                          // inc eax
+                    0xC3});                        // skip: ret
+    f.cpu().rip = 0x8000;
+    CHECK(f.it->run(1'000'000) == interp::StopReason::HaltedNoInterrupts);
+    flushes = f.it->stats().cache_flushes;
+    return f.cpu().gpr[RDX];
+  };
+  uint64_t fi = 0, fj = 0;
+  const uint64_t want = run(false, fi);
+  CHECK(want == 200 * 201 + 100);  // sum of 2n, plus 1 for each odd n
+  CHECK(run(true, fj) == want);
+  CHECK(fj > 100);
+}
 #endif
