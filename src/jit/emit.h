@@ -56,15 +56,22 @@ struct Ctx {
   bool user;             // CPL 3: the user half of the TLB
   uint64_t pending_len;  // RIP bytes not yet written back (for RIP-relative operands)
   bool journal;          // --jit verify: record native stores in the bus's write journal
+  uint32_t live_out = frontend::F_ALL;  // flags read after this instruction (flag_liveness)
 };
 
-// The flag-setting operation most recently emitted natively in the block, so a
-// later consumer (Jcc, CMOVcc, SETcc, INC/DEC's CF) can read it on the host.
-// kind: a FlagKind, kEager (RFLAGS holds the flags, lf_kind None), or 0 (unknown).
+// What the translator knows about the guest's arithmetic flags at a point of the
+// block, so a consumer (Jcc, CMOVcc, SETcc, ADC/SBB, INC/DEC's CF) reads them on
+// the host. kind/size describe the lazy record in CpuState: a FlagKind, kEager
+// (RFLAGS holds the flags, lf_kind None), or 0 (unknown: ask a thunk). host: the
+// host's RFLAGS hold the guest's six arithmetic flags right now (set by a native
+// setter whose host instruction produced them; anything that clobbers the host
+// flags clears it). A setter whose flags are dead keeps the older record (and its
+// kind) in memory, since no reader of its own flags exists.
 constexpr unsigned kEager = 100;
 struct FlagSource {
   unsigned kind = 0;
   unsigned size = 0;
+  bool host = false;
 };
 
 inline Gp sized(const Gp& r, unsigned bytes) {
@@ -118,8 +125,8 @@ void emit_record(x86::Assembler& a, const Gp& state, machine::FlagKind kind, uns
                  const Gp* s1, const Gp* s2);
 // r11 holds the six arithmetic flags: RFLAGS takes them and the record is cleared.
 void emit_set_arith(x86::Assembler& a, const Gp& state);
-// Re-creates host flags from which host condition `cc` gives the guest condition;
-// false when it cannot for this source.
+// Re-creates host flags from which host condition `cc` gives the guest condition
+// (nothing to do when f.host); false when it cannot for this source.
 bool emit_host_flags(x86::Assembler& a, const Gp& state, const FlagSource& f, unsigned cc);
 // The guest condition `cc` as 0/1 in r10d (a call may clobber every scratch register).
 void emit_condition_r10(x86::Assembler& a, const Gp& state, const FlagSource& f, unsigned cc);

@@ -34,19 +34,35 @@ void store_reg(x86::Assembler& a, const x86::Gp& state, const x86::Gp& src64, un
 }
 
 // Computes the effective address of d's memory operand into rsi (clobbers rcx).
+// Only MOV and LEA, so the host flags survive (a flag consumer may follow).
 void emit_ea(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx) {
   const x86::Gp ea = x86::rsi;
+  int64_t disp = d.disp;
   if (d.base == frontend::kRipBase) {
     a.mov(ea, x86::qword_ptr(state, kOffRip));
-    a.add(ea, imm(static_cast<int64_t>(cx.pending_len + d.len) + d.disp));
+    disp += static_cast<int64_t>(cx.pending_len + d.len);
+  } else if (d.base != frontend::kNoReg) {
+    a.mov(ea, x86::qword_ptr(state, gpr_off(d.base)));
   } else {
-    a.mov(ea, imm(static_cast<int64_t>(d.disp)));
-    if (d.base != frontend::kNoReg) a.add(ea, x86::qword_ptr(state, gpr_off(d.base)));
+    a.mov(ea, imm(disp));
+    disp = 0;
   }
   if (d.index != frontend::kNoReg) {
     a.mov(x86::rcx, x86::qword_ptr(state, gpr_off(d.index)));
-    if (d.scale) a.shl(x86::rcx, d.scale);
-    a.add(ea, x86::rcx);
+    if (disp == static_cast<int32_t>(disp)) {
+      a.lea(ea, x86::ptr(ea, x86::rcx, d.scale, static_cast<int32_t>(disp)));
+      disp = 0;
+    } else {
+      a.lea(ea, x86::ptr(ea, x86::rcx, d.scale));
+    }
+  }
+  if (disp) {
+    if (disp == static_cast<int32_t>(disp)) {
+      a.lea(ea, x86::ptr(ea, static_cast<int32_t>(disp)));
+    } else {
+      a.mov(x86::rcx, imm(disp));
+      a.lea(ea, x86::ptr(ea, x86::rcx));
+    }
   }
   if (d.asize == 4) a.mov(ea.r32(), ea.r32());
   else if (d.asize == 2) a.movzx(ea.r32(), ea.r16());
@@ -164,14 +180,16 @@ void emit_mem_ptr(x86::Assembler& a, const Gp& state, const DecodedInsn& d, cons
   if (write && cx.journal) emit_journal(a, state, bytes);
 }
 
-// Writes the lazy-flags record as set_flags_lazy does.
+// Writes the lazy-flags record as set_flags_lazy does (moves only: the host
+// flags survive).
 void emit_record(x86::Assembler& a, const Gp& state, machine::FlagKind kind, unsigned bytes, const Gp& res,
                  const Gp* s1, const Gp* s2) {
   a.mov(x86::word_ptr(state, kOffLfKind), imm(static_cast<unsigned>(kind) | (size_code(bytes) << 8)));
   a.mov(x86::qword_ptr(state, kOffLfRes), res);
-  if (!s1 || !s2) a.xor_(x86::eax, x86::eax);
-  a.mov(x86::qword_ptr(state, kOffLfSrc1), s1 ? *s1 : x86::rax);
-  a.mov(x86::qword_ptr(state, kOffLfSrc2), s2 ? *s2 : x86::rax);
+  if (s1) a.mov(x86::qword_ptr(state, kOffLfSrc1), *s1);
+  else a.mov(x86::qword_ptr(state, kOffLfSrc1), 0);
+  if (s2) a.mov(x86::qword_ptr(state, kOffLfSrc2), *s2);
+  else a.mov(x86::qword_ptr(state, kOffLfSrc2), 0);
 }
 
 // r11 holds the six arithmetic flags: RFLAGS takes them and the record is cleared
@@ -190,6 +208,7 @@ bool emit_host_flags(x86::Assembler& a, const Gp& state, const FlagSource& f, un
   using machine::FlagKind;
   const Gp s1 = x86::rax, s2 = x86::rcx;
   const bool uses_cf = (cc >> 1) == 1 || (cc >> 1) == 3;  // B/AE, BE/A
+  if (f.host) return true;
   switch (f.kind) {
     case static_cast<unsigned>(FlagKind::Logic):
       a.mov(s1, x86::qword_ptr(state, kOffLfRes));

@@ -5,7 +5,7 @@ namespace kestrel::jit {
 
 namespace {
 
-enum class Alu { None, Add, Sub, Cmp, And, Or, Xor, Test };
+enum class Alu { None, Add, Adc, Sub, Sbb, Cmp, And, Or, Xor, Test };
 enum class Form { None, Gv_Ev, Ev_Gv, Ev_I, rAX_I };
 
 struct AluForm {
@@ -27,6 +27,8 @@ AluForm classify_alu(InsnId id) {
   case InsnId::NAME##_AL_Ib: return {Alu::OP, Form::rAX_I, true};
     ALU_CASES(ADD, Add)
     ALU_CASES(SUB, Sub)
+    ALU_CASES(ADC, Adc)
+    ALU_CASES(SBB, Sbb)
     ALU_CASES(CMP, Cmp)
     ALU_CASES(AND, And)
     ALU_CASES(OR, Or)
@@ -42,8 +44,19 @@ AluForm classify_alu(InsnId id) {
   }
 }
 
+// Immediates as the host instruction takes them (sign-extended to the operand).
+asmjit::Imm sized_imm(uint64_t v, unsigned sz) {
+  switch (sz) {
+    case 1: return imm(static_cast<int8_t>(v));
+    case 2: return imm(static_cast<int16_t>(v));
+    default: return imm(static_cast<int32_t>(v));
+  }
+}
+
+void emit_carry_in(x86::Assembler& a, const Gp& state, const FlagSource& in);
+
 bool emit_alu(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
-              FlagSource& flags, const AluForm& f) {
+              FlagSource& flags, const FlagSource& in, const AluForm& f) {
   const unsigned sz = f.byte ? 1 : d.osize;
   if (sz != 1 && sz != 2 && sz != 4 && sz != 8) return false;
   const bool rex = has_rex(d);
@@ -51,66 +64,318 @@ bool emit_alu(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ct
   const bool rm_dest = f.form == Form::Ev_Gv || f.form == Form::Ev_I;
   const bool rm_src = f.form == Form::Gv_Ev;
   const bool mem = (rm_dest || rm_src) && d.mod != 3;
+  const bool from_imm = f.form == Form::Ev_I || f.form == Form::rAX_I;
+  const machine::FlagKind kind = f.op == Alu::Add                         ? machine::FlagKind::Add
+                                 : f.op == Alu::Adc                       ? machine::FlagKind::Adc
+                                 : f.op == Alu::Sbb                       ? machine::FlagKind::Sbb
+                                 : (f.op == Alu::Sub || f.op == Alu::Cmp) ? machine::FlagKind::Sub
+                                                                          : machine::FlagKind::Logic;
+  const bool carry_in = f.op == Alu::Adc || f.op == Alu::Sbb;
+  // The record only when a later reader may see these flags (flag_liveness).
+  const bool record = cx.live_out & frontend::F_ALL;
+  const bool keep_sources = record && kind != machine::FlagKind::Logic;
+  // An immediate the host instruction can carry (a 64-bit one sign-extends from 32).
+  const bool imm_direct = from_imm && !keep_sources &&
+                          (sz < 8 || static_cast<int64_t>(d.imm) == static_cast<int32_t>(d.imm));
   const Gp A = x86::r9, B = x86::r10, R = x86::r11;
   if (mem) {
     emit_mem_ptr(a, state, d, cx, sz, writes && rm_dest, slow);
     uses_slow = true;
   }
-  // A = destination operand, B = source operand.
+  // ADC/SBB: the guest CF into the host CF (may call a thunk: before the loads).
+  // Everything after it up to the operation is moves, which keep it.
+  if (carry_in) emit_carry_in(a, state, mem ? FlagSource{in.kind, in.size, false} : in);
+  // A = destination operand, B = source operand (zero-extended).
   if (rm_dest) {
     if (mem) load_host(a, A, x86::r8, sz);
     else load_gpr(a, state, A, d.rm, sz, rex);
   } else {
     load_gpr(a, state, A, f.form == Form::rAX_I ? 0 : d.reg, sz, rex);
   }
-  if (f.form == Form::Ev_I || f.form == Form::rAX_I) a.mov(B, imm(d.imm & mask_of(sz)));
-  else if (rm_src) {
+  if (from_imm) {
+    if (!imm_direct) a.mov(B, imm(d.imm & mask_of(sz)));
+  } else if (rm_src) {
     if (mem) load_host(a, B, x86::r8, sz);
     else load_gpr(a, state, B, d.rm, sz, rex);
   } else {
     load_gpr(a, state, B, d.reg, sz, rex);
   }
+  // The operation at the operand size, so the host flags are the guest's. R keeps
+  // the zero-extended result: a 32-bit operation clears the upper half, and 8- and
+  // 16-bit ones leave A's upper bits, which are zero.
+  const Gp r = sized(R, sz);
   a.mov(R, A);
-  switch (f.op) {
-    case Alu::Add: a.add(R, B); break;
-    case Alu::Sub: case Alu::Cmp: a.sub(R, B); break;
-    case Alu::And: case Alu::Test: a.and_(R, B); break;
-    case Alu::Or: a.or_(R, B); break;
-    case Alu::Xor: a.xor_(R, B); break;
-    default: return false;
+  if (imm_direct) {
+    const auto iv = sized_imm(d.imm, sz);
+    switch (f.op) {
+      case Alu::Add: a.add(r, iv); break;
+      case Alu::Adc: a.adc(r, iv); break;
+      case Alu::Sub: case Alu::Cmp: a.sub(r, iv); break;
+      case Alu::Sbb: a.sbb(r, iv); break;
+      case Alu::And: case Alu::Test: a.and_(r, iv); break;
+      case Alu::Or: a.or_(r, iv); break;
+      case Alu::Xor: a.xor_(r, iv); break;
+      default: return false;
+    }
+  } else {
+    const Gp b = sized(B, sz);
+    switch (f.op) {
+      case Alu::Add: a.add(r, b); break;
+      case Alu::Adc: a.adc(r, b); break;
+      case Alu::Sub: case Alu::Cmp: a.sub(r, b); break;
+      case Alu::Sbb: a.sbb(r, b); break;
+      case Alu::And: case Alu::Test: a.and_(r, b); break;
+      case Alu::Or: a.or_(r, b); break;
+      case Alu::Xor: a.xor_(r, b); break;
+      default: return false;
+    }
   }
-  if (sz == 4) a.mov(R.r32(), R.r32());
-  else if (sz == 2) a.movzx(R.r32(), R.r16());
-  else if (sz == 1) a.movzx(R.r32(), R.r8());
   if (writes) {
     if (rm_dest && mem) store_host(a, x86::r8, R, sz);
     else store_gpr(a, state, R, rm_dest ? d.rm : f.form == Form::rAX_I ? 0 : d.reg, sz, rex);
   }
-  machine::FlagKind kind = f.op == Alu::Add ? machine::FlagKind::Add
-                           : (f.op == Alu::Sub || f.op == Alu::Cmp) ? machine::FlagKind::Sub
-                                                                    : machine::FlagKind::Logic;
-  if (kind == machine::FlagKind::Logic) emit_record(a, state, kind, sz, R, nullptr, nullptr);
-  else emit_record(a, state, kind, sz, R, &A, &B);
-  flags = FlagSource{static_cast<unsigned>(kind), sz};
+  if (record) {
+    if (kind == machine::FlagKind::Logic) emit_record(a, state, kind, sz, R, nullptr, nullptr);
+    else emit_record(a, state, kind, sz, R, &A, &B);
+    flags = FlagSource{static_cast<unsigned>(kind), sz, !mem};
+  } else {
+    // Dead flags: the older record stays. With a slow path the handler writes
+    // this instruction's record instead, so the kind in memory is unknown.
+    flags = in;
+    flags.host = !mem;
+    if (mem) flags.kind = 0;
+  }
   return true;
 }
 
 }  // namespace
 
-// Native forms; false leaves d to its handler.
+namespace {
+
+// The guest CF in the host's CF, from the flags before the instruction (`in`):
+// the host's own when they are the guest's, else re-created from the lazy record
+// or asked of carry_thunk. Keeps r8 (a host pointer already computed).
+void emit_carry_in(x86::Assembler& a, const Gp& state, const FlagSource& in) {
+  if (in.host) return;
+  if (emit_host_flags(a, state, FlagSource{in.kind, in.size, false}, 2)) return;
+  a.push(x86::r8);
+  a.sub(x86::rsp, 8);  // keep the stack 16-byte aligned for the call
+  a.mov(x86::rdi, state);
+  a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(&carry_thunk)));
+  a.call(x86::rax);
+  a.add(x86::rsp, 8);
+  a.pop(x86::r8);
+  a.add(x86::al, 0xFF);  // CF = (al != 0)
+}
+
+// The r/m destination of a read-modify-write form: loads it into `v` (r8 holds
+// the host pointer for a memory operand). Returns whether it is in memory.
+bool load_rmw(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned sz, const Gp& v,
+              Label slow, bool& uses_slow) {
+  if (d.mod == 3) {
+    load_gpr(a, state, v, d.rm, sz, has_rex(d));
+    return false;
+  }
+  emit_mem_ptr(a, state, d, cx, sz, true, slow);
+  uses_slow = true;
+  load_host(a, v, x86::r8, sz);
+  return true;
+}
+
+void store_rmw(x86::Assembler& a, const Gp& state, const DecodedInsn& d, unsigned sz, const Gp& v, bool mem) {
+  if (mem) store_host(a, x86::r8, v, sz);
+  else store_gpr(a, state, v, d.rm, sz, has_rex(d));
+}
+
+// After an eager setter (shifts, IMUL): r11 holds the six flags for RFLAGS.
+void finish_eager(x86::Assembler& a, const Gp& state, FlagSource& flags, unsigned sz, bool host_ok) {
+  emit_set_arith(a, state);
+  flags = FlagSource{kEager, sz, host_ok};
+}
+
+// The instruction's flags are dead: the older record stays in memory (or, with a
+// slow path that writes this instruction's record, an unknown one).
+void flags_dead(FlagSource& flags, const FlagSource& in, bool mem, bool host_ok) {
+  flags = in;
+  flags.host = host_ok && !mem;
+  if (mem) flags.kind = 0;
+}
+
+enum class Shift { Rol, Ror, Shl, Shr, Sar, Other };
+
+struct ShiftForm {
+  Shift op = Shift::Other;
+  bool byte = false;
+  int count = 0;  // -1: CL
+};
+
+ShiftForm classify_shift(const DecodedInsn& d) {
+  ShiftForm f;
+  switch (d.id) {
+#define SHIFT_CASES(NAME, OP)                                                                                \
+  case InsnId::NAME##_Eb_Ib: f = {Shift::OP, true, static_cast<int>(d.imm & 0xFF)}; break;                    \
+  case InsnId::NAME##_Ev_Ib: f = {Shift::OP, false, static_cast<int>(d.imm & 0xFF)}; break;                   \
+  case InsnId::NAME##_Eb_1: f = {Shift::OP, true, 1}; break;                                                  \
+  case InsnId::NAME##_Ev_1: f = {Shift::OP, false, 1}; break;                                                 \
+  case InsnId::NAME##_Eb_CL: f = {Shift::OP, true, -1}; break;                                                \
+  case InsnId::NAME##_Ev_CL: f = {Shift::OP, false, -1}; break;
+    SHIFT_CASES(ROL, Rol)
+    SHIFT_CASES(ROR, Ror)
+    SHIFT_CASES(SHL, Shl)
+    SHIFT_CASES(SAL, Shl)
+    SHIFT_CASES(SHR, Shr)
+    SHIFT_CASES(SAR, Sar)
+#undef SHIFT_CASES
+    default: break;
+  }
+  return f;
+}
+
+// SHL/SHR/SAR/ROL/ROR by an immediate or CL. The handler's effect (shift.cpp):
+// the count masked to 5 bits (6 for 64-bit operands); a masked count of 0 changes
+// nothing but still writes a 32-bit register (its upper half cleared); shifts set
+// CF, PF, ZF, SF, OF (MSB(r)^CF for SHL, MSB(a) for SHR, 0 for SAR, for any count)
+// and clear AF; rotates set CF and OF alone. Where the flags are live and the host
+// cannot give them cheaply (rotates, 8/16-bit counts from CL) the handler runs.
+bool emit_shift(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
+                FlagSource& flags, const FlagSource& in, const ShiftForm& f) {
+  const unsigned sz = f.byte ? 1 : d.osize;
+  if (sz != 1 && sz != 2 && sz != 4 && sz != 8) return false;
+  const unsigned bits = sz * 8;
+  const unsigned cmask = sz == 8 ? 0x3F : 0x1F;
+  const bool rotate = f.op == Shift::Rol || f.op == Shift::Ror;
+  const bool live = cx.live_out & (rotate ? (frontend::F_CF | frontend::F_OF) : frontend::F_ALL);
+  const Gp V = x86::r9;
+  if (f.count >= 0) {
+    const unsigned count = static_cast<unsigned>(f.count) & cmask;
+    if (count == 0) return false;  // the handler's no-change case (rare)
+    if (rotate) {
+      if (live) return false;
+      const bool mem = load_rmw(a, state, d, cx, sz, V, slow, uses_slow);
+      if (f.op == Shift::Rol) a.rol(sized(V, sz), count);
+      else a.ror(sized(V, sz), count);
+      store_rmw(a, state, d, sz, V, mem);
+      flags_dead(flags, in, mem, false);
+      return true;
+    }
+    if (count >= bits) return false;  // 8- and 16-bit counts past the width: the handler
+    const bool mem = load_rmw(a, state, d, cx, sz, V, slow, uses_slow);
+    if (!live) {
+      if (f.op == Shift::Shl) a.shl(sized(V, sz), count);
+      else if (f.op == Shift::Shr) a.shr(sized(V, sz), count);
+      else a.sar(sized(V, sz), count);
+      store_rmw(a, state, d, sz, V, mem);
+      flags_dead(flags, in, mem, false);
+      return true;
+    }
+    a.mov(x86::r10, V);  // the original value (SHR's OF)
+    if (f.op == Shift::Shl) a.shl(sized(V, sz), count);
+    else if (f.op == Shift::Sar) a.sar(sized(V, sz), count);
+    else a.shr(sized(V, sz), count);
+    // CF, PF, ZF, SF from the host; OF as the handler defines it for any count; AF clear.
+    a.pushfq();
+    a.pop(x86::r11);
+    a.and_(x86::r11d, static_cast<uint32_t>(machine::kCF | machine::kPF | machine::kZF | machine::kSF));
+    if (f.op == Shift::Shl) {  // OF = MSB(result) ^ CF
+      a.mov(x86::rax, V);
+      a.shr(x86::rax, bits - 1);
+      a.xor_(x86::eax, x86::r11d);
+      a.and_(x86::eax, 1);
+      a.shl(x86::eax, 11);
+      a.or_(x86::r11d, x86::eax);
+    } else if (f.op == Shift::Shr) {  // OF = MSB(original)
+      a.shr(x86::r10, bits - 1);
+      a.and_(x86::r10d, 1);
+      a.shl(x86::r10d, 11);
+      a.or_(x86::r11d, x86::r10d);
+    }
+    store_rmw(a, state, d, sz, V, mem);
+    finish_eager(a, state, flags, sz, false);
+    return true;
+  }
+  // By CL. The host masks the count as the guest does for 32- and 64-bit operands
+  // and gives the handler's results for 8- and 16-bit ones too (counts past the
+  // width shift everything out, rotates go round modulo the width), and a zero
+  // count leaves the value and the host flags alone.
+  if (live && (rotate || sz < 4)) return false;
+  const bool mem = load_rmw(a, state, d, cx, sz, V, slow, uses_slow);
+  a.movzx(x86::ecx, x86::byte_ptr(state, gpr_off(machine::RCX)));
+  if (!live) {
+    switch (f.op) {
+      case Shift::Rol: a.rol(sized(V, sz), x86::cl); break;
+      case Shift::Ror: a.ror(sized(V, sz), x86::cl); break;
+      case Shift::Shl: a.shl(sized(V, sz), x86::cl); break;
+      case Shift::Shr: a.shr(sized(V, sz), x86::cl); break;
+      default: a.sar(sized(V, sz), x86::cl); break;
+    }
+    // A zero count stores the value unchanged: invisible (the handler writes a
+    // register operand the same way; a memory operand was probed for writing).
+    store_rmw(a, state, d, sz, V, mem);
+    flags_dead(flags, in, mem, false);
+    return true;
+  }
+  // 32/64-bit shift with live flags: nothing changes for a zero count.
+  Label done = a.newLabel();
+  a.mov(x86::r10, V);
+  a.and_(x86::ecx, cmask);
+  if (sz == 4 && !mem) {
+    Label nonzero = a.newLabel();
+    a.jnz(nonzero);
+    store_rmw(a, state, d, sz, V, mem);  // the upper half cleared
+    a.jmp(done);
+    a.bind(nonzero);
+  } else {
+    a.jz(done);
+  }
+  if (f.op == Shift::Shl) a.shl(sized(V, sz), x86::cl);
+  else if (f.op == Shift::Sar) a.sar(sized(V, sz), x86::cl);
+  else a.shr(sized(V, sz), x86::cl);
+  a.pushfq();
+  a.pop(x86::r11);
+  a.and_(x86::r11d, static_cast<uint32_t>(machine::kCF | machine::kPF | machine::kZF | machine::kSF));
+  if (f.op == Shift::Shl) {
+    a.mov(x86::rax, V);
+    a.shr(x86::rax, bits - 1);
+    a.xor_(x86::eax, x86::r11d);
+    a.and_(x86::eax, 1);
+    a.shl(x86::eax, 11);
+    a.or_(x86::r11d, x86::eax);
+  } else if (f.op == Shift::Shr) {
+    a.shr(x86::r10, bits - 1);
+    a.and_(x86::r10d, 1);
+    a.shl(x86::r10d, 11);
+    a.or_(x86::r11d, x86::r10d);
+  }
+  store_rmw(a, state, d, sz, V, mem);
+  emit_set_arith(a, state);
+  a.bind(done);
+  // A zero count left the older record: the kind in memory is unknown here.
+  flags = FlagSource{};
+  return true;
+}
+
+}  // namespace
+
+// Native forms; false leaves d to its handler. `flags` comes in describing the
+// flags before d and leaves describing them after it; cx.live_out says which of
+// d's flags a later reader may see (the others need not be produced at all).
 bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
                FlagSource& flags) {
   uses_slow = false;
+  const FlagSource in = flags;
+  flags.host = false;  // each form below that leaves the host flags alone says so
   const unsigned os = d.osize;
   const bool osv = os == 2 || os == 4 || os == 8;
   const bool rex = has_rex(d);
   const Gp V = x86::r9;
+  using machine::FlagKind;
   switch (d.id) {
     case InsnId::MOV_Gv_Ev: case InsnId::MOV_Gb_Eb: {
       const unsigned sz = d.id == InsnId::MOV_Gb_Eb ? 1 : os;
       if (sz != 1 && !osv) return false;
       emit_load_rm(a, state, d, cx, sz, V, slow, uses_slow);
       store_gpr(a, state, V, d.reg, sz, rex);
+      flags.host = in.host && d.mod == 3;
       return true;
     }
     case InsnId::MOV_Ev_Gv: case InsnId::MOV_Eb_Gb: case InsnId::MOV_Ev_Iz: case InsnId::MOV_Eb_Ib: {
@@ -126,12 +391,14 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
       else load_gpr(a, state, V, d.reg, sz, rex);
       if (d.mod != 3) store_host(a, x86::r8, V, sz);
       else store_gpr(a, state, V, d.rm, sz, rex);
+      flags.host = in.host && d.mod == 3;
       return true;
     }
     case InsnId::MOV_Zv_Iv:
       if (!osv) return false;
       a.mov(V, imm(d.imm & mask_of(os)));
       store_reg(a, state, V, d.reg, os);
+      flags.host = in.host;
       return true;
     case InsnId::MOVZX_Gv_Eb: case InsnId::MOVZX_Gv_Ew: case InsnId::MOVSX_Gv_Eb: case InsnId::MOVSX_Gv_Ew: {
       if (!osv) return false;
@@ -140,13 +407,76 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
       if (d.id == InsnId::MOVSX_Gv_Eb) a.movsx(V, V.r8());
       else if (d.id == InsnId::MOVSX_Gv_Ew) a.movsx(V, V.r16());
       store_reg(a, state, V, d.reg, os);
+      flags.host = in.host && d.mod == 3;
+      return true;
+    }
+    case InsnId::MOVSXD_Gv_Ed: {
+      if (os != 4 && os != 8) return false;
+      emit_load_rm(a, state, d, cx, 4, V, slow, uses_slow);
+      if (os == 8) a.movsxd(V, V.r32());
+      store_reg(a, state, V, d.reg, os);
+      flags.host = in.host && d.mod == 3;
       return true;
     }
     case InsnId::LEA_Gv_M:
       if (!osv || d.mod == 3) return false;
-      emit_ea(a, state, d, cx);
+      emit_ea(a, state, d, cx);  // moves and LEA only
       store_reg(a, state, x86::rsi, d.reg, os);
+      flags.host = in.host;
       return true;
+    case InsnId::CBW:  // CBW / CWDE / CDQE
+      if (!osv) return false;
+      a.mov(V, x86::qword_ptr(state, gpr_off(machine::RAX)));
+      if (os == 2) a.movsx(V.r32(), V.r8());
+      else if (os == 4) a.movsx(V.r32(), V.r16());
+      else a.movsxd(V, V.r32());
+      store_reg(a, state, V, machine::RAX, os);
+      flags.host = in.host;
+      return true;
+    case InsnId::CWD:  // CWD / CDQ / CQO: RDX = the sign of rAX
+      if (!osv) return false;
+      a.mov(V, x86::qword_ptr(state, gpr_off(machine::RAX)));
+      if (os == 2) { a.movsx(V.r32(), V.r16()); a.sar(V.r32(), 16); }
+      else if (os == 4) a.sar(V.r32(), 31);
+      else a.sar(V, 63);
+      store_reg(a, state, V, machine::RDX, os);
+      return true;
+    case InsnId::BSWAP_Zv:
+      if (os != 4 && os != 8) return false;
+      load_reg(a, state, V, d.reg, os);
+      a.bswap(sized(V, os));
+      store_reg(a, state, V, d.reg, os);
+      flags.host = in.host;
+      return true;
+    case InsnId::NOT_Ev: case InsnId::NOT_Eb: {
+      const unsigned sz = d.id == InsnId::NOT_Eb ? 1 : os;
+      if (sz != 1 && !osv) return false;
+      const bool mem = load_rmw(a, state, d, cx, sz, V, slow, uses_slow);
+      a.not_(sized(V, sz));
+      store_rmw(a, state, d, sz, V, mem);
+      flags = in;
+      flags.host = in.host && !mem;
+      return true;
+    }
+    case InsnId::NEG_Ev: case InsnId::NEG_Eb: {  // flags of 0 - a: a Sub record (0, a)
+      const unsigned sz = d.id == InsnId::NEG_Eb ? 1 : os;
+      if (sz != 1 && !osv) return false;
+      const bool mem = load_rmw(a, state, d, cx, sz, x86::r10, slow, uses_slow);
+      a.mov(V, x86::r10);
+      a.neg(sized(V, sz));
+      if (sz < 4) a.movzx(V.r32(), sized(V, sz));
+      store_rmw(a, state, d, sz, V, mem);
+      if (cx.live_out & frontend::F_ALL) {
+        a.mov(x86::word_ptr(state, kOffLfKind), imm(static_cast<unsigned>(FlagKind::Sub) | (size_code(sz) << 8)));
+        a.mov(x86::qword_ptr(state, kOffLfRes), V);
+        a.mov(x86::qword_ptr(state, kOffLfSrc1), 0);
+        a.mov(x86::qword_ptr(state, kOffLfSrc2), x86::r10);
+        flags = FlagSource{static_cast<unsigned>(FlagKind::Sub), sz, !mem};
+      } else {
+        flags_dead(flags, in, mem, true);
+      }
+      return true;
+    }
     case InsnId::INC_Zv: case InsnId::DEC_Zv: case InsnId::INC_Ev: case InsnId::DEC_Ev: case InsnId::INC_Eb:
     case InsnId::DEC_Eb: {
       const bool inc = d.id == InsnId::INC_Zv || d.id == InsnId::INC_Ev || d.id == InsnId::INC_Eb;
@@ -154,20 +484,24 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
       const bool zv = d.id == InsnId::INC_Zv || d.id == InsnId::DEC_Zv;
       const unsigned sz = byte ? 1 : os;
       if (sz != 1 && !osv) return false;
-      // CF is preserved in lf_aux: first, as the thunk's call clobbers every scratch register.
-      using machine::FlagKind;
-      if (flags.kind == static_cast<unsigned>(FlagKind::Logic)) {
-        a.mov(x86::byte_ptr(state, kOffLfAux), 0);
-      } else if (flags.kind == static_cast<unsigned>(FlagKind::Add) ||
-                 flags.kind == static_cast<unsigned>(FlagKind::Sub) || flags.kind == kEager) {
-        emit_host_flags(a, state, flags, 2);
-        a.setc(x86::byte_ptr(state, kOffLfAux));
-      } else if (flags.kind != static_cast<unsigned>(FlagKind::Inc) &&
-                 flags.kind != static_cast<unsigned>(FlagKind::Dec)) {
-        a.mov(x86::rdi, state);
-        a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(&carry_thunk)));
-        a.call(x86::rax);
-        a.mov(x86::byte_ptr(state, kOffLfAux), x86::al);
+      const bool record = cx.live_out & frontend::F_OSZAP;
+      // CF is preserved in lf_aux: first, as the thunk's call clobbers every scratch
+      // register. Only when the record is written and a later reader wants CF.
+      if (record && (cx.live_out & frontend::F_CF)) {
+        if (in.host) {
+          a.setc(x86::byte_ptr(state, kOffLfAux));
+        } else if (in.kind == static_cast<unsigned>(FlagKind::Logic)) {
+          a.mov(x86::byte_ptr(state, kOffLfAux), 0);
+        } else if (in.kind == static_cast<unsigned>(FlagKind::Add) || in.kind == static_cast<unsigned>(FlagKind::Sub) ||
+                   in.kind == kEager) {
+          emit_host_flags(a, state, in, 2);
+          a.setc(x86::byte_ptr(state, kOffLfAux));
+        } else if (in.kind != static_cast<unsigned>(FlagKind::Inc) && in.kind != static_cast<unsigned>(FlagKind::Dec)) {
+          a.mov(x86::rdi, state);
+          a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(&carry_thunk)));
+          a.call(x86::rax);
+          a.mov(x86::byte_ptr(state, kOffLfAux), x86::al);
+        }
       }
       const bool mem = !zv && d.mod != 3;
       const unsigned r = zv ? d.reg : d.rm;
@@ -178,65 +512,23 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
       } else {
         load_gpr(a, state, V, r, sz, zv ? false : rex);
       }
-      if (inc) a.add(sized(V, sz), 1);
-      else a.sub(sized(V, sz), 1);
+      // The host's INC/DEC keep the host CF too: with host flags valid before, they stay valid.
+      if (inc) a.inc(sized(V, sz));
+      else a.dec(sized(V, sz));
       if (sz == 2) a.movzx(V.r32(), V.r16());
       else if (sz == 1) a.movzx(V.r32(), V.r8());
       if (mem) store_host(a, x86::r8, V, sz);
       else store_gpr(a, state, V, r, sz, zv ? false : rex);
-      a.mov(x86::byte_ptr(state, kOffLfKind), static_cast<unsigned>(inc ? FlagKind::Inc : FlagKind::Dec));
-      a.mov(x86::byte_ptr(state, kOffLfKind + 1), size_code(sz));
-      a.mov(x86::qword_ptr(state, kOffLfRes), V);
-      a.xor_(x86::eax, x86::eax);
-      a.mov(x86::qword_ptr(state, kOffLfSrc1), x86::rax);
-      a.mov(x86::qword_ptr(state, kOffLfSrc2), x86::rax);
-      flags = FlagSource{static_cast<unsigned>(inc ? FlagKind::Inc : FlagKind::Dec), sz};
-      return true;
-    }
-    case InsnId::SHL_Ev_Ib: case InsnId::SHL_Ev_1: case InsnId::SAL_Ev_Ib: case InsnId::SAL_Ev_1:
-    case InsnId::SHR_Ev_Ib: case InsnId::SHR_Ev_1: case InsnId::SAR_Ev_Ib: case InsnId::SAR_Ev_1: {
-      if (!osv) return false;
-      const bool one = d.id == InsnId::SHL_Ev_1 || d.id == InsnId::SAL_Ev_1 || d.id == InsnId::SHR_Ev_1 ||
-                       d.id == InsnId::SAR_Ev_1;
-      const unsigned bits = os * 8;
-      const unsigned count = (one ? 1u : static_cast<unsigned>(d.imm & 0xFF)) & (os == 8 ? 0x3F : 0x1F);
-      if (count == 0 || count >= bits) return false;  // the handler's special cases
-      const bool left = d.id == InsnId::SHL_Ev_Ib || d.id == InsnId::SHL_Ev_1 || d.id == InsnId::SAL_Ev_Ib ||
-                        d.id == InsnId::SAL_Ev_1;
-      const bool sar = d.id == InsnId::SAR_Ev_Ib || d.id == InsnId::SAR_Ev_1;
-      const bool mem = d.mod != 3;
-      if (mem) {
-        emit_mem_ptr(a, state, d, cx, os, true, slow);
-        uses_slow = true;
-        load_host(a, V, x86::r8, os);
+      if (record) {
+        a.mov(x86::word_ptr(state, kOffLfKind),
+              imm(static_cast<unsigned>(inc ? FlagKind::Inc : FlagKind::Dec) | (size_code(sz) << 8)));
+        a.mov(x86::qword_ptr(state, kOffLfRes), V);
+        a.mov(x86::qword_ptr(state, kOffLfSrc1), 0);
+        a.mov(x86::qword_ptr(state, kOffLfSrc2), 0);
+        flags = FlagSource{static_cast<unsigned>(inc ? FlagKind::Inc : FlagKind::Dec), sz, in.host && !mem};
       } else {
-        load_gpr(a, state, V, d.rm, os, rex);
+        flags_dead(flags, in, mem, in.host);
       }
-      a.mov(x86::r10, V);  // the original value (SHR's OF)
-      if (left) a.shl(sized(V, os), count);
-      else if (sar) a.sar(sized(V, os), count);
-      else a.shr(sized(V, os), count);
-      // CF, PF, ZF, SF from the host; OF as the handler defines it for any count; AF clear.
-      a.pushfq();
-      a.pop(x86::r11);
-      a.and_(x86::r11d, static_cast<uint32_t>(machine::kCF | machine::kPF | machine::kZF | machine::kSF));
-      if (left) {  // OF = MSB(result) ^ CF
-        a.mov(x86::rax, V);
-        a.shr(x86::rax, bits - 1);
-        a.xor_(x86::eax, x86::r11d);
-        a.and_(x86::eax, 1);
-        a.shl(x86::eax, 11);
-        a.or_(x86::r11d, x86::eax);
-      } else if (!sar) {  // OF = MSB(original)
-        a.shr(x86::r10, bits - 1);
-        a.and_(x86::r10d, 1);
-        a.shl(x86::r10d, 11);
-        a.or_(x86::r11d, x86::r10d);
-      }
-      if (mem) store_host(a, x86::r8, V, os);
-      else store_gpr(a, state, V, d.rm, os, rex);
-      emit_set_arith(a, state);
-      flags = FlagSource{kEager, os};
       return true;
     }
     case InsnId::IMUL_Gv_Ev: case InsnId::IMUL_Gv_Ev_Iz: case InsnId::IMUL_Gv_Ev_Ib: {
@@ -245,6 +537,11 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
       if (d.id == InsnId::IMUL_Gv_Ev) load_reg(a, state, x86::r10, d.reg, os);
       else a.mov(x86::r10, imm(d.imm & mask_of(os)));
       a.imul(sized(V, os), sized(x86::r10, os));
+      if (!(cx.live_out & frontend::F_ALL)) {
+        store_reg(a, state, V, d.reg, os);
+        flags_dead(flags, in, d.mod != 3, false);
+        return true;
+      }
       a.seto(x86::al);
       a.movzx(x86::eax, x86::al);
       a.imul(x86::eax, x86::eax, static_cast<uint32_t>(machine::kCF | machine::kOF));
@@ -254,13 +551,21 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
       a.and_(x86::r11d, static_cast<uint32_t>(machine::kPF | machine::kZF | machine::kSF));
       a.or_(x86::r11d, x86::eax);
       store_reg(a, state, V, d.reg, os);
-      emit_set_arith(a, state);
-      flags = FlagSource{kEager, os};
+      finish_eager(a, state, flags, os, false);
       return true;
     }
     case InsnId::CMOVcc_Gv_Ev: {
       if (!osv) return false;
-      emit_condition_r10(a, state, flags, d.op & 0xF);
+      if (d.mod == 3 && in.host) {
+        // Host flags are the guest's: the host's CMOVcc (a 32-bit one zero-extends either way).
+        load_reg(a, state, V, d.reg, os);
+        load_reg(a, state, x86::r10, d.rm, os);
+        a.cmov(static_cast<x86::CondCode>(d.op & 0xF), sized(V, os == 2 ? 4 : os), sized(x86::r10, os == 2 ? 4 : os));
+        store_reg(a, state, V, d.reg, os);
+        flags.host = true;
+        return true;
+      }
+      emit_condition_r10(a, state, in, d.op & 0xF);
       emit_load_rm(a, state, d, cx, os, V, slow, uses_slow);
       Label skip = a.newLabel(), done = a.newLabel();
       a.test(x86::r10d, x86::r10d);
@@ -275,6 +580,21 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
       a.bind(done);
       return true;
     }
+    case InsnId::SETcc_Eb:
+      if (d.mod == 3 && in.host) {
+        a.set(static_cast<x86::CondCode>(d.op & 0xF), reg8_mem(state, d.rm, rex));
+        flags.host = true;
+        return true;
+      }
+      emit_condition_r10(a, state, in, d.op & 0xF);
+      if (d.mod != 3) {
+        emit_mem_ptr(a, state, d, cx, 1, true, slow);
+        uses_slow = true;
+        store_host(a, x86::r8, x86::r10, 1);
+      } else {
+        store_gpr(a, state, x86::r10, d.rm, 1, rex);
+      }
+      return true;
     case InsnId::PUSH_Zv: case InsnId::PUSH_Iz: case InsnId::PUSH_Ib: {
       // Store at RSP - width first, then move RSP (a fault leaves RSP as it was);
       // PUSH RSP stores the old value. A 32-bit stack changes ESP only (set_sp).
@@ -303,22 +623,14 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
       store_reg(a, state, V, d.reg, w);
       return true;
     }
-    case InsnId::SETcc_Eb:
-      emit_condition_r10(a, state, flags, d.op & 0xF);
-      if (d.mod != 3) {
-        emit_mem_ptr(a, state, d, cx, 1, true, slow);
-        uses_slow = true;
-        store_host(a, x86::r8, x86::r10, 1);
-      } else {
-        store_gpr(a, state, x86::r10, d.rm, 1, rex);
-      }
-      return true;
     default:
       break;
   }
+  const ShiftForm sf = classify_shift(d);
+  if (sf.op != Shift::Other) return emit_shift(a, state, d, cx, slow, uses_slow, flags, in, sf);
   AluForm f = classify_alu(d.id);
   if (f.op == Alu::None) return false;
-  return emit_alu(a, state, d, cx, slow, uses_slow, flags, f);
+  return emit_alu(a, state, d, cx, slow, uses_slow, flags, in, f);
 }
 
 }  // namespace kestrel::jit

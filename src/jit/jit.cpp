@@ -13,6 +13,7 @@
 
 #include "frontend-x86/insn.h"
 #include "jit/emit.h"
+#include "jit/flag_liveness.h"
 #include "machine/cpu_state.h"
 #include "machine/exceptions.h"
 #include "machine/flags.h"
@@ -152,16 +153,20 @@ bool Jit::compile(interp::Block& b) {
   // RIP and the retired count advance lazily over native instructions and are
   // brought up to date before every handler call (handlers read RIP) and exit.
   uint64_t pending_len = 0, pending_count = 0;
+  // Moves and LEA only: the host flags may carry the guest's to a Jcc after it.
   auto flush = [&]() {
     if (!pending_count) return;
     if (long64) {
-      a.add(x86::qword_ptr(state, kOffRip), imm(pending_len));
+      a.mov(x86::rax, x86::qword_ptr(state, kOffRip));
+      a.lea(x86::rax, x86::ptr(x86::rax, static_cast<int32_t>(pending_len)));
     } else {
       a.mov(x86::eax, x86::dword_ptr(state, kOffRip));
-      a.add(x86::eax, imm(pending_len));
-      a.mov(x86::qword_ptr(state, kOffRip), x86::rax);
+      a.lea(x86::eax, x86::ptr(x86::rax, static_cast<int32_t>(pending_len)));
     }
-    a.add(x86::qword_ptr(state, kOffIcount), imm(pending_count));
+    a.mov(x86::qword_ptr(state, kOffRip), x86::rax);
+    a.mov(x86::rax, x86::qword_ptr(state, kOffIcount));
+    a.lea(x86::rax, x86::ptr(x86::rax, static_cast<int32_t>(pending_count)));
+    a.mov(x86::qword_ptr(state, kOffIcount), x86::rax);
     pending_len = pending_count = 0;
   };
   auto call_handler = [&](const frontend::DecodedInsn& d) {
@@ -288,6 +293,7 @@ bool Jit::compile(interp::Block& b) {
   Label taken_slow = a.newLabel();
   const frontend::DecodedInsn* native_branch = nullptr;  // the handler raises its #GP at taken_slow
   uint64_t insn_lin = b.lin;  // linear address of the instruction being translated
+  const std::vector<uint32_t> live_out = flag_liveness(b.insns, Ctx{long64, flat32, user, 0, journal_stores_});
   bool ended = false;
   for (size_t i = 0; i < b.insns.size(); ++i) {
     const frontend::DecodedInsn& d = b.insns[i];
@@ -328,7 +334,7 @@ bool Jit::compile(interp::Block& b) {
       ended = true;
       break;
     }
-    Ctx cx{long64, flat32, user, pending_len, journal_stores_};
+    Ctx cx{long64, flat32, user, pending_len, journal_stores_, live_out[i]};
     Label slow = a.newLabel();
     bool uses_slow = false;
     if (emit_fast(a, state, d, cx, slow, uses_slow, flags)) {

@@ -1,0 +1,282 @@
+// The JIT's native forms against the interpreter: random straight-line programs
+// built from the forms the JIT emits natively (ALU with every operand shape and
+// size, ADC/SBB, INC/DEC, NOT/NEG, shifts and rotates by 1, an immediate and CL,
+// IMUL, MOV/MOVZX/MOVSX/MOVSXD, CBW/CWD, BSWAP, CMOVcc, SETcc), mixed with flag
+// consumers that end blocks (Jcc over an instruction) and handler calls that read
+// the lazy flags (LAHF, PUSHF/POP, RCL), so flag liveness and the host-flag paths
+// are exercised. Every block is translated at once (threshold 0); the final
+// registers, flags and data memory must equal the interpreter's.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "interp/interpreter.h"
+#include "machine/flags.h"
+#include "machine/machine.h"
+#include "random_machine.h"
+#ifdef KESTREL_HAVE_JIT
+#include "jit/jit.h"
+#endif
+
+using namespace kestrel;
+
+#ifdef KESTREL_HAVE_JIT
+namespace {
+
+constexpr uint64_t kCode = 0x20000, kData = 0x10000;
+
+// Emits one random instruction. Register operands avoid rSP and rBP (rBP is the
+// base of every memory operand, [rBP + disp8] inside the data buffer).
+struct Gen {
+  std::mt19937_64& rng;
+  bool long64;
+  std::vector<uint8_t>& out;
+
+  unsigned pick(unsigned n) { return static_cast<unsigned>(rng() % n); }
+  unsigned reg() {
+    static const unsigned kRegs[] = {0, 1, 2, 3, 6, 7};
+    return kRegs[pick(6)];
+  }
+  // Prefixes: a 16-bit operand size sometimes; in 64-bit mode REX.W sometimes and
+  // REX.R for r8-r15 in the reg field (REX.B would make the base r13).
+  bool word = false;  // 16-bit operands (66 without REX.W): 2-byte immediates
+  void prefixes(bool& rexw, unsigned& rexrb) {
+    rexw = false;
+    rexrb = 0;
+    word = pick(5) == 0;
+    if (word) out.push_back(0x66);
+    if (long64) {
+      unsigned rex = 0;
+      if (pick(2)) rexw = true, rex |= 8;
+      if (pick(4) == 0) rexrb |= 4;  // R
+      rex |= rexrb;
+      if (rexw) word = false;
+      if (rex || pick(8) == 0) out.push_back(static_cast<uint8_t>(0x40 | rex));
+    }
+  }
+  // ModRM: a register r/m or [rBP + disp8] (mod 01, rm 101).
+  void modrm(unsigned regfield, bool allow_mem = true) {
+    if (allow_mem && pick(3) == 0) {
+      out.push_back(static_cast<uint8_t>(0x40 | (regfield << 3) | 5));
+      out.push_back(static_cast<uint8_t>(pick(120)));
+    } else {
+      out.push_back(static_cast<uint8_t>(0xC0 | (regfield << 3) | reg()));
+    }
+  }
+  void imm8() { out.push_back(static_cast<uint8_t>(rng())); }
+  void imm32(bool word) {
+    uint32_t v = static_cast<uint32_t>(rng());
+    if (pick(4) == 0) v = pick(3) == 0 ? 0 : 0xFFFFFFFFu;
+    for (int i = 0; i < (word ? 2 : 4); ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  }
+
+  void one() {
+    bool w;
+    unsigned rb;
+    const size_t start = out.size();
+    switch (pick(22)) {
+      case 0: case 1: case 2: {  // ALU r/m, reg / reg, r/m (byte and full size)
+        prefixes(w, rb);
+        out.push_back(static_cast<uint8_t>(pick(8) * 8 + pick(4)));
+        modrm(reg());
+        break;
+      }
+      case 3: {  // ALU AL/eAX, imm
+        prefixes(w, rb);
+        const bool byte = pick(2);
+        out.push_back(static_cast<uint8_t>(pick(8) * 8 + (byte ? 4 : 5)));
+        if (byte) imm8();
+        else imm32(word);
+        break;
+      }
+      case 4: case 5: {  // ALU r/m, imm (80, 81, 83)
+        prefixes(w, rb);
+        const unsigned op = pick(3);
+        out.push_back(static_cast<uint8_t>(op == 0 ? 0x80 : op == 1 ? 0x81 : 0x83));
+        modrm(pick(8));
+        if (op == 1) imm32(word);
+        else imm8();
+        break;
+      }
+      case 6: {  // TEST
+        prefixes(w, rb);
+        switch (pick(3)) {
+          case 0: out.push_back(static_cast<uint8_t>(0x84 + pick(2))); modrm(reg()); break;
+          case 1: out.push_back(0xF6); modrm(0); imm8(); break;
+          default: out.push_back(0xF7); modrm(0); imm32(word); break;
+        }
+        break;
+      }
+      case 7: {  // INC/DEC (FE/FF), NOT/NEG (F6/F7)
+        prefixes(w, rb);
+        if (pick(2)) {
+          out.push_back(static_cast<uint8_t>(0xFE + pick(2)));
+          modrm(pick(2));
+        } else {
+          out.push_back(static_cast<uint8_t>(0xF6 + pick(2)));
+          modrm(2 + pick(2));
+        }
+        break;
+      }
+      case 8: case 9: {  // shifts and rotates: C0/C1 imm, D0/D1 by 1, D2/D3 by CL
+        prefixes(w, rb);
+        const unsigned form = pick(3);
+        out.push_back(static_cast<uint8_t>((form == 0 ? 0xC0 : form == 1 ? 0xD0 : 0xD2) + pick(2)));
+        modrm(pick(8));
+        if (form == 0) out.push_back(static_cast<uint8_t>(pick(4) == 0 ? rng() : pick(3) == 0 ? 0 : 1 + pick(20)));
+        break;
+      }
+      case 10: {  // MOV ECX, small (shift counts: 0, 1, widths, large)
+        static const uint8_t kCounts[] = {0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 0xFF};
+        out.push_back(0xB1);  // mov cl, imm8
+        out.push_back(kCounts[pick(sizeof kCounts)]);
+        break;
+      }
+      case 11: {  // IMUL
+        prefixes(w, rb);
+        switch (pick(3)) {
+          case 0: out.push_back(0x0F); out.push_back(0xAF); modrm(reg()); break;
+          case 1: out.push_back(0x69); modrm(reg()); imm32(word); break;
+          default: out.push_back(0x6B); modrm(reg()); imm8(); break;
+        }
+        break;
+      }
+      case 12: {  // MOV forms
+        prefixes(w, rb);
+        switch (pick(4)) {
+          case 0: out.push_back(static_cast<uint8_t>(0x88 + pick(4))); modrm(reg()); break;
+          case 1: out.push_back(0xC7); modrm(0); imm32(word); break;
+          case 2: out.push_back(0xC6); modrm(0); imm8(); break;
+          default: out.push_back(static_cast<uint8_t>(0xB8 + reg())); imm32(word); if (w) imm32(false); break;
+        }
+        break;
+      }
+      case 13: {  // MOVZX/MOVSX, MOVSXD
+        prefixes(w, rb);
+        if (long64 && pick(3) == 0) {
+          out.push_back(0x63);
+        } else {
+          out.push_back(0x0F);
+          out.push_back(static_cast<uint8_t>(pick(2) ? 0xB6 + pick(2) : 0xBE + pick(2)));
+        }
+        modrm(reg());
+        break;
+      }
+      case 14: {  // CBW/CWD, BSWAP
+        prefixes(w, rb);
+        if (pick(2)) {
+          out.push_back(static_cast<uint8_t>(0x98 + pick(2)));
+        } else {
+          if (out.size() > start && out[start] == 0x66) out.erase(out.begin() + static_cast<long>(start));
+          out.push_back(0x0F);
+          out.push_back(static_cast<uint8_t>(0xC8 + reg()));
+        }
+        break;
+      }
+      case 15: {  // CMOVcc
+        prefixes(w, rb);
+        out.push_back(0x0F);
+        out.push_back(static_cast<uint8_t>(0x40 + pick(16)));
+        modrm(reg());
+        break;
+      }
+      case 16: {  // SETcc
+        out.push_back(0x0F);
+        out.push_back(static_cast<uint8_t>(0x90 + pick(16)));
+        modrm(0);
+        break;
+      }
+      case 17: case 18: {  // Jcc over a 2-byte NOT EAX: ends the block on a condition
+        out.push_back(static_cast<uint8_t>(0x70 + pick(16)));
+        out.push_back(2);
+        out.push_back(0xF7);
+        out.push_back(0xD0);
+        break;
+      }
+      case 19: {  // handlers that read the lazy flags
+        switch (pick(3)) {
+          case 0: out.push_back(0x9F); break;  // LAHF
+          case 1: out.push_back(0x9C); out.push_back(0x5E); break;  // PUSHF; POP rSI
+          default: out.push_back(0xD1); out.push_back(static_cast<uint8_t>(0xD0 | reg())); break;  // RCL r, 1
+        }
+        break;
+      }
+      case 20: {  // ADC/SBB right after a setter
+        prefixes(w, rb);
+        out.push_back(static_cast<uint8_t>(pick(2) ? 0x11 : 0x19));
+        modrm(reg());
+        break;
+      }
+      default: {  // INC/DEC after a setter (CF preserved)
+        prefixes(w, rb);
+        out.push_back(0xFF);
+        modrm(pick(2), false);
+        break;
+      }
+    }
+  }
+};
+
+struct Outcome {
+  uint64_t gpr[16], rip, flags, icount;
+  std::vector<uint8_t> data;
+  interp::StopReason stop;
+};
+
+Outcome run_program(const std::vector<uint8_t>& code, int mode, uint64_t seed, bool with_jit) {
+  std::mt19937_64 rng(seed);
+  machine::MachineConfig cfg;
+  cfg.ram_bytes = 2 << 20;
+  machine::Machine m(cfg);
+  std::string err;
+  REQUIRE(m.init(err));
+  std::vector<uint8_t> data(256);
+  for (auto& b : data) b = static_cast<uint8_t>(rng());
+  m.bus().write(kData, data.data(), data.size());
+  m.bus().write(kCode, code.data(), code.size());
+  auto& c = m.cpu();
+  test::setup_random_mode(m, mode, rng);
+  c.gpr[machine::RBP] = kData;
+  c.gpr[machine::RSP] = 0x18000;
+  c.rip = kCode;
+  interp::Interpreter it(m);
+  jit::Jit j;
+  if (with_jit) it.set_compiler(&j, 0);  // translate every block at once
+  Outcome o{};
+  o.stop = it.run(100000);
+  for (int i = 0; i < 16; ++i) o.gpr[i] = c.gpr[i];
+  o.rip = c.rip;
+  o.flags = machine::materialize_flags(c);
+  o.icount = c.icount;
+  o.data.resize(data.size());
+  m.bus().read(kData, o.data.data(), o.data.size());
+  if (with_jit) CHECK(it.stats().native_runs > 0);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("JIT: random programs of the native forms match the interpreter (32- and 64-bit code)") {
+  for (int mode = 1; mode <= 2; ++mode) {
+    for (uint64_t seed = 1; seed <= 300; ++seed) {
+      std::mt19937_64 rng(seed * 7919 + static_cast<uint64_t>(mode));
+      std::vector<uint8_t> code;
+      Gen g{rng, mode == 2, code};
+      for (int n = 0; n < 60; ++n) g.one();
+      code.push_back(0xF4);  // hlt (IF is clear)
+      const Outcome a = run_program(code, mode, seed, false), b = run_program(code, mode, seed, true);
+      INFO("mode " << mode << " seed " << seed);
+      CHECK(a.stop == interp::StopReason::HaltedNoInterrupts);
+      CHECK(b.stop == a.stop);
+      for (int i = 0; i < 16; ++i) CHECK(a.gpr[i] == b.gpr[i]);
+      CHECK(a.rip == b.rip);
+      CHECK(a.flags == b.flags);
+      CHECK(a.icount == b.icount);
+      CHECK(a.data == b.data);
+    }
+  }
+}
+#endif
