@@ -5,15 +5,21 @@
 // then returns with RIP still on itself, so pending interrupts are taken between
 // iterations as on hardware; a fault leaves the registers of the completed
 // iterations, so the instruction restarts where it stopped.
+#include <algorithm>
+#include <cstring>
+
 #include "interp/handlers.h"
 #include "interp/io.h"
 #include "interp/operands.h"
+#include "machine/memory.h"
 
 namespace kestrel::interp::handlers {
 
 namespace {
 
 constexpr unsigned kChunk = 4096;
+// Iterations one execution may do through the bulk path (whole page runs).
+constexpr uint64_t kBulkChunk = 64 * 1024;
 
 enum class Str { Movs, Cmps, Stos, Lods, Scas, Ins, Outs };
 
@@ -70,6 +76,85 @@ ExecStatus iteration(CpuState& c, const DecodedInsn& d, int64_t step) {
   return ExecStatus::Ok;
 }
 
+// The bulk path of REP MOVS/STOS: a run of iterations whose source and
+// destination each stay inside one page that the soft TLB maps (RAM without
+// translated code: code pages have no write tag) and inside their segments,
+// done with one memcpy/memset. It checks everything first and returns 0 (the
+// per-iteration path then runs, and faults at the exact element) when a run is
+// not possible: a page or segment edge, an offset wrap, a TLB miss, or --jit
+// verify's write journal. Overlapping MOVS runs copy element by element in the
+// instruction's direction, which is what the iterations would do.
+bool run_linear(const CpuState& c, uint8_t seg, uint64_t off, uint64_t bytes, m::Access kind, uint64_t& lin) {
+  const m::SegmentCache& s = c.seg[seg];
+  if (c.mode == m::CpuMode::Long64) {
+    lin = off + (seg >= m::FS ? s.base : 0);
+    auto canonical = [](uint64_t a) { return static_cast<uint64_t>((static_cast<int64_t>(a) >> 47) + 1) <= 1; };
+    return canonical(lin) && canonical(lin + bytes - 1);
+  }
+  const uint8_t need = kind == m::Access::Write ? (m::kSegWritable | m::kSegUsable) : (m::kSegReadable | m::kSegUsable);
+  if (off < s.lo || off + bytes - 1 > s.hi || (s.rights & need) != need) return false;
+  lin = s.base + off;
+  return lin + bytes - 1 <= 0xFFFFFFFFull;  // no wrap of the linear address
+}
+
+// Elements of `size` from offset `off` (linear `lin`) in direction `step` that stay
+// inside the first element's page and do not wrap the offset mask `am`.
+uint64_t room(uint64_t off, uint64_t lin, int64_t step, unsigned size, uint64_t am) {
+  const uint64_t in_page = lin & 0xFFF;
+  if (in_page + size > 0x1000 || off + size - 1 > am) return 0;
+  if (step > 0) return std::min((0x1000 - in_page) / size, (am - off - (size - 1)) / size + 1);
+  return std::min(in_page / size + 1, off / size + 1);
+}
+
+template <Str op, class T>
+uint64_t bulk(CpuState& c, const DecodedInsn& d, int64_t step, uint64_t am, uint64_t max_iters) {
+  static_assert(op == Str::Movs || op == Str::Stos);
+  if (c.journal_writes) return 0;
+  constexpr unsigned size = sizeof(T);
+  const bool user = m::user_access(c);
+  const uint64_t di = c.gpr[m::RDI] & am, si = c.gpr[m::RSI] & am;
+  uint64_t n = std::min(c.gpr[m::RCX] & am, max_iters);
+  uint64_t dlin0 = 0, slin0 = 0;
+  if (!run_linear(c, m::ES, di, size, m::Access::Write, dlin0)) return 0;
+  n = std::min(n, room(di, dlin0, step, size, am));
+  if constexpr (op == Str::Movs) {
+    if (!run_linear(c, d.seg, si, size, m::Access::Read, slin0)) return 0;
+    n = std::min(n, room(si, slin0, step, size, am));
+  }
+  if (n == 0) return 0;
+  const uint64_t bytes = n * size;
+  const uint64_t back = step < 0 ? (n - 1) * size : 0;  // the run's lowest element
+  uint64_t dlin = 0, slin = 0;
+  if (!run_linear(c, m::ES, di - back, bytes, m::Access::Write, dlin)) return 0;
+  const m::TlbEntry& de = c.tlb.entry[user][m::Tlb::index(dlin)];
+  if (de.tag_write != (dlin & m::kPageMask)) return 0;
+  auto* dst = reinterpret_cast<uint8_t*>(dlin + de.addend);
+  if constexpr (op == Str::Movs) {
+    if (!run_linear(c, d.seg, si - back, bytes, m::Access::Read, slin)) return 0;
+    const m::TlbEntry& se = c.tlb.entry[user][m::Tlb::index(slin)];
+    if (se.tag_read != (slin & m::kPageMask)) return 0;
+    const auto* src = reinterpret_cast<const uint8_t*>(slin + se.addend);
+    if (dst + bytes <= src || src + bytes <= dst) {
+      std::memcpy(dst, src, bytes);
+    } else if (step > 0) {
+      for (uint64_t k = 0; k < n; ++k) std::memmove(dst + k * size, src + k * size, size);
+    } else {
+      for (uint64_t k = n; k-- > 0;) std::memmove(dst + k * size, src + k * size, size);
+    }
+    advance(c, m::RSI, d, step * static_cast<int64_t>(n));
+  } else {
+    const T v = get_reg<T>(c, m::RAX);
+    if constexpr (size == 1) {
+      std::memset(dst, v, bytes);
+    } else {
+      for (uint64_t k = 0; k < n; ++k) std::memcpy(dst + k * size, &v, size);
+    }
+  }
+  advance(c, m::RDI, d, step * static_cast<int64_t>(n));
+  set_reg_sized(c, m::RCX, d.asize, (c.gpr[m::RCX] - n) & am);
+  return n;
+}
+
 template <Str op, class T>
 ExecStatus string_op(CpuState& c, const DecodedInsn& d) {
   const int64_t step = (c.rflags & m::kDF) ? -static_cast<int64_t>(sizeof(T)) : static_cast<int64_t>(sizeof(T));
@@ -91,10 +176,21 @@ ExecStatus string_op(CpuState& c, const DecodedInsn& d) {
     if constexpr (op == Str::Movs || op == Str::Stos) c.gpr[m::RDI] &= 0xFFFFFFFFull;
   }
   const bool repne = d.pfx & frontend::kPfxRepne;
+  uint64_t bulk_budget = kBulkChunk;
   for (unsigned n = 0; n < kChunk; ++n) {
     if ((c.gpr[m::RCX] & am) == 0) {
       c.rip = next_ip(c, d);
       return ExecStatus::Branch;
+    }
+    if constexpr (op == Str::Movs || op == Str::Stos) {
+      if (bulk_budget && !(c.rflags & m::kTF)) {
+        if (const uint64_t k = bulk<op, T>(c, d, step, am, bulk_budget)) {
+          bulk_budget -= k;
+          if (c.event_pending) break;
+          --n;  // a bulk run counts against its own budget
+          continue;
+        }
+      }
     }
     ExecStatus st = iteration<op, T>(c, d, step);
     if (st != ExecStatus::Ok) return st;
