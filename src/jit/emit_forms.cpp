@@ -595,6 +595,52 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
         store_gpr(a, state, x86::r10, d.rm, 1, rex);
       }
       return true;
+    case InsnId::MOVSB: case InsnId::MOVSv: case InsnId::STOSB: case InsnId::STOSv: case InsnId::LODSB:
+    case InsnId::LODSv: {
+      // One iteration without a REP prefix (string_ops.cpp's `iteration`): both
+      // accesses are translated before anything changes, so a miss or a fault is
+      // the handler's whole instruction; then rSI/rDI move by +/- the size (DF)
+      // at the address size.
+      if (d.pfx & (frontend::kPfxRep | frontend::kPfxRepne)) return false;
+      const bool byte = d.id == InsnId::MOVSB || d.id == InsnId::STOSB || d.id == InsnId::LODSB;
+      const unsigned sz = byte ? 1 : os;
+      if (sz != 1 && !osv) return false;
+      const bool movs = d.id == InsnId::MOVSB || d.id == InsnId::MOVSv;
+      const bool lods = d.id == InsnId::LODSB || d.id == InsnId::LODSv;
+      const unsigned as = d.asize;
+      uses_slow = true;
+      if (!lods) {
+        DecodedInsn es = d;
+        es.seg = machine::ES;
+        load_reg(a, state, x86::rsi, machine::RDI, as);
+        emit_translate(a, state, es, cx, sz, true, slow);
+        a.mov(x86::r8, x86::rdx);
+        if (cx.journal) emit_journal(a, state, sz);
+      }
+      if (movs || lods) {
+        load_reg(a, state, x86::rsi, machine::RSI, as);
+        emit_translate(a, state, d, cx, sz, false, slow);
+        load_host(a, V, x86::rdx, sz);
+      } else {
+        load_gpr(a, state, V, machine::RAX, sz, false);
+      }
+      if (lods) store_gpr(a, state, V, machine::RAX, sz, false);
+      else store_host(a, x86::r8, V, sz);
+      // step = (DF ? -1 : 1) * size
+      a.mov(x86::eax, x86::dword_ptr(state, kOffRflags));
+      a.shr(x86::eax, 10);
+      a.and_(x86::eax, 1);
+      a.neg(x86::rax);
+      a.lea(x86::rax, x86::ptr(x86::rax, x86::rax, 0, 1));
+      if (sz > 1) a.shl(x86::rax, size_code(sz));
+      for (unsigned r : {static_cast<unsigned>(machine::RSI), static_cast<unsigned>(machine::RDI)}) {
+        if (r == machine::RSI ? !(movs || lods) : lods) continue;
+        a.mov(x86::rcx, x86::qword_ptr(state, gpr_off(r)));
+        a.add(x86::rcx, x86::rax);
+        store_reg(a, state, x86::rcx, r, as);
+      }
+      return true;
+    }
     case InsnId::PUSH_Zv: case InsnId::PUSH_Iz: case InsnId::PUSH_Ib: {
       // Store at RSP - width first, then move RSP (a fault leaves RSP as it was);
       // PUSH RSP stores the old value. A 32-bit stack changes ESP only (set_sp).

@@ -77,7 +77,7 @@ struct Gen {
     bool w;
     unsigned rb;
     const size_t start = out.size();
-    switch (pick(22)) {
+    switch (pick(23)) {
       case 0: case 1: case 2: {  // ALU r/m, reg / reg, r/m (byte and full size)
         prefixes(w, rb);
         out.push_back(static_cast<uint8_t>(pick(8) * 8 + pick(4)));
@@ -208,6 +208,21 @@ struct Gen {
         prefixes(w, rb);
         out.push_back(static_cast<uint8_t>(pick(2) ? 0x11 : 0x19));
         modrm(reg());
+        break;
+      }
+      case 22: {  // MOVS/STOS/LODS without REP between rSI/rDI inside the data buffer, either direction
+        out.push_back(0xBE);  // mov esi, imm32
+        const uint32_t si = static_cast<uint32_t>(kData + 16 + pick(200)), di = static_cast<uint32_t>(kData + 16 + pick(200));
+        for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(si >> (8 * i)));
+        out.push_back(0xBF);  // mov edi, imm32
+        for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(di >> (8 * i)));
+        out.push_back(pick(2) ? 0xFC : 0xFD);  // cld / std
+        for (unsigned k = 1 + pick(3); k > 0; --k) {
+          prefixes(w, rb);
+          static const uint8_t kOps[] = {0xA4, 0xA5, 0xAA, 0xAB, 0xAC, 0xAD};
+          out.push_back(kOps[pick(6)]);
+        }
+        out.push_back(0xFC);  // cld
         break;
       }
       default: {  // INC/DEC after a setter (CF preserved)
