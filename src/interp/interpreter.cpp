@@ -292,7 +292,8 @@ const Interpreter::Stats& Interpreter::stats() const {
 }
 
 void Interpreter::set_count_entries(bool on) {
-  if (compiler_) compiler_->count_entries(on ? &stats_.checked_entries : nullptr);
+  if (compiler_)
+    compiler_->count_entries(on ? &stats_.checked_entries : nullptr, on ? stats_.handler_calls.data() : nullptr);
 }
 
 void Interpreter::switch_tier(Tier t) {
@@ -339,23 +340,33 @@ uint64_t Interpreter::execute_native(Block* b) {
   stats_.native_insns += c_.icount - before;
   last_exit_ = nullptr;
   switch (ex.status) {
+    case kNativeLookupMiss:
+      ++stats_.back_lookup_miss;
+      last_exit_ = ex.exit;
+      ex.status = kNativeFellThrough;
+      break;
     case kNativeFellThrough:
+      ++stats_.back_event;
       last_exit_ = ex.exit;
       break;
     case static_cast<uint32_t>(ExecStatus::Branch):
+      ++stats_.back_status;
       ++c_.icount;
       ++stats_.native_insns;
       break;
     case static_cast<uint32_t>(ExecStatus::Halt):
+      ++stats_.back_status;
       ++c_.icount;
       ++stats_.native_insns;
       c_.halted = 1;
       break;
     case static_cast<uint32_t>(ExecStatus::Fault):
+      ++stats_.back_status;
       if (c_.exc.is_software) ++c_.icount;
       deliver();
       break;
     default:  // Stop
+      ++stats_.back_status;
       break;
   }
   running_ = nullptr;

@@ -20,6 +20,9 @@ struct NativeExit {
   ChainExit* exit;
 };
 inline constexpr uint64_t kNativeFellThrough = 0xFF;
+// Like kNativeFellThrough, from an exit whose lookup found no translated block
+// (a cold or untranslated target, a changed mapping or mode): counted apart in --stats.
+inline constexpr uint64_t kNativeLookupMiss = 0xFE;
 
 // Native code (entry of a block) run through the compiler's trampoline.
 using NativeEnterFn = NativeExit (*)(machine::CpuState*, const void* code);
@@ -69,8 +72,9 @@ class BlockCompiler {
   // of `jc` (may be null: no inline probe) misses; set before compiling.
   virtual void set_lookup(NativeLookupFn fn, void* ctx, JumpCache* jc) = 0;
   // --stats: blocks count their checked entries (chained jumps and lookups) in
-  // *counter; null: no counting. Set before compiling.
-  virtual void count_entries(uint64_t* counter) = 0;
+  // *entries and the interpreter handlers they call in handler_calls[InsnId]
+  // (frontend::kInsnCount counters); null: no counting. Set before compiling.
+  virtual void count_entries(uint64_t* entries, uint64_t* handler_calls) = 0;
   // Points the exit's jump at `dest` (a block's native_entry), or back at its stub
   // (dest null). False when the target is out of the jump's reach.
   virtual bool patch(ChainExit& e, const void* dest) = 0;

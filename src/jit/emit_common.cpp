@@ -297,8 +297,10 @@ void emit_stack_ptr(x86::Assembler& a, const Gp& state, const DecodedInsn& d, co
 
 // The stack width native PUSH/POP/CALL/RET handle in this block's mode: 8 in
 // 64-bit mode, 4 in 32-bit code (with a 32-bit stack, checked at run time); 0: none.
+// In 64-bit mode these default to 64 bits without REX.W (the decoder's osize is
+// then 4); only a 66h prefix makes them 16-bit (SDM Vol. 1 §3.6.1, Vol. 2A §2.2.1.3).
 unsigned native_stack_width(const Ctx& cx, const DecodedInsn& d, bool flat32) {
-  if (cx.long64) return d.osize == 8 ? 8 : 0;
+  if (cx.long64) return d.osize == 2 ? 0 : 8;
   return flat32 && d.osize == 4 ? 4 : 0;
 }
 

@@ -32,6 +32,7 @@ struct Jit::Impl {
   void* lookup_ctx = nullptr;
   interp::JumpCache* jc = nullptr;   // probed inline (not in verify mode)
   uint64_t* entry_counter = nullptr;  // --stats: checked entries
+  uint64_t* handler_counter = nullptr;  // --stats: handler calls, one counter per InsnId
   std::FILE* perf_map = nullptr;  // --perf-map
 
   ~Impl() {
@@ -80,7 +81,10 @@ void Jit::set_lookup(interp::NativeLookupFn fn, void* ctx, interp::JumpCache* jc
   impl_->jc = jc;
 }
 
-void Jit::count_entries(uint64_t* counter) { impl_->entry_counter = counter; }
+void Jit::count_entries(uint64_t* entries, uint64_t* handler_calls) {
+  impl_->entry_counter = entries;
+  impl_->handler_counter = handler_calls;
+}
 
 bool Jit::patch(interp::ChainExit& e, const void* dest) {
   const uint8_t* to = dest ? static_cast<const uint8_t*>(dest) : e.stub;
@@ -170,6 +174,10 @@ bool Jit::compile(interp::Block& b) {
     pending_len = pending_count = 0;
   };
   auto call_handler = [&](const frontend::DecodedInsn& d) {
+    if (impl_->handler_counter) {
+      a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(impl_->handler_counter + static_cast<unsigned>(d.id))));
+      a.inc(x86::qword_ptr(x86::rax));
+    }
     a.mov(x86::rdi, state);
     a.mov(x86::rsi, imm(reinterpret_cast<uint64_t>(&d)));
     a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(d.fn)));
@@ -207,7 +215,7 @@ bool Jit::compile(interp::Block& b) {
       a.jmp(x86::rax);
       a.bind(none);
     }
-    a.mov(x86::eax, interp::kNativeFellThrough);
+    a.mov(x86::eax, interp::kNativeLookupMiss);
     a.mov(x86::rdx, imm(reinterpret_cast<uint64_t>(e)));
     a.pop(state);
     a.ret();

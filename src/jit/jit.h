@@ -26,7 +26,7 @@ class Jit final : public interp::BlockCompiler {
   void release(interp::Block& b) override;
   interp::NativeEnterFn enter_fn() const override;
   void set_lookup(interp::NativeLookupFn fn, void* ctx, interp::JumpCache* jc) override;
-  void count_entries(uint64_t* counter) override;
+  void count_entries(uint64_t* entries, uint64_t* handler_calls) override;
   bool patch(interp::ChainExit& e, const void* dest) override;
   uint64_t blocks_compiled() const override { return blocks_; }
   uint64_t code_bytes() const override { return bytes_; }

@@ -170,6 +170,51 @@ TEST_CASE("JIT: a chained 16-bit JMP entered through an alias where IP wraps goe
 #endif
 
 #ifdef KESTREL_HAVE_JIT
+// In 64-bit mode PUSH, POP, CALL and RET are 64-bit without REX.W: their native
+// forms must cover them (they once fell back to the handlers on every run).
+TEST_CASE("JIT: 64-bit PUSH/POP/CALL/RET run natively, without handler calls") {
+  auto run = [](bool with_jit, uint64_t& handler_calls) {
+    machine::MachineConfig cfg;
+    cfg.ram_bytes = 2 << 20;
+    machine::Machine m(cfg);
+    std::string err;
+    REQUIRE(m.init(err));
+    std::mt19937_64 rng(1);
+    test::setup_random_mode(m, 2, rng);
+    const std::vector<uint8_t> prog = {
+        0xB9, 0xE8, 0x03, 0x00, 0x00,  // 10000 mov ecx, 1000
+        0x51,                          // 10005 L: push rcx
+        0xE8, 0x06, 0x00, 0x00, 0x00,  // 10006 call F
+        0x59,                          // 1000B pop rcx
+        0xFF, 0xC9,                    // 1000C dec ecx
+        0x75, 0xF5,                    // 1000E jnz L
+        0xF4,                          // 10010 hlt
+        0x48, 0x01, 0xC8,              // 10011 F: add rax, rcx
+        0xC3};                         // 10014 ret
+    m.bus().write(0x10000, prog.data(), prog.size());
+    auto& c = m.cpu();
+    c.rip = 0x10000;
+    c.gpr[machine::RSP] = 0x80000;
+    c.gpr[machine::RAX] = 0;
+    c.rflags = 2;
+    interp::Interpreter it(m);
+    jit::Jit j;
+    if (with_jit) it.set_compiler(&j, 0);
+    it.set_count_entries(true);
+    CHECK(it.run(100000) == interp::StopReason::HaltedNoInterrupts);
+    handler_calls = 0;
+    for (uint64_t n : it.stats().handler_calls) handler_calls += n;
+    CHECK(c.gpr[machine::RSP] == 0x80000);
+    return c.gpr[machine::RAX];
+  };
+  uint64_t calls_i = 0, calls_j = 0;
+  CHECK(run(false, calls_i) == 500500);
+  CHECK(run(true, calls_j) == 500500);
+  CHECK(calls_j < 100);  // the loop's 4,000 stack operations ran natively
+}
+#endif
+
+#ifdef KESTREL_HAVE_JIT
 namespace {
 
 // One random machine: random bytes as code in real, 32-bit protected or 64-bit
