@@ -256,15 +256,53 @@ void Interpreter::try_chain(ChainExit* e, Block* to) {
   ++stats_.chains;
 }
 
+bool Interpreter::translate_quietly(uint64_t lin, uint64_t& phys) {
+  const PendingException exc = c_.exc;
+  const uint64_t cr2 = c_.cr2;
+  if (translate_linear(c_, lin, Access::Exec, user_access(c_), phys)) return true;
+  c_.exc = exc;  // the run loop raises the fault when it gets there
+  c_.cr2 = cr2;
+  return false;
+}
+
 const void* Interpreter::native_lookup(void* self, CpuState* c, ChainExit* exit) {
   auto* it = static_cast<Interpreter*>(self);
   if (it->verify_ || it->tracer_ || c->interrupt_shadow || (c->rflags & kTF)) return nullptr;
   uint64_t lin;
   if (!it->linear_rip(lin)) return nullptr;
+  const uint32_t mk = it->mode_key();
   JumpCacheEntry& jc = it->jc_->entry[jc_index(lin)];
-  if (jc.lin != lin || jc.tag != (it->jc_->gen_tag | it->mode_key()) || jc.tlb_gen != c->tlb_generation)
-    return nullptr;
-  Block* b = jc.block;
+  Block* b = nullptr;
+  uint64_t phys = ~0ull;
+  if (jc.lin == lin && jc.tag == (it->jc_->gen_tag | mk)) {
+    if (jc.tlb_gen == c->tlb_generation) {
+      b = jc.block;
+    } else {
+      // The TLB was flushed since the entry was made: keep it if CS:RIP still maps there.
+      if (!it->translate_quietly(lin, phys)) return nullptr;
+      if (BlockCache::make_key(phys, mk) == jc.block->key) {
+        jc.tlb_gen = c->tlb_generation;
+        b = jc.block;
+      }
+    }
+  }
+  if (!b) {
+    // Not in the jump cache (never looked up, or evicted): the translated block by
+    // its physical address, as find_block finds it, without decoding anything.
+    if (phys == ~0ull && !it->translate_quietly(lin, phys)) return nullptr;
+    b = it->cache_.find(BlockCache::make_key(phys, mk));
+    if (!b || !b->native_entry) return nullptr;
+    if (b->phys_page2 != ~0ull) {
+      // A block straddling two pages is never in the jump cache: its second page is
+      // checked each time.
+      uint64_t lin2 = ((lin & kPageMask) + 0x1000) & (c->mode == CpuMode::Long64 ? ~0ull : 0xFFFFFFFFull), phys2;
+      if (!it->translate_quietly(lin2, phys2) || (phys2 & kPageMask) != b->phys_page2) return nullptr;
+      ++it->stats_.lookup_hits;
+      return b->native_entry;
+    }
+    jc = JumpCacheEntry{lin, c->tlb_generation, it->jc_->gen_tag | mk, b->native_entry, b};
+    if (lin != b->lin) b->jc_aliased = true;
+  }
   if (!b->native_entry) return nullptr;
   jc.native = b->native_entry;  // an entry made before the block was translated
   if (exit) it->try_chain(exit, b);

@@ -90,6 +90,9 @@ class Interpreter : public machine::CodeWriteListener {
   uint64_t execute_native(Block* b);  // returns the NativeExit status
   // Called by native code for indirect branches (NativeLookupFn).
   static const void* native_lookup(void* self, machine::CpuState* c, ChainExit* exit);
+  // translate_linear for an instruction fetch, leaving no fault behind (false: the
+  // run loop will raise it).
+  bool translate_quietly(uint64_t lin, uint64_t& phys);
   // Points a direct exit at the block it leads to, when that is safe.
   void try_chain(ChainExit* e, Block* to);
   void unchain(Block& b);

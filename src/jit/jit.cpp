@@ -342,6 +342,14 @@ bool Jit::compile(interp::Block& b) {
       ended = true;
       break;
     }
+    // The NOPs (0F 1F and the hint space, PAUSE, 90): nothing but RIP and the count.
+    // Linux pads every function entry with a 5-byte NOP (ftrace), so they are hot.
+    if (d.id == InsnId::NOP || d.id == InsnId::PAUSE || (d.id == InsnId::XCHG_Zv_rAX && d.reg == machine::RAX)) {
+      pending_len += d.len;
+      ++pending_count;
+      insn_lin = next_lin;
+      continue;
+    }
     Ctx cx{long64, flat32, user, pending_len, journal_stores_, live_out[i]};
     Label slow = a.newLabel();
     bool uses_slow = false;

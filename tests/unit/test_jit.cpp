@@ -215,6 +215,53 @@ TEST_CASE("JIT: 64-bit PUSH/POP/CALL/RET run natively, without handler calls") {
 #endif
 
 #ifdef KESTREL_HAVE_JIT
+// The NOP family (0F 1F, PAUSE, 90) costs no handler call (Linux pads every
+// function with a 5-byte NOP); under --jit verify it still matches the interpreter.
+TEST_CASE("JIT: NOP, PAUSE and 90 run natively") {
+  auto run = [](bool with_jit, bool verify, uint64_t& handler_calls) {
+    machine::MachineConfig cfg;
+    cfg.ram_bytes = 2 << 20;
+    machine::Machine m(cfg);
+    std::string err;
+    REQUIRE(m.init(err));
+    std::mt19937_64 rng(2);
+    test::setup_random_mode(m, 1, rng);
+    const std::vector<uint8_t> prog = {
+        0xB9, 0xE8, 0x03, 0x00, 0x00,        // 10000 mov ecx, 1000
+        0x0F, 0x1F, 0x44, 0x00, 0x00,        // 10005 L: nop dword [eax+eax]
+        0xF3, 0x90,                          // 1000A pause
+        0x90,                                // 1000C nop
+        0x66, 0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00,  // 1000D nop word [eax+eax+0]
+        0x40,                                // 10016 inc eax
+        0x49,                                // 10017 dec ecx
+        0x75, 0xEB,                          // 10018 jnz L
+        0xF4};                               // 1001A hlt
+    m.bus().write(0x10000, prog.data(), prog.size());
+    auto& c = m.cpu();
+    c.rip = 0x10000;
+    c.gpr[machine::RAX] = 0;
+    c.rflags = 2;
+    interp::Interpreter it(m);
+    jit::Jit j(verify);
+    if (with_jit) it.set_compiler(&j, 0);
+    it.set_verify(verify);
+    it.set_count_entries(true);
+    CHECK(it.run(100000) == interp::StopReason::HaltedNoInterrupts);
+    CHECK(!m.stop_requested());
+    handler_calls = 0;
+    for (uint64_t n : it.stats().handler_calls) handler_calls += n;
+    return c.gpr[machine::RAX] + c.icount;
+  };
+  uint64_t calls_i = 0, calls_j = 0, calls_v = 0;
+  const uint64_t want = run(false, false, calls_i);
+  CHECK(want == 1000 + 1 + 7 * 1000 + 1);
+  CHECK(run(true, false, calls_j) == want);
+  CHECK(run(true, true, calls_v) == want);
+  CHECK(calls_j < 100);
+}
+#endif
+
+#ifdef KESTREL_HAVE_JIT
 namespace {
 
 // One random machine: random bytes as code in real, 32-bit protected or 64-bit

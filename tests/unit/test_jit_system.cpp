@@ -320,4 +320,33 @@ TEST_CASE("JIT: the code-cache cap flushes while calls, returns and chains keep 
   CHECK(run(true, fj) == want);
   CHECK(fj > 100);
 }
+
+// A TLB flush (MOV CR3) makes every jump-cache entry stale; the C++ lookup behind
+// native code's probe re-validates the entry with a page walk (or finds the block by
+// its physical address) instead of going back to the run loop.
+TEST_CASE("JIT: returns after a CR3 reload find their block without the run loop") {
+  auto run = [](bool with_jit, uint64_t& misses) {
+    Flat32 f(with_jit, true);
+    f.poke(0x8000, {0xB9, 0xF4, 0x01, 0x00, 0x00,  // mov ecx, 500
+                    0xE8, 0xF6, 0x0F, 0x00, 0x00,  // L: call 0x9000
+                    0x01, 0xC2,                    // add edx, eax
+                    0x49,                          // dec ecx
+                    0x75, 0xF6,                    // jnz L
+                    0xF4});                        // hlt
+    f.poke(0x9000, {0x0F, 0x20, 0xD8,              // mov eax, cr3
+                    0x0F, 0x22, 0xD8,              // mov cr3, eax  (flushes the TLB)
+                    0x89, 0xC8,                    // mov eax, ecx
+                    0xC3});                        // ret
+    f.cpu().rip = 0x8000;
+    f.cpu().gpr[RDX] = 0;
+    f.it->set_count_entries(true);
+    CHECK(f.it->run(1'000'000) == interp::StopReason::HaltedNoInterrupts);
+    misses = f.it->stats().back_lookup_miss;
+    return f.cpu().gpr[RDX];
+  };
+  uint64_t mi = 0, mj = 0;
+  CHECK(run(false, mi) == 500 * 501 / 2);
+  CHECK(run(true, mj) == 500 * 501 / 2);
+  CHECK(mj < 50);  // not once per call
+}
 #endif
