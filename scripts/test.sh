@@ -75,6 +75,16 @@ if [[ -x build/testsuites/difftest/difftest ]]; then
     build/testsuites/difftest/difftest --family int --seed 0x4B657374726C
   counts_are_cases=1 run_suite difftest-fp 'difftest-fp: ([0-9]+) cases, ([0-9]+) mismatches' \
     build/testsuites/difftest/difftest --family fp --seed 0x4B657374726C
+  # The same cases with each block translated by the JIT on its first run (-jit), and
+  # translated plus re-run in the interpreter with the first difference reported (-jv).
+  if build/testsuites/difftest/difftest --help | grep -q -- --jit; then
+    for jm in jit:on jv:verify; do
+      counts_are_cases=1 run_suite "difftest-int-${jm%%:*}" 'difftest-int: ([0-9]+) cases, ([0-9]+) mismatches' \
+        build/testsuites/difftest/difftest --family int --seed 0x4B657374726C --jit "${jm#*:}"
+      counts_are_cases=1 run_suite "difftest-fp-${jm%%:*}" 'difftest-fp: ([0-9]+) cases, ([0-9]+) mismatches' \
+        build/testsuites/difftest/difftest --family fp --seed 0x4B657374726C --jit "${jm#*:}"
+    done
+  fi
 fi
 if [[ -x build/testsuites/sst-runner ]]; then
   run_suite sst 'sst-80286: ([0-9]+) passed, ([0-9]+) failed' \

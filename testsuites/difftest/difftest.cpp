@@ -64,18 +64,26 @@ struct Options {
   std::string list_dir = DIFFTEST_DEFAULT_DIR;
   std::string child32;
   unsigned max_lines = 3;  // mismatch examples printed per form with --verbose
+  int jit = 0;             // --jit: 0 off, 1 on, 2 verify
 };
 
 void usage() {
   std::puts(
       "usage: difftest [--seed N] [--cases-per-form N] [--only ID[,ID...]] [--mode 32|64|both] [--verbose]\n"
-      "                [--family int|fp|all] [--lists DIR] [--child32 PATH]\n"
+      "                [--family int|fp|all] [--lists DIR] [--child32 PATH] [--jit off|on|verify]\n"
       "Runs instruction forms of the instruction table natively and in Kestrel and compares the results.\n"
       "  --cases-per-form N  cases per form and mode (default: 500 integer; FP forms share ~240000)\n"
       "  --only ID           only these forms (table ids, comma-separated)\n"
       "  --family F          int: the integer forms, fp: the x87/SSE/SIMD families, all (default)\n"
+
       "  --lists DIR         where skip.txt and exclusions.txt are (default: the source folder)\n"
       "  --child32 PATH      the 32-bit runner (default: difftest-child32 next to this program)");
+#ifdef KESTREL_HAVE_JIT
+  std::puts(
+      "  --jit MODE          off: Kestrel's interpreter (default); on: each case's block translated by the JIT\n"
+      "                      on its first run; verify: translated and re-run in the interpreter, first\n"
+      "                      difference reported");
+#endif
 }
 
 // ---- skip / exclusion lists -------------------------------------------------------------------
@@ -351,6 +359,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "difftest: --family takes int, fp or all\n");
         return 2;
       }
+    } else if (a == "--jit") {
+      std::string j = next();
+      opt.jit = j == "off" ? 0 : j == "on" ? 1 : j == "verify" ? 2 : -1;
+      if (opt.jit < 0) {
+        std::fprintf(stderr, "difftest: --jit takes off, on or verify\n");
+        return 2;
+      }
     } else if (a == "--verbose" || a == "-v") opt.verbose = true;
     else if (a == "--lists") opt.list_dir = next();
     else if (a == "--child32") opt.child32 = next();
@@ -405,7 +420,7 @@ int main(int argc, char** argv) {
   }
   for (int m = 0; m < 2; ++m) {
     if (!nat[m]) continue;
-    kes[m] = std::make_unique<KestrelRunner>(m == 1, nat[m]->header());
+    kes[m] = std::make_unique<KestrelRunner>(m == 1, nat[m]->header(), opt.jit);
     if (!kes[m]->init(err)) {
       std::fprintf(stderr, "%s\n", err.c_str());
       return 2;
@@ -568,6 +583,23 @@ int main(int argc, char** argv) {
                 mn.c_str(), static_cast<unsigned long long>(u.cases), static_cast<unsigned long long>(u.exact),
                 u.cases ? 100.0 * static_cast<double>(u.exact) / static_cast<double>(u.cases) : 0.0,
                 static_cast<unsigned long long>(u.one_ulp), static_cast<unsigned long long>(u.c1_only));
+  if (opt.jit) {
+    // The JIT must really have run the cases: count the blocks run in host code.
+    uint64_t native = 0, interpreted = 0, verified = 0;
+    for (int m = 0; m < 2; ++m)
+      if (kes[m]) {
+        native += kes[m]->stats().native_runs;
+        interpreted += kes[m]->stats().interpreted_runs;
+        verified += kes[m]->stats().verified_runs;
+      }
+    std::printf("difftest: --jit %s: %llu block runs in host code (%llu verified), %llu interpreted\n",
+                opt.jit == 2 ? "verify" : "on", static_cast<unsigned long long>(native),
+                static_cast<unsigned long long>(verified), static_cast<unsigned long long>(interpreted));
+    if (native == 0) {
+      std::printf("difftest: --jit: no block ran in host code\n");
+      return 1;
+    }
+  }
   const uint64_t ic = tot_int[0].cases + tot_int[1].cases, im = tot_int[0].mismatches + tot_int[1].mismatches;
   const uint64_t fc = tot_fp[0].cases + tot_fp[1].cases, fm = tot_fp[0].mismatches + tot_fp[1].mismatches;
   std::printf("difftest-int: %llu cases, %llu mismatches\n", static_cast<unsigned long long>(ic),

@@ -17,6 +17,9 @@
 #include <cstring>
 
 #include "gen.h"
+#ifdef KESTREL_HAVE_JIT
+#include "jit/jit.h"
+#endif
 #include "machine/cpu_model.h"
 #include "machine/descriptors.h"
 #include "machine/flags.h"
@@ -120,9 +123,11 @@ void cpu_to_fx(const km::CpuState& c, uint8_t fx[512], bool mode64) {
   for (unsigned i = 0; i < (mode64 ? 16u : 8u); ++i) std::memcpy(fx + 160 + i * 16, &c.xmm[i], 16);
 }
 
-KestrelRunner::KestrelRunner(bool mode64, const ShmHeader& host) : mode64_(mode64), host_(host) {}
+KestrelRunner::KestrelRunner(bool mode64, const ShmHeader& host, int jit)
+    : mode64_(mode64), host_(host), jit_mode_(jit) {}
 KestrelRunner::~KestrelRunner() {
   interp_.reset();
+  jit_.reset();
   machine_.reset();
 }
 
@@ -132,6 +137,18 @@ bool KestrelRunner::init(std::string& error) {
   machine_ = std::make_unique<km::Machine>(cfg);
   if (!machine_->init(error)) return false;
   interp_ = std::make_unique<ki::Interpreter>(*machine_);
+  if (jit_mode_) {
+#ifdef KESTREL_HAVE_JIT
+    // Threshold 0: the case's block (the instruction and the int3) is translated on
+    // its first run, so the native forms and their slow paths meet the host CPU.
+    jit_ = std::make_unique<kestrel::jit::Jit>(jit_mode_ == 2);
+    interp_->set_compiler(jit_.get(), 0);
+    interp_->set_verify(jit_mode_ == 2);
+#else
+    error = "difftest: this build has no JIT (--jit needs an x86-64 host with asmjit)";
+    return false;
+#endif
+  }
   km::PhysBus& bus = machine_->bus();
   km::CpuState& c = machine_->cpu();
 
