@@ -154,6 +154,12 @@ fi
 if [[ -f tests/boot/linux_boot_test.sh ]]; then
   run_suite linux-boot 'linux-boot: ([0-9]+) passed, ([0-9]+) failed' \
     bash tests/boot/linux_boot_test.sh "$root/build/kestrel"
+  # The same boot under --jit verify: each translated block's first 8 runs, then one
+  # run in 64, are undone and re-run in the interpreter (the whole boot, ~13 M checks).
+  if "$root/build/kestrel" --help | grep -q -- --jit-verify-every; then
+    run_suite linux-boot-jv 'linux-boot: ([0-9]+) passed, ([0-9]+) failed' \
+      bash tests/boot/linux_boot_test.sh "$root/build/kestrel" -- --jit verify --jit-verify-every 64
+  fi
 fi
 
 echo "=== test suites"

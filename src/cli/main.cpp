@@ -295,7 +295,7 @@ int run(const Options& opt) {
     std::string perf_error;
     if (opt.perf_map && !jit->enable_perf_map(perf_error)) return error_exit(perf_error);
     interp.set_compiler(jit.get());
-    interp.set_verify(verify);
+    interp.set_verify(verify, opt.jit_verify_every);
   }
 #endif
   const auto started = std::chrono::steady_clock::now();

@@ -490,6 +490,12 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
                  "with both states on stderr (slow; for debugging)")
       ->type_name("on|off|verify")
       ->capture_default_str();
+  app.add_option("--jit-verify-every", out.jit_verify_every,
+                 "With --jit verify: check each translated block's first 8\n"
+                 "runs, then one run in N (default 1: every run); makes\n"
+                 "verify affordable for long guests such as a Linux boot")
+      ->type_name("N")
+      ->check(CLI::Range(1u, 1000000000u));
   app.add_option("--vga", vga,
                  "std: a standard VGA with the Bochs VBE interface\n"
                  "(16 MiB of video memory, LFB at 0xE0000000 when no\n"
@@ -609,6 +615,10 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
   else if (lower(jit) == "verify") out.jit = JitMode::Verify;
   else {
     error = fmt::format("--jit: '{}' is not on, off or verify", jit);
+    return fail();
+  }
+  if (out.jit_verify_every != 1 && out.jit != JitMode::Verify) {
+    error = "--jit-verify-every needs --jit verify";
     return fail();
   }
   if (lower(vga) == "std") out.vga = true;

@@ -98,6 +98,7 @@ struct Options {
   TripleFaultPolicy on_triple_fault = TripleFaultPolicy::Stop;
   SerialInput serial_input = SerialInput::Auto;
   JitMode jit = JitMode::On;       // --jit on|off|verify (the JIT exists on x86-64 hosts only)
+  uint32_t jit_verify_every = 1;   // --jit-verify-every N: sampled verification
   bool stats = false;              // --stats: counters at exit
   bool perf_map = false;           // --perf-map: /tmp/perf-PID.map names JIT code for perf
   SerialMode serial = SerialMode::Stdio;

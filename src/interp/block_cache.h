@@ -32,6 +32,7 @@ struct Block {
   uint64_t lin;         // linear address of the first instruction
   uint64_t phys_page2;  // physical page of a last instruction that straddles a page, or ~0
   uint64_t exec_count = 0;
+  uint32_t native_runs_seen = 0;  // --jit verify with sampling: native runs entered from the run loop
   bool valid = true;
   bool native_failed = false;  // the JIT declined it: stay in the interpreter
   // Host code from the JIT tier, null until the block is hot and translated.

@@ -499,7 +499,12 @@ void Interpreter::verify_native(Block* b) {
   // Native code may leave early (a write to a code page, an event): the
   // interpreter runs as many instructions.
   const uint64_t native_count = native->icount - before->icount;
-  execute(b, false, native_status == kNativeFellThrough && native_count < b->insns.size() ? native_count : ~size_t{0});
+  // Native code looks at pending events only at block entry and after handler calls
+  // (where a handler, e.g. a REP string, may also stop early on one), while the
+  // interpreter looks after every instruction: the re-run goes exactly as far as the
+  // native run, with the same events visible to the handlers.
+  execute(b, false, native_status == kNativeFellThrough && native_count < b->insns.size() ? native_count : ~size_t{0},
+          /*stop_on_events=*/false);
   c_.journal_writes = 0;
   bus.set_journal(nullptr);
   ++stats_.verified_runs;
@@ -516,7 +521,13 @@ void Interpreter::verify_native(Block* b) {
     auto it = native_final.find(p);
     uint8_t nv = it != native_final.end() ? it->second : orig;
     if (nv != *p) {
-      diff += fmt::format("  memory at host {}: native {:#04x}, interpreter {:#04x}\n", static_cast<void*>(p), nv, *p);
+      // Name the byte by its guest-physical address when it is in RAM.
+      const uint8_t* ram = bus.ram();
+      if (ram && p >= ram && static_cast<uint64_t>(p - ram) < bus.ram_size())
+        diff += fmt::format("  memory at RAM offset {:#x}: native {:#04x}, interpreter {:#04x}\n",
+                            static_cast<uint64_t>(p - ram), nv, *p);
+      else
+        diff += fmt::format("  memory at host {}: native {:#04x}, interpreter {:#04x}\n", static_cast<void*>(p), nv, *p);
       break;
     }
   }
@@ -551,7 +562,7 @@ void Interpreter::deliver() {
   deliver_exception(c_);
 }
 
-void Interpreter::execute(Block* b, bool single_step, size_t max_insns) {
+void Interpreter::execute(Block* b, bool single_step, size_t max_insns, bool stop_on_events) {
   running_ = b;
   const size_t n = std::min(single_step ? 1 : b->insns.size(), max_insns);
   ++b->exec_count;
@@ -600,7 +611,7 @@ void Interpreter::execute(Block* b, bool single_step, size_t max_insns) {
       deliver();
       break;
     }
-    if (c_.event_pending && i < n) {
+    if (c_.event_pending && i < n && stop_on_events) {
       if (!b->valid || (c_.event_pending & ~kEventCodeChanged)) break;
     }
   }
@@ -709,8 +720,11 @@ StopReason Interpreter::run(uint64_t max_insns) {
         if (last_exit_) try_chain(last_exit_, b);
         ++b->exec_count;
         set_icount_limit(max_insns - used());
-        if (verify_) verify_native(b);
-        else execute_native(b);
+        if (verify_ && (verify_every_ == 1 || b->native_runs_seen++ < kVerifyFirstRuns ||
+                        ++verify_tick_ % verify_every_ == 0))
+          verify_native(b);
+        else
+          execute_native(b);
         continue;
       }
     }

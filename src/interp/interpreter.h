@@ -42,7 +42,13 @@ class Interpreter : public machine::CodeWriteListener {
   // --jit verify: every native block run is undone and re-run in the interpreter,
   // and the first difference stops the machine with a report on stderr. The
   // compiler must journal its native stores (jit::Jit(true)).
-  void set_verify(bool on) { verify_ = on; }
+  // every_nth > 1 samples: each block's first kVerifyFirstRuns native runs are
+  // checked, then one native run in every_nth (for long guests such as a Linux boot).
+  void set_verify(bool on, uint32_t every_nth = 1) {
+    verify_ = on;
+    verify_every_ = every_nth ? every_nth : 1;
+  }
+  static constexpr uint64_t kVerifyFirstRuns = 8;
 
   // Counters for --stats.
   struct Stats {
@@ -86,7 +92,9 @@ class Interpreter : public machine::CodeWriteListener {
   Block* find_block();
   Block* decode_block(uint64_t lin, uint64_t phys, uint64_t key);
   // Runs the instructions of a block (or just one); false when the run must stop.
-  void execute(Block* b, bool single_step, size_t max_insns = ~size_t{0});
+  // stop_on_events: leave between instructions when an event is pending (off for
+  // --jit verify's re-run, which must go exactly as far as the native run).
+  void execute(Block* b, bool single_step, size_t max_insns = ~size_t{0}, bool stop_on_events = true);
   uint64_t execute_native(Block* b);  // returns the NativeExit status
   // Called by native code for indirect branches (NativeLookupFn).
   static const void* native_lookup(void* self, machine::CpuState* c, ChainExit* exit);
@@ -123,6 +131,8 @@ class Interpreter : public machine::CodeWriteListener {
   BlockCompiler* compiler_ = nullptr;
   uint32_t threshold_ = 16;
   bool verify_ = false;
+  uint32_t verify_every_ = 1;
+  uint64_t verify_tick_ = 0;
   mutable Stats stats_;  // inline_hits is copied from the jump cache when read
   Block* running_ = nullptr;
   bool in_native_ = false;

@@ -159,15 +159,21 @@ void store_host(x86::Assembler& a, const Gp& p, const Gp& src, unsigned bytes) {
 }
 
 // --jit verify: journals the `bytes` at the host pointer in r8 before a store.
+// The value registers r9-r11 survive the call too: a form may compute its value
+// before the store's address (SETcc's condition in r10).
 void emit_journal(x86::Assembler& a, const Gp& state, unsigned bytes) {
   a.push(x86::r8);
-  a.sub(x86::rsp, 8);  // keep the stack 16-byte aligned for the call
+  a.push(x86::r9);
+  a.push(x86::r10);
+  a.push(x86::r11);  // four pushes keep the stack 16-byte aligned for the call
   a.mov(x86::rdi, state);
   a.mov(x86::rsi, x86::r8);
   a.mov(x86::edx, bytes);
   a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(&journal_store)));
   a.call(x86::rax);
-  a.add(x86::rsp, 8);
+  a.pop(x86::r11);
+  a.pop(x86::r10);
+  a.pop(x86::r9);
   a.pop(x86::r8);
 }
 

@@ -6,10 +6,12 @@
 # or kernel panic, and that kestrel ended with exit status 0 (the guest powers off
 # through ACPI S5).
 #
-# usage: linux_boot_test.sh [--pvh] [KESTREL]
-#   --pvh     boot the uncompressed vmlinux through its PVH entry instead of the
-#             bzImage (skips the in-guest decompression)
-#   KESTREL   the kestrel binary (default: build/kestrel)
+# usage: linux_boot_test.sh [--pvh] [KESTREL] [-- KESTREL_ARGS...]
+#   --pvh         boot the uncompressed vmlinux through its PVH entry instead of
+#                 the bzImage (skips the in-guest decompression)
+#   KESTREL       the kestrel binary (default: build/kestrel)
+#   KESTREL_ARGS  extra options (e.g. --jit verify --jit-verify-every 64); the
+#                 console log's name then carries them
 #
 # Prints "ok linux-boot" or "FAIL linux-boot: <reason>" with the console's last
 # lines, then "linux-boot: N passed, M failed"; exit status 1 on failure, 2 when
@@ -24,7 +26,16 @@ if [ "${1:-}" = "--pvh" ]; then
   kernel_kind=vmlinux
   shift
 fi
-kestrel=${1:-$root/build/kestrel}
+kestrel=$root/build/kestrel
+if [ $# -gt 0 ] && [ "$1" != "--" ]; then
+  kestrel=$1
+  shift
+fi
+extra=()
+if [ "${1:-}" = "--" ]; then
+  shift
+  extra=("$@")
+fi
 limit=${LINUX_BOOT_TIMEOUT:-900}
 if [ ! -x "$kestrel" ]; then
   echo "$0: no kestrel binary at $kestrel (build first)" >&2
@@ -42,13 +53,14 @@ if [ ! -f "$kernel" ]; then
   echo "$0: $kernel is missing (prepare-guest.sh could not produce it)" >&2
   exit 2
 fi
-log=$root/build/test-logs/linux-boot-console.log
+suffix=$(printf '%s' "${extra[*]:-}" | tr -c 'A-Za-z0-9' '-' | sed 's/--*/-/g; s/^-//; s/-$//')
+log=$root/build/test-logs/linux-boot-console${suffix:+-$suffix}.log
 
 # panic=-1 and --no-reboot: a kernel panic ends the run at once instead of hanging
 # until the timeout (it still fails below: no PASS marker, "Kernel panic" in the log).
 start=$(date +%s)
 timeout "$limit" "$kestrel" -m 256M --kernel "$kernel" --initrd "$guest/initrd-ci.gz" \
-  --append "console=ttyS0 panic=-1" --no-reboot --serial-input none </dev/null >"$log" 2>&1
+  --append "console=ttyS0 panic=-1" --no-reboot --serial-input none "${extra[@]}" </dev/null >"$log" 2>&1
 status=$?
 end=$(date +%s)
 
@@ -63,7 +75,7 @@ elif [ "$status" -ne 0 ]; then
   reason="kestrel exit status $status, want 0"
 fi
 if [ -z "$reason" ]; then
-  echo "ok linux-boot ($kernel_kind, $((end - start))s, $(grep -m1 '^KESTREL-BOOT-TEST: kernel' "$log" | sed 's/^KESTREL-BOOT-TEST: //'))"
+  echo "ok linux-boot ($kernel_kind${extra[*]:+ ${extra[*]}}, $((end - start))s, $(grep -m1 '^KESTREL-BOOT-TEST: kernel' "$log" | sed 's/^KESTREL-BOOT-TEST: //'))"
   echo "linux-boot: 1 passed, 0 failed"
   exit 0
 fi

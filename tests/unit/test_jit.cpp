@@ -67,6 +67,23 @@ const std::vector<uint8_t> kMemoryLoopSub = {
     0xFA, 0xF4,        // 7C17 cli; hlt
 };
 
+// SETcc to memory in a hot loop: only the byte at 0x2000 + 500 becomes 1. Under
+// --jit verify the store is journaled by a call made after the condition is in a
+// register, which must survive it.
+const std::vector<uint8_t> kSetccLoop = {
+    0xB9, 0xE8, 0x03,        // 7C00 mov cx, 1000
+    0xBE, 0x00, 0x20,        // 7C03 mov si, 0x2000
+    0x81, 0xF9, 0xF4, 0x01,  // 7C06 cmp cx, 500
+    0x0F, 0x94, 0x04,        // 7C0A setz [si]
+    0x46,                    // 7C0D inc si
+    0x49,                    // 7C0E dec cx
+    0x75, 0xF5,              // 7C0F jnz 7C06
+    0xA0, 0xF4, 0x21,        // 7C11 mov al, [0x21F4]
+    0x02, 0x06, 0xF3, 0x21,  // 7C14 add al, [0x21F3]
+    0x02, 0x06, 0xF5, 0x21,  // 7C18 add al, [0x21F5]
+    0xFA, 0xF4,              // 7C1C cli; hlt
+};
+
 struct Run {
   uint64_t ax, bx, cx, icount, native_runs;
 };
@@ -111,6 +128,15 @@ TEST_CASE("JIT: memory fast paths (TLB hits, a page-straddling access) match the
   CHECK(j2.ax == i2.ax);
   CHECK(j2.icount == i2.icount);
   CHECK(j2.native_runs > 900);
+}
+
+TEST_CASE("JIT: SETcc to memory, also under --jit verify (the journal call keeps the condition)") {
+  Run i = run(false, kSetccLoop), j = run(true, kSetccLoop), v = run(true, kSetccLoop, true);
+  CHECK((i.ax & 0xFF) == 1);
+  CHECK(j.ax == i.ax);
+  CHECK(v.ax == i.ax);
+  CHECK(j.icount == i.icount);
+  CHECK(j.native_runs > 900);
 }
 
 TEST_CASE("JIT: hot loops run natively with the interpreter's results, and SMC re-translates") {
