@@ -499,7 +499,8 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
   app.add_option("--vga", vga,
                  "std: a standard VGA with the Bochs VBE interface\n"
                  "(16 MiB of video memory, LFB at 0xE0000000 when no\n"
-                 "PCI BAR places it); none: no display adapter")
+                 "PCI BAR places it); none: no display adapter (SeaBIOS\n"
+                 "then says \"No VGA found\" and runs no VGA BIOS)")
       ->type_name("std|none")
       ->capture_default_str();
   app.add_option("--vga-rom", out.vga_rom,
@@ -511,7 +512,9 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
                  "none: the VGA's screen is not shown; text: its text\n"
                  "screen is printed to standard output each time it\n"
                  "settles (see below). Default: text when --serial is\n"
-                 "not stdio, else none")
+                 "not stdio, else none. Either way the VGA is there\n"
+                 "and the BIOS runs its VGA BIOS: the guest draws its\n"
+                 "screen (--screenshot, --stop-on-screen read it)")
       ->type_name("none|text");
   app.add_option("--screenshot", out.screenshot,
                  "At exit, write the VGA's picture (text or graphics)\n"

@@ -11,8 +11,9 @@
 #                      that boots the same kernel and initramfs
 #   freedos.img        a copy of ../shared/testdata/freedos/freedos722.img whose
 #                      AUTOEXEC.BAT (changed with mtools) writes a start line and
-#                      HELLO.COM's output to COM1 and moves the console there
-#                      (CTTY COM1), so COMMAND.COM's A:\> prompt is read on COM1
+#                      HELLO.COM's output to COM1 (for bench/bios_boots.sh), then
+#                      the same on the screen and a done line; COMMAND.COM's A:\>
+#                      prompt follows on the VGA text screen
 #   ide-test.iso,      Linux drives the IDE devices itself: a GRUB ISO whose
 #   data-disk.img      initramfs loads libata's ata_piix, sd and sr and prints the
 #                      SHA-256 of /dev/sda (the 8 MiB data disk of known bytes) and
@@ -131,7 +132,8 @@ if [ -f "$fd_src" ] && ! up_to_date "$fd" "$fd_src" "$self"; then
   cp "$fd_src" "$fd.tmp"
   chmod u+w "$fd.tmp"  # the guest writes to its floppy
   printf '%s\r\n' '@echo off' 'set PATH=A:\FDOS;A:\GAMES' 'ECHO KESTREL-DOS: AUTOEXEC >COM1' 'HELLO >COM1' \
-    'ECHO KESTREL-DOS: HELLO DONE >COM1' 'CTTY COM1' >"$out/autoexec.bat"
+    'ECHO KESTREL-DOS: HELLO DONE >COM1' 'ECHO KESTREL-DOS: AUTOEXEC' 'HELLO' 'ECHO KESTREL-DOS: HELLO DONE' \
+    >"$out/autoexec.bat"
   MTOOLS_SKIP_CHECK=1 mcopy -o -i "$fd.tmp" "$out/autoexec.bat" ::AUTOEXEC.BAT
   mv "$fd.tmp" "$fd"
 fi
