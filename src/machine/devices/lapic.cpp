@@ -334,8 +334,13 @@ bool Lapic::accept(uint8_t vector, bool level) {
 }
 
 bool Lapic::interrupt_pending() {
-  if (pic_direct()) return extint_ && extint_->interrupt_pending();
-  if (extint_pending()) return true;  // ExtINT ignores the priority rules
+  // pic_direct() and extint_pending() spelled out: the run loop asks at every block
+  // while an interrupt waits for IF (memtest86+ runs with IRQ 0 pending and IF clear).
+  const bool enabled = m_.cpu().msr_apic_base & kBaseEnable;
+  if (!enabled || power_up_state_) return extint_ && extint_->interrupt_pending();
+  const uint32_t lint0 = lvt_[kLvtLint0];
+  if (extint_ && !(lint0 & kLvtMasked) && ((lint0 >> 8) & 7) == kDeliverExtInt && extint_->interrupt_pending())
+    return true;  // ExtINT ignores the priority rules
   const int v = highest(irr_);
   return v >= 0 && (v & 0xF0) > (ppr() & 0xF0);
 }

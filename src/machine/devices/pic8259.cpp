@@ -31,6 +31,7 @@ void Pic8259Pair::reset() {
   }
   if (out_sink_ && out_level_) out_sink_->set_irq(out_pin_, false);
   out_level_ = false;
+  int_pending_ = false;
 }
 
 void Pic8259Pair::save(StateWriter& w) const {
@@ -79,6 +80,7 @@ int Pic8259Pair::pending_irq(const Chip& p) const {
 void Pic8259Pair::update() {
   set_chip_irq(chip_[0], 2, pending_irq(chip_[1]) >= 0);
   const bool out = pending_irq(chip_[0]) >= 0;
+  int_pending_ = out;
   if (out_sink_ && out != out_level_) {
     out_level_ = out;
     out_sink_->set_irq(out_pin_, out);
@@ -86,7 +88,7 @@ void Pic8259Pair::update() {
   if (out) m_.signal_interrupt();
 }
 
-bool Pic8259Pair::interrupt_pending() { return pending_irq(chip_[0]) >= 0; }
+bool Pic8259Pair::interrupt_pending() { return int_pending_; }
 
 int Pic8259Pair::ack_chip(Chip& p, unsigned irq) {
   uint8_t bit = static_cast<uint8_t>(1u << irq);

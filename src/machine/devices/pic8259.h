@@ -66,6 +66,10 @@ class Pic8259Pair final : public Device, public PortDevice, public IrqSink, publ
   IrqSink* out_sink_ = nullptr;
   unsigned out_pin_ = 0;
   bool out_level_ = false;  // the INT output as last reported to out_sink_
+  // pending_irq(master) >= 0 as of the last update(): every change of the chips' state
+  // ends in update(), and the run loop asks interrupt_pending() at every block while
+  // an interrupt waits for IF (memtest86+ runs with IRQ 0 pending and IF clear).
+  bool int_pending_ = false;
 };
 
 }  // namespace kestrel::machine
