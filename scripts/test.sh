@@ -65,6 +65,13 @@ fi
 if [[ -x build/tests/fpu/x87-difftest ]]; then
   # Random x87 instruction sequences against the host x87 (x86-64 hosts only).
   counts_are_cases=1 run_suite x87 'x87-difftest: ([0-9]+) cases, ([0-9]+) mismatches' build/tests/fpu/x87-difftest
+  # The same sequences translated by the JIT on their first run, and under --jit verify.
+  if build/tests/fpu/x87-difftest --help 2>&1 | grep -q -- --jit; then
+    counts_are_cases=1 run_suite x87-jit 'x87-difftest: ([0-9]+) cases, ([0-9]+) mismatches' \
+      build/tests/fpu/x87-difftest --jit on
+    counts_are_cases=1 run_suite x87-jv 'x87-difftest: ([0-9]+) cases, ([0-9]+) mismatches' \
+      build/tests/fpu/x87-difftest --jit verify
+  fi
 fi
 if [[ -x build/testsuites/difftest/difftest ]]; then
   # Every instruction form of the table against the host CPU in 32- and 64-bit mode
@@ -115,6 +122,8 @@ fi
 if [[ -d build/tests/guest/fpu ]]; then
   run_suite guest-fpu 'system: ([0-9]+) passed, ([0-9]+) failed' \
     bash tests/guest/system/run_system_tests.sh "$root/build/kestrel" "$root/build/tests/guest/fpu"
+  run_suite guest-fpu-jv 'system: ([0-9]+) passed, ([0-9]+) failed' \
+    bash tests/guest/system/run_system_tests.sh "$root/build/kestrel" "$root/build/tests/guest/fpu" -- --jit verify
 fi
 if [[ -f tests/guest/multiboot/run_multiboot_tests.sh ]]; then
   run_suite multiboot 'multiboot: ([0-9]+) passed, ([0-9]+) failed' \

@@ -25,7 +25,9 @@
 // reported as "near misses"; anything else (a wrong special case, a flag, more than
 // one ulp) is a mismatch.
 //
-//   x87-difftest [--cases N] [--seed S] [--verbose] [--only seq|tseq|trans]
+//   x87-difftest [--cases N] [--seed S] [--verbose] [--only seq|tseq|trans] [--jit on|verify]
+//   (--jit: the Kestrel side translates each sequence with the JIT on its first run,
+//   with verify also re-running it in the interpreter)
 //   (N sequences, N/4 sequences with transcendentals, N/4 cases per
 //   transcendental; default 50000)
 //
@@ -51,6 +53,9 @@
 #include "interp/fpu/transcendental.h"
 #include "interp/interpreter.h"
 #include "interp/x87/x87_state.h"
+#ifdef KESTREL_HAVE_JIT
+#include "jit/jit.h"
+#endif
 #include "machine/cpu_model.h"
 #include "machine/flags.h"
 #include "machine/machine.h"
@@ -259,8 +264,12 @@ void state_from_fnsave(const uint8_t* img, State& s) {
 constexpr uint64_t kCode = 0x100000, kImage = 0x200000, kData = 0x201000, kStack = 0x300000, kStubs = 0x9000;
 
 struct Emu {
+  int jit_mode = 0;  // --jit: 0 interpreter, 1 JIT (every block translated on its first run), 2 verify
   std::unique_ptr<machine::Machine> m;
+  std::unique_ptr<interp::BlockCompiler> jit;
   std::unique_ptr<interp::Interpreter> it;
+
+  ~Emu() { it.reset(); }  // before the compiler it points at
 
   bool init(std::string& err) {
     machine::MachineConfig cfg;
@@ -268,6 +277,16 @@ struct Emu {
     m = std::make_unique<machine::Machine>(cfg);
     if (!m->init(err)) return false;
     it = std::make_unique<interp::Interpreter>(*m);
+    if (jit_mode) {
+#ifdef KESTREL_HAVE_JIT
+      jit = std::make_unique<jit::Jit>(jit_mode == 2);
+      it->set_compiler(jit.get(), 0);
+      it->set_verify(jit_mode == 2);
+#else
+      err = "x87-difftest: this build has no JIT";
+      return false;
+#endif
+    }
     auto& c = m->cpu();
     uint64_t gdt[4] = {0, 0x00CF9A000000FFFFull, 0x00CF92000000FFFFull, 0x00AF9A000000FFFFull};
     m->bus().write(0x500, gdt, sizeof gdt);
@@ -443,8 +462,9 @@ struct Totals {
 };
 
 #if defined(__x86_64__)
-void run_sequences(uint64_t n, uint64_t seed, bool verbose, Totals& t, bool with_transcendentals = false) {
+void run_sequences(uint64_t n, uint64_t seed, bool verbose, int jit_mode, Totals& t, bool with_transcendentals = false) {
   Emu emu;
+  emu.jit_mode = jit_mode;
   std::string err;
   if (!emu.init(err)) {
     std::printf("x87-difftest: machine: %s\n", err.c_str());
@@ -548,6 +568,16 @@ void run_sequences(uint64_t n, uint64_t seed, bool verbose, Totals& t, bool with
   std::printf("sequences%s: %" PRIu64 " cases, %" PRIu64 " mismatches", with_transcendentals ? " with transcendentals" : "", n, t.mismatches - before);
   for (auto& [k, v] : by_kind) std::printf(" %s:%" PRIu64, k.c_str(), v);
   std::printf("\n");
+  if (jit_mode) {
+    // The sequences must really have run as translated code.
+    const auto& st = emu.it->stats();
+    std::printf("  --jit %s: %" PRIu64 " block runs in host code (%" PRIu64 " verified), %" PRIu64 " interpreted\n",
+                jit_mode == 2 ? "verify" : "on", st.native_runs, st.verified_runs, st.interpreted_runs);
+    if (st.native_runs == 0) {
+      std::printf("  --jit: no block ran in host code\n");
+      ++t.mismatches;
+    }
+  }
 }
 #endif
 
@@ -710,6 +740,7 @@ void run_transcendentals(uint64_t n, uint64_t seed, bool verbose, Totals& t) {
 int main(int argc, char** argv) {
   uint64_t cases = 50000, seed = 1;
   bool verbose = false;
+  int jit_mode = 0;
   std::string only;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -717,18 +748,21 @@ int main(int argc, char** argv) {
     else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 0);
     else if (a == "--verbose") verbose = true;
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
+    else if (a == "--jit" && i + 1 < argc && (std::string(argv[i + 1]) == "on" || std::string(argv[i + 1]) == "verify"))
+      jit_mode = std::string(argv[++i]) == "on" ? 1 : 2;
     else {
-      std::fprintf(stderr, "usage: x87-difftest [--cases N] [--seed S] [--verbose] [--only seq|tseq|trans]\n");
+      std::fprintf(stderr,
+                   "usage: x87-difftest [--cases N] [--seed S] [--verbose] [--only seq|tseq|trans] [--jit on|verify]\n");
       return 2;
     }
   }
   Totals t;
 #if defined(__x86_64__)
-  if (only.empty() || only == "seq") run_sequences(cases, seed, verbose, t);
-  if (only.empty() || only == "tseq") run_sequences(cases / 4, seed + 1, verbose, t, true);
+  if (only.empty() || only == "seq") run_sequences(cases, seed, verbose, jit_mode, t);
+  if (only.empty() || only == "tseq") run_sequences(cases / 4, seed + 1, verbose, jit_mode, t, true);
   if (only.empty() || only == "trans") run_transcendentals(cases / 4, seed, verbose, t);
 #else
-  (void)cases, (void)seed, (void)verbose;
+  (void)cases, (void)seed, (void)verbose, (void)jit_mode;
   std::printf("x87-difftest: needs an x86-64 host\n");
 #endif
   std::printf("x87-difftest: %" PRIu64 " cases, %" PRIu64 " mismatches\n", t.cases, t.mismatches);
