@@ -66,7 +66,7 @@ if [[ -x build/tests/fpu/x87-difftest ]]; then
   # Random x87 instruction sequences against the host x87 (x86-64 hosts only).
   counts_are_cases=1 run_suite x87 'x87-difftest: ([0-9]+) cases, ([0-9]+) mismatches' build/tests/fpu/x87-difftest
   # The same sequences translated by the JIT on their first run, and under --jit verify.
-  if build/tests/fpu/x87-difftest --help 2>&1 | grep -q -- --jit; then
+  if [[ "$(build/tests/fpu/x87-difftest --help 2>&1)" == *--jit* ]]; then
     counts_are_cases=1 run_suite x87-jit 'x87-difftest: ([0-9]+) cases, ([0-9]+) mismatches' \
       build/tests/fpu/x87-difftest --jit on
     counts_are_cases=1 run_suite x87-jv 'x87-difftest: ([0-9]+) cases, ([0-9]+) mismatches' \
@@ -84,7 +84,7 @@ if [[ -x build/testsuites/difftest/difftest ]]; then
     build/testsuites/difftest/difftest --family fp --seed 0x4B657374726C
   # The same cases with each block translated by the JIT on its first run (-jit), and
   # translated plus re-run in the interpreter with the first difference reported (-jv).
-  if build/testsuites/difftest/difftest --help | grep -q -- --jit; then
+  if [[ "$(build/testsuites/difftest/difftest --help 2>&1)" == *--jit* ]]; then
     for jm in jit:on jv:verify; do
       counts_are_cases=1 run_suite "difftest-int-${jm%%:*}" 'difftest-int: ([0-9]+) cases, ([0-9]+) mismatches' \
         build/testsuites/difftest/difftest --family int --seed 0x4B657374726C --jit "${jm#*:}"
@@ -165,7 +165,7 @@ if [[ -f tests/boot/linux_boot_test.sh ]]; then
     bash tests/boot/linux_boot_test.sh "$root/build/kestrel"
   # The same boot under --jit verify: each translated block's first 8 runs, then one
   # run in 64, are undone and re-run in the interpreter (the whole boot, ~13 M checks).
-  if "$root/build/kestrel" --help | grep -q -- --jit-verify-every; then
+  if [[ "$("$root/build/kestrel" --help 2>&1)" == *--jit-verify-every* ]]; then
     run_suite linux-boot-jv 'linux-boot: ([0-9]+) passed, ([0-9]+) failed' \
       bash tests/boot/linux_boot_test.sh "$root/build/kestrel" -- --jit verify --jit-verify-every 64
   fi

@@ -748,7 +748,10 @@ int main(int argc, char** argv) {
     else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 0);
     else if (a == "--verbose") verbose = true;
     else if (a == "--only" && i + 1 < argc) only = argv[++i];
-    else if (a == "--jit" && i + 1 < argc && (std::string(argv[i + 1]) == "on" || std::string(argv[i + 1]) == "verify"))
+    else if (a == "--help" || a == "-h") {
+      std::printf("usage: x87-difftest [--cases N] [--seed S] [--verbose] [--only seq|tseq|trans] [--jit on|verify]\n");
+      return 0;
+    } else if (a == "--jit" && i + 1 < argc && (std::string(argv[i + 1]) == "on" || std::string(argv[i + 1]) == "verify"))
       jit_mode = std::string(argv[++i]) == "on" ? 1 : 2;
     else {
       std::fprintf(stderr,
