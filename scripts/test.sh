@@ -159,6 +159,13 @@ if [[ -f tests/boot/bios_boot_test.sh ]]; then
   run_suite bios-boot 'bios-boot: ([0-9]+) passed, ([0-9]+) failed' \
     bash tests/boot/bios_boot_test.sh "$root/build/kestrel"
 fi
+# memtest86+ (Debian's) booted as a kernel over 64 MiB: tests #0-#9 with no error on
+# its serial console (about 2 minutes). Its ISO case, 7+ minutes today, runs on
+# demand: bash tests/boot/memtest_test.sh iso.
+if [[ -f tests/boot/memtest_test.sh ]]; then
+  run_suite memtest 'memtest: ([0-9]+) passed, ([0-9]+) failed' \
+    bash tests/boot/memtest_test.sh "$root/build/kestrel" kernel
+fi
 # Debian's kernel and a busybox initramfs (fetched once into .cache/guest/).
 if [[ -f tests/boot/linux_boot_test.sh ]]; then
   run_suite linux-boot 'linux-boot: ([0-9]+) passed, ([0-9]+) failed' \
