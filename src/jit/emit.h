@@ -40,7 +40,8 @@ static_assert(offsetof(CpuState, lf_size) == offsetof(CpuState, lf_kind) + 1);
 static_assert(sizeof(machine::SegmentCache) == 32 && sizeof(machine::TlbEntry) == 32);
 constexpr int32_t kSegAttr = offsetof(machine::SegmentCache, attr);
 constexpr int32_t kSegBase = offsetof(machine::SegmentCache, base), kSegLo = offsetof(machine::SegmentCache, lo),
-                  kSegHi = offsetof(machine::SegmentCache, hi), kSegRights = offsetof(machine::SegmentCache, rights);
+                  kSegHi = offsetof(machine::SegmentCache, hi), kSegRights = offsetof(machine::SegmentCache, rights),
+                  kSegFlat = offsetof(machine::SegmentCache, flat);
 constexpr int32_t kTagRead = offsetof(machine::TlbEntry, tag_read), kTagWrite = offsetof(machine::TlbEntry, tag_write),
                   kAddend = offsetof(machine::TlbEntry, addend);
 

@@ -87,6 +87,12 @@ void emit_translate(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& 
       a.ja(slow);
     }
   } else {
+    // A flat segment (base 0, every offset valid, the rights needed: the cache's
+    // `flat` byte) needs no check: the offset is the linear address. An access
+    // past 4 GiB - 1 wraps, which the TLB compare below sends to the slow path.
+    Label flat = a.newLabel(), tlb = a.newLabel();
+    a.test(x86::byte_ptr(state, seg + kSegFlat), write ? machine::kSegWritable : machine::kSegReadable);
+    a.jnz(flat);
     uint8_t need = write ? (machine::kSegWritable | machine::kSegUsable) : (machine::kSegReadable | machine::kSegUsable);
     a.movzx(x86::eax, x86::byte_ptr(state, seg + kSegRights));
     a.and_(x86::eax, need);
@@ -102,16 +108,25 @@ void emit_translate(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& 
     a.mov(lin, x86::qword_ptr(state, seg + kSegBase));
     a.add(lin, off);
     a.mov(lin.r32(), lin.r32());
+    a.jmp(tlb);
+    a.bind(flat);
+    a.mov(lin.r32(), off.r32());
+    a.bind(tlb);
   }
-  // TLB entry: index by the first byte, compare the tag with the last byte's page.
+  // TLB entry: index by the first byte ((lin >> 12) % kSize entries of 32 bytes),
+  // compare the tag with the last byte's page.
+  static_assert(machine::Tlb::kSize == 256 && sizeof(machine::TlbEntry) == 32);
   a.mov(x86::rcx, lin);
-  a.shr(x86::rcx, 12);
-  a.and_(x86::ecx, machine::Tlb::kSize - 1);
-  a.shl(x86::ecx, 5);
+  a.shr(x86::rcx, 7);
+  a.and_(x86::ecx, (machine::Tlb::kSize - 1) << 5);
   a.lea(x86::rcx, x86::ptr(state, x86::rcx, 0, kOffTlb + (cx.user ? machine::Tlb::kSize * 32 : 0)));
-  a.lea(x86::rax, x86::ptr(lin, static_cast<int32_t>(size - 1)));
-  if (!cx.long64) a.mov(x86::eax, x86::eax);
-  a.and_(x86::rax, imm(static_cast<int64_t>(machine::kPageMask)));
+  if (cx.long64) {
+    a.lea(x86::rax, x86::ptr(lin, static_cast<int32_t>(size - 1)));
+    a.and_(x86::rax, imm(static_cast<int64_t>(machine::kPageMask)));
+  } else {
+    a.lea(x86::eax, x86::ptr(lin, static_cast<int32_t>(size - 1)));  // wraps at 4 GiB
+    a.and_(x86::eax, 0xFFFFF000u);
+  }
   a.cmp(x86::rax, x86::qword_ptr(x86::rcx, write ? kTagWrite : kTagRead));
   a.jne(slow);
   a.add(lin, x86::qword_ptr(x86::rcx, kAddend));

@@ -57,7 +57,9 @@ struct SegmentCache {
   uint16_t selector;
   uint16_t attr;     // descriptor bits 40..47 and 52..55 packed as (type|S|DPL|P) | (AVL|L|D|G)<<8
   uint8_t rights;    // kSegReadable | kSegWritable | kSegUsable, derived by refresh_segment()
-  uint8_t pad[7];
+  uint8_t flat;      // `rights` when base 0 and offsets 0..4 GiB-1 are valid, else 0 (the JIT's
+                     // one-test path; derived by refresh_segment())
+  uint8_t pad[6];
 };
 static_assert(sizeof(SegmentCache) == 32);
 

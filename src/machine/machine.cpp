@@ -55,8 +55,8 @@ void Machine::reset() {
   c.seg[CS].base = 0xFFFF0000;
   c.gdtr = {0, 0xFFFF};
   c.idtr = {0, 0xFFFF};
-  c.ldtr = SegmentCache{0, 0xFFFF, 0, 0xFFFF, 0, 0x82, 0, {}};
-  c.tr = SegmentCache{0, 0xFFFF, 0, 0xFFFF, 0, 0x8B, 0, {}};
+  c.ldtr = SegmentCache{0, 0xFFFF, 0, 0xFFFF, 0, 0x82, 0, 0, {}};
+  c.tr = SegmentCache{0, 0xFFFF, 0, 0xFFFF, 0, 0x8B, 0, 0, {}};
   c.dr[6] = 0xFFFF0FF0;
   // x87 and SSE power-on state (SDM Vol. 3 §9.1.1, Table 9-1): FINIT-like, MXCSR 0x1F80.
   c.fcw = 0x0040;

@@ -131,8 +131,8 @@ bool write_msr(CpuState& c, uint32_t i, uint64_t v) {
     case kMsrLstar: if (!lm) break; if (!canonical(v)) return gp(); c.msr_lstar = v; return true;
     case kMsrCstar: if (!lm) break; if (!canonical(v)) return gp(); c.msr_cstar = v; return true;
     case kMsrSfmask: if (!lm) break; c.msr_sfmask = v & 0xFFFFFFFF; return true;
-    case kMsrFsBase: if (!lm) break; if (!canonical(v)) return gp(); c.seg[FS].base = v; return true;
-    case kMsrGsBase: if (!lm) break; if (!canonical(v)) return gp(); c.seg[GS].base = v; return true;
+    case kMsrFsBase: if (!lm) break; if (!canonical(v)) return gp(); c.seg[FS].base = v; refresh_segment(c, c.seg[FS]); return true;
+    case kMsrGsBase: if (!lm) break; if (!canonical(v)) return gp(); c.seg[GS].base = v; refresh_segment(c, c.seg[GS]); return true;
     case kMsrKernelGsBase: if (!lm) break; if (!canonical(v)) return gp(); c.msr_kernel_gs_base = v; return true;
     case kMsrTscAux: if (!model.has(Feature::Rdtscp)) break; if (v >> 32) return gp(); c.msr_tsc_aux = v; return true;
     default:

@@ -6,7 +6,8 @@
 
 namespace kestrel::machine {
 
-void refresh_segment(const CpuState& c, SegmentCache& s) {
+namespace {
+void derive_offsets_and_rights(const CpuState& c, SegmentCache& s) {
   if (c.mode == CpuMode::Real || c.mode == CpuMode::Virtual8086 || !(c.cr0 & kCr0PE)) {
     s.lo = 0;
     s.hi = s.limit;
@@ -33,6 +34,13 @@ void refresh_segment(const CpuState& c, SegmentCache& s) {
       s.lo = 0; s.hi = s.limit;
     }
   }
+}
+
+}  // namespace
+
+void refresh_segment(const CpuState& c, SegmentCache& s) {
+  derive_offsets_and_rights(c, s);
+  s.flat = (s.base == 0 && s.lo == 0 && s.hi == 0xFFFFFFFFu) ? s.rights : 0;
 }
 
 void refresh_all_segments(CpuState& c) {
