@@ -201,6 +201,65 @@ void flags_dead(FlagSource& flags, const FlagSource& in, bool mem, bool host_ok)
   if (mem) flags.kind = 0;
 }
 
+// A flag helper call for a form whose older flags must be whole in RFLAGS.
+void materialize_thunk(CpuState* c) { machine::materialize_flags(*c); }
+
+// Rotates with live CF/OF (SDM Vol. 2B, RCL/RCR/ROL/ROR "Flags Affected"): the
+// other flags stay, so the older ones are needed whole. Step 1, before anything
+// else (it may call): when the record cannot be re-created on the host, fold it
+// into RFLAGS.
+void old_flags_prepare(x86::Assembler& a, const Gp& state, const FlagSource& in) {
+  using machine::FlagKind;
+  if (in.kind == kEager || in.kind == static_cast<unsigned>(FlagKind::Add) ||
+      in.kind == static_cast<unsigned>(FlagKind::Sub) || in.kind == static_cast<unsigned>(FlagKind::Logic))
+    return;
+  a.mov(x86::rdi, state);
+  a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(&materialize_thunk)));
+  a.call(x86::rax);
+}
+
+// Step 2 (no calls; clobbers rax, rcx): the older six flags into r11.
+void old_flags_r11(x86::Assembler& a, const Gp& state, const FlagSource& in) {
+  using machine::FlagKind;
+  if (in.kind == static_cast<unsigned>(FlagKind::Add) || in.kind == static_cast<unsigned>(FlagKind::Sub) ||
+      in.kind == static_cast<unsigned>(FlagKind::Logic)) {
+    // The host's ADD/CMP at the record's size give all six (AF too); after TEST
+    // only PF, ZF and SF count (a logic record has CF, OF and AF clear).
+    emit_host_flags(a, state, FlagSource{in.kind, in.size, false}, 0);
+    a.pushfq();
+    a.pop(x86::r11);
+    a.and_(x86::r11d, in.kind == static_cast<unsigned>(FlagKind::Logic)
+                          ? static_cast<uint32_t>(machine::kPF | machine::kZF | machine::kSF)
+                          : static_cast<uint32_t>(machine::kArithFlags));
+    return;
+  }
+  a.mov(x86::r11, x86::qword_ptr(state, kOffRflags));  // kEager, or folded by step 1
+  a.and_(x86::r11d, static_cast<uint32_t>(machine::kArithFlags));
+}
+
+// Step 3, right after the host's ROL/ROR of V (sized `bits`): CF from the host,
+// OF as the handler defines it for any count (ROL: MSB(r) ^ CF; ROR: the two top
+// bits of r differ), merged into r11's older flags.
+void rotate_flags_r11(x86::Assembler& a, const Gp& V, unsigned bits, bool rol) {
+  a.setc(x86::al);
+  a.movzx(x86::eax, x86::al);  // CF
+  a.mov(x86::rcx, V);
+  if (rol) {
+    a.shr(x86::rcx, bits - 1);
+    a.xor_(x86::ecx, x86::eax);
+  } else {
+    a.mov(x86::rdx, V);
+    a.shr(x86::rcx, bits - 1);
+    a.shr(x86::rdx, bits - 2);
+    a.xor_(x86::ecx, x86::edx);
+  }
+  a.and_(x86::ecx, 1);
+  a.shl(x86::ecx, 11);  // OF
+  a.or_(x86::eax, x86::ecx);
+  a.and_(x86::r11d, ~static_cast<uint32_t>(machine::kCF | machine::kOF));
+  a.or_(x86::r11d, x86::eax);
+}
+
 enum class Shift { Rol, Ror, Shl, Shr, Sar, Other };
 
 struct ShiftForm {
@@ -249,8 +308,18 @@ bool emit_shift(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const 
   if (f.count >= 0) {
     const unsigned count = static_cast<unsigned>(f.count) & cmask;
     if (count == 0) return false;  // the handler's no-change case (rare)
+    if (rotate && live) {
+      old_flags_prepare(a, state, in);
+      const bool mem = load_rmw(a, state, d, cx, sz, V, slow, uses_slow);
+      old_flags_r11(a, state, in);
+      if (f.op == Shift::Rol) a.rol(sized(V, sz), count);
+      else a.ror(sized(V, sz), count);
+      rotate_flags_r11(a, V, bits, f.op == Shift::Rol);
+      store_rmw(a, state, d, sz, V, mem);
+      finish_eager(a, state, flags, sz, false);
+      return true;
+    }
     if (rotate) {
-      if (live) return false;
       const bool mem = load_rmw(a, state, d, cx, sz, V, slow, uses_slow);
       if (f.op == Shift::Rol) a.rol(sized(V, sz), count);
       else a.ror(sized(V, sz), count);
@@ -297,7 +366,28 @@ bool emit_shift(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const 
   // and gives the handler's results for 8- and 16-bit ones too (counts past the
   // width shift everything out, rotates go round modulo the width), and a zero
   // count leaves the value and the host flags alone.
-  if (live && (rotate || sz < 4)) return false;
+  if (live && sz < 4) return false;
+  if (live && rotate) {
+    old_flags_prepare(a, state, in);
+    const bool mem = load_rmw(a, state, d, cx, sz, V, slow, uses_slow);
+    old_flags_r11(a, state, in);
+    a.movzx(x86::ecx, x86::byte_ptr(state, gpr_off(machine::RCX)));
+    Label done = a.newLabel();
+    if (f.op == Shift::Rol) a.rol(sized(V, sz), x86::cl);
+    else a.ror(sized(V, sz), x86::cl);
+    // A zero (masked) count changes nothing: the value is stored unchanged (a
+    // 32-bit register still gets its upper half cleared) and the flags stay.
+    a.setc(x86::r10b);  // rotate_flags_r11 wants CF in the host flags: keep it over the test
+    a.test(x86::cl, cmask);
+    a.jz(done);
+    a.bt(x86::r10d, 0);
+    rotate_flags_r11(a, V, bits, f.op == Shift::Rol);
+    emit_set_arith(a, state);
+    a.bind(done);
+    store_rmw(a, state, d, sz, V, mem);
+    flags = FlagSource{};  // a zero count left the older record: the kind in memory is unknown
+    return true;
+  }
   const bool mem = load_rmw(a, state, d, cx, sz, V, slow, uses_slow);
   a.movzx(x86::ecx, x86::byte_ptr(state, gpr_off(machine::RCX)));
   if (!live) {
