@@ -201,6 +201,52 @@ void flags_dead(FlagSource& flags, const FlagSource& in, bool mem, bool host_ok)
   if (mem) flags.kind = 0;
 }
 
+// lf_aux = CF of the lazy record whose kind is known only at run time (a block's
+// start, after a handler): the commonest kinds inline (SUB/CMP at 32 and 64 bits,
+// logic, folded, INC/DEC, whose lf_aux already holds it), the others through
+// carry_thunk (get_cf).
+void emit_carry_to_aux(x86::Assembler& a, const Gp& state) {
+  using machine::FlagKind;
+  Label done = a.newLabel(), not_sub32 = a.newLabel(), not_sub64 = a.newLabel(), not_logic = a.newLabel(),
+        not_none = a.newLabel();
+  a.movzx(x86::eax, x86::word_ptr(state, kOffLfKind));  // kind | size code << 8
+  a.cmp(x86::eax, static_cast<unsigned>(FlagKind::Sub) | (2u << 8));
+  a.jne(not_sub32);
+  a.mov(x86::ecx, x86::dword_ptr(state, kOffLfSrc1));
+  a.cmp(x86::ecx, x86::dword_ptr(state, kOffLfSrc2));
+  a.setb(x86::byte_ptr(state, kOffLfAux));
+  a.jmp(done);
+  a.bind(not_sub32);
+  a.cmp(x86::eax, static_cast<unsigned>(FlagKind::Sub) | (3u << 8));
+  a.jne(not_sub64);
+  a.mov(x86::rcx, x86::qword_ptr(state, kOffLfSrc1));
+  a.cmp(x86::rcx, x86::qword_ptr(state, kOffLfSrc2));
+  a.setb(x86::byte_ptr(state, kOffLfAux));
+  a.jmp(done);
+  a.bind(not_sub64);
+  a.cmp(x86::al, static_cast<unsigned>(FlagKind::Logic));
+  a.jne(not_logic);
+  a.mov(x86::byte_ptr(state, kOffLfAux), 0);
+  a.jmp(done);
+  a.bind(not_logic);
+  a.test(x86::al, x86::al);  // FlagKind::None: RFLAGS holds CF
+  a.jnz(not_none);
+  a.mov(x86::eax, x86::dword_ptr(state, kOffRflags));
+  a.and_(x86::eax, 1);
+  a.mov(x86::byte_ptr(state, kOffLfAux), x86::al);
+  a.jmp(done);
+  a.bind(not_none);
+  a.cmp(x86::al, static_cast<unsigned>(FlagKind::Inc));
+  a.je(done);
+  a.cmp(x86::al, static_cast<unsigned>(FlagKind::Dec));
+  a.je(done);
+  a.mov(x86::rdi, state);
+  a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(&carry_thunk)));
+  a.call(x86::rax);
+  a.mov(x86::byte_ptr(state, kOffLfAux), x86::al);
+  a.bind(done);
+}
+
 // A flag helper call for a form whose older flags must be whole in RFLAGS.
 void materialize_thunk(CpuState* c) { machine::materialize_flags(*c); }
 
@@ -587,10 +633,7 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
           emit_host_flags(a, state, in, 2);
           a.setc(x86::byte_ptr(state, kOffLfAux));
         } else if (in.kind != static_cast<unsigned>(FlagKind::Inc) && in.kind != static_cast<unsigned>(FlagKind::Dec)) {
-          a.mov(x86::rdi, state);
-          a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(&carry_thunk)));
-          a.call(x86::rax);
-          a.mov(x86::byte_ptr(state, kOffLfAux), x86::al);
+          emit_carry_to_aux(a, state);
         }
       }
       const bool mem = !zv && d.mod != 3;
