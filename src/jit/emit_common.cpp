@@ -79,13 +79,15 @@ void emit_translate(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& 
   if (cx.long64) {
     a.mov(lin, off);
     if (d.seg >= machine::FS) a.add(lin, x86::qword_ptr(state, seg + kSegBase));
-    for (unsigned k : {0u, size - 1}) {
-      a.lea(x86::rax, x86::ptr(lin, static_cast<int32_t>(k)));
-      a.sar(x86::rax, 47);
-      a.add(x86::rax, 1);
-      a.cmp(x86::rax, 1);
-      a.ja(slow);
-    }
+    // The first byte's canonical check (SDM Vol. 3 §3.3.7.1) is enough: the TLB
+    // compare below matches only when the last byte lies in the first byte's page
+    // (an entry holds a page of its own index, and a page is wholly canonical or
+    // not), so an access running into non-canonical space takes the slow path.
+    a.mov(x86::rax, lin);
+    a.sar(x86::rax, 47);
+    a.add(x86::rax, 1);
+    a.cmp(x86::rax, 1);
+    a.ja(slow);
   } else {
     // A flat segment (base 0, every offset valid, the rights needed: the cache's
     // `flat` byte) needs no check: the offset is the linear address. An access
