@@ -612,7 +612,8 @@ void Interpreter::execute(Block* b, bool single_step, size_t max_insns, bool sto
       break;
     }
     if (c_.event_pending && i < n && stop_on_events) {
-      if (!b->valid || (c_.event_pending & ~kEventCodeChanged)) break;
+      const uint32_t ev = c_.event_pending & ~kEventCodeChanged;
+      if (!b->valid || (ev && events_need_run_loop(ev, c_.rflags))) break;
     }
   }
   running_ = nullptr;
@@ -621,6 +622,7 @@ void Interpreter::execute(Block* b, bool single_step, size_t max_insns, bool sto
 bool Interpreter::service_interrupts() {
   if (m_.nmi_pending() && !c_.nmi_blocked && !c_.interrupt_shadow) {
     m_.take_nmi();
+    c_.event_pending &= ~kEventNmi;
     c_.halted = 0;
     c_.nmi_blocked = 1;
     c_.exc = PendingException{kVecNMI, false, false, 0, 0};

@@ -148,8 +148,13 @@ bool Jit::compile(interp::Block& b) {
     a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(impl_->entry_counter)));
     a.inc(x86::qword_ptr(x86::rax));
   }
-  a.cmp(x86::dword_ptr(state, kOffEvents), 0);
-  a.jne(exit_fell);
+  // A maskable interrupt request alone while IF is clear cannot be taken: enter
+  // (events_need_run_loop; a handler that may set IF is followed by a strict check).
+  Label events = a.newLabel(), events_done = a.newLabel();
+  a.mov(x86::eax, x86::dword_ptr(state, kOffEvents));
+  a.test(x86::eax, x86::eax);
+  a.jnz(events);
+  a.bind(events_done);
   a.mov(x86::rax, x86::qword_ptr(state, kOffIcount));
   a.cmp(x86::rax, x86::qword_ptr(state, kOffIcountLimit));
   a.jae(exit_fell);
@@ -493,6 +498,12 @@ bool Jit::compile(interp::Block& b) {
     a.sub(x86::qword_ptr(state, kOffIcount), imm(st.p_count + 1));
     a.jmp(st.resume);
   }
+  a.bind(events);
+  a.cmp(x86::eax, machine::kEventInterrupt);
+  a.jne(exit_fell);
+  a.test(x86::dword_ptr(state, kOffRflags), static_cast<uint32_t>(machine::kIF));
+  a.jnz(exit_fell);
+  a.jmp(events_done);
   // Unchained direct exits: try the lookup (which may chain the exit), else return.
   for (const PendingExit& pe : chain_exits) {
     a.bind(pe.stub);

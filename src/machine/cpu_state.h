@@ -89,8 +89,16 @@ enum class FlagKind : uint8_t {
 };
 
 // Bits of CpuState::event_pending: reasons for the run loop to look up from the
-// current block at the next instruction boundary.
-enum : uint32_t { kEventStop = 1, kEventCodeChanged = 2, kEventInterrupt = 4 };
+// current block at the next instruction boundary. kEventInterrupt alone (a maskable
+// request, no NMI) cannot be taken while IF is clear: translated blocks keep
+// running then and leave after a handler that may set IF (STI, POPF, IRET...).
+enum : uint32_t { kEventStop = 1, kEventCodeChanged = 2, kEventInterrupt = 4, kEventNmi = 8 };
+
+// True when the pending events need the run loop now: anything but a maskable
+// interrupt request that IF holds off.
+inline bool events_need_run_loop(uint32_t events, uint64_t rflags) {
+  return events != kEventInterrupt || (rflags & kIF);
+}
 
 // Interrupt shadows (SDM Vol. 3 §6.8.3): STI holds off interrupts; MOV SS and POP SS
 // also hold off debug traps such as the single-step trap.

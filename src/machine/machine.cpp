@@ -107,7 +107,7 @@ void Machine::signal_interrupt() { cpu_->event_pending |= kEventInterrupt; }
 
 void Machine::raise_nmi() {
   nmi_pending_ = true;
-  cpu_->event_pending |= kEventInterrupt;
+  cpu_->event_pending |= kEventInterrupt | kEventNmi;
 }
 
 void Machine::request_stop(int exit_status, std::string reason) {

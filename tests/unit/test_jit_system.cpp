@@ -126,6 +126,53 @@ TEST_CASE("JIT: a page fault in the middle of a translated block leaves the inte
   for (int k = 0; k < 4; ++k) CHECK(j.stack[k] == i.stack[k]);
 }
 
+TEST_CASE("JIT: a translated load through a flat DS checks the bounds again once DS has a limit") {
+  // The loop first runs natively through flat DS (the bounds checks skipped), then
+  // DS gets a 1 MiB limit (as a MOV DS would load it) and the same translated loop
+  // must raise #GP(0) at the load that crosses it, with the interpreter's state.
+  struct Result {
+    uint64_t rbx, rcx, icount;
+    uint32_t stack[3];
+  };
+  auto run = [](bool with_jit) {
+    Flat32 f(with_jit);
+    f.gate(13, 0x9000);
+    f.poke(0x9000, {0xF4});                            // #GP handler: hlt
+    f.poke(0x8000, {0x8B, 0x03,                        // loop: mov eax, [ebx]
+                    0x83, 0xC3, 0x04,                  //       add ebx, 4
+                    0x49,                              //       dec ecx
+                    0x75, 0xF8,                        //       jnz loop
+                    0xF4});                            //       hlt
+    CpuState& c = f.cpu();
+    CHECK((c.seg[DS].flat & kSegReadable) != 0);
+    c.gpr[RBX] = 0x100000;
+    c.gpr[RCX] = 1000;
+    c.rip = 0x8000;
+    CHECK(f.it->run(100000) == interp::StopReason::HaltedNoInterrupts);
+    CHECK(c.gpr[RBX] == 0x100000 + 4000);
+    c.halted = 0;
+    load_descriptor(c.seg[DS], 0x10, 0x004F92000000FFFFull);  // base 0, limit 0xFFFFF bytes, data r/w
+    refresh_segment(c, c.seg[DS]);
+    CHECK(c.seg[DS].flat == 0);
+    c.gpr[RBX] = 0xFFF00;
+    c.gpr[RCX] = 1000;
+    c.rip = 0x8000;
+    CHECK(f.it->run(100000) == interp::StopReason::HaltedNoInterrupts);
+    if (with_jit) CHECK(f.it->stats().native_insns > 200);  // the loop ran as host code up to the fault
+    Result r{c.gpr[RBX], c.gpr[RCX], c.icount, {}};
+    for (int i = 0; i < 3; ++i) r.stack[i] = f.rd32(c.gpr[RSP] + 4 * i);
+    return r;
+  };
+  Result i = run(false), j = run(true);
+  CHECK(j.rbx == 0x100000);           // the load at 0xFFFFD..0x100000 would pass the limit
+  CHECK(j.stack[0] == 0);             // error code 0
+  CHECK(j.stack[1] == 0x8000);        // EIP of the load
+  CHECK(j.rbx == i.rbx);
+  CHECK(j.rcx == i.rcx);
+  CHECK(j.icount == i.icount);
+  for (int k = 0; k < 3; ++k) CHECK(j.stack[k] == i.stack[k]);
+}
+
 TEST_CASE("JIT: a block that rewrites the next (chained) block's code runs the new code") {
   auto run = [](bool with_jit) {
     Flat32 f(with_jit);
