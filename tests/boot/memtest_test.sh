@@ -15,9 +15,9 @@
 # when test #10 (the bit-fade test, which waits minutes of guest time by design)
 # begins, or when the first pass ends. About 61 G guest instructions (57 s of guest
 # time with the default instruction-counted clock) each: the kernel case takes about
-# 2 minutes here (QEMU TCG: ~56 s) and runs in CI (scripts/test.sh); the ISO case
-# 7-12 minutes (SeaBIOS leaves IRQ 0 pending while memtest runs with IF clear, and
-# the run loop asks the interrupt controllers at every block), on demand.
+# 1-2 minutes here (QEMU TCG: ~56 s), the ISO case about a minute (SeaBIOS leaves
+# IRQ 0 pending while memtest runs with IF clear; translated code keeps running
+# then); both run in CI (scripts/test.sh).
 #
 # usage: memtest_test.sh [KESTREL] [CASE...]   (cases: kernel iso; default both)
 # Prints "ok memtest-CASE" or "FAIL memtest-CASE: reason", then "memtest: N passed,
