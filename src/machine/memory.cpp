@@ -18,13 +18,15 @@ bool segment_access_fault(CpuState& c, uint8_t seg, uint64_t off, unsigned size,
 
 bool translate_linear(CpuState& c, uint64_t lin, Access kind, bool user, uint64_t& phys) {
   if (c.cr0 & kCr0PG) return page_walk(c, lin, kind, user, phys);
+  c.walk_large = 0;
   phys = lin & 0xFFFFFFFFull;
   if (!c.a20_enabled) phys &= ~(1ull << 20);
   return true;
 }
 
-// Fills the TLB entry for one page after a successful translation.
-static void tlb_fill(CpuState& c, uint64_t lin, uint64_t phys, Access kind, bool user) {
+// Fills the TLB entry for one page after a successful translation (`large`: through
+// a large page, as translate_linear left in CpuState::walk_large).
+static void tlb_fill(CpuState& c, uint64_t lin, uint64_t phys, Access kind, bool user, bool large) {
   PhysBus& bus = c.machine->bus();
   uint64_t lpage = lin & kPageMask, ppage = phys & kPageMask;
   TlbEntry& e = c.tlb.entry[user][Tlb::index(lin)];
@@ -32,6 +34,8 @@ static void tlb_fill(CpuState& c, uint64_t lin, uint64_t phys, Access kind, bool
   bool same = ((e.tag_read & kPageMask) == lpage && !(e.tag_read & kTlbInvalid)) ||
               ((e.tag_write & kPageMask) == lpage && !(e.tag_write & kTlbInvalid));
   if (!same) e = TlbEntry{kTlbInvalid, kTlbInvalid, kTlbInvalid, 0};
+  uint8_t& large_flag = c.tlb.large[user][Tlb::index(lin)];
+  large_flag = (same && large_flag) || large;
   uint8_t* rp = bus.page_for_read(ppage);
   if (kind == Access::Write) {
     uint8_t* wp = bus.page_for_write(ppage);
@@ -61,7 +65,7 @@ static void tlb_fill(CpuState& c, uint64_t lin, uint64_t phys, Access kind, bool
 static bool access_page(CpuState& c, uint64_t lin, uint8_t* buf, unsigned n, Access kind, bool user,
                         uint64_t& phys) {
   if (!translate_linear(c, lin, kind, user, phys)) return false;
-  tlb_fill(c, lin, phys, kind, user);
+  tlb_fill(c, lin, phys, kind, user, c.walk_large);
   return true;
 }
 
@@ -87,14 +91,15 @@ bool write_linear_slow(CpuState& c, uint64_t lin, const void* in, unsigned size,
   uint64_t p0, p1 = 0;
   // Both pages are checked before either is written (no partial writes on a fault).
   if (!translate_linear(c, lin, Access::Write, user, p0)) return false;
+  const bool large0 = c.walk_large;
   uint64_t lin2 = lin + first;
   if (c.mode != CpuMode::Long64) lin2 &= 0xFFFFFFFFull;
   if (first < size && !translate_linear(c, lin2, Access::Write, user, p1)) return false;
   PhysBus& bus = c.machine->bus();
   bus.write(p0, src, first);  // invalidates code on the page, if any
   if (first < size) bus.write(p1, src + first, size - first);
-  tlb_fill(c, lin, p0, Access::Write, user);
-  if (first < size) tlb_fill(c, lin2, p1, Access::Write, user);
+  tlb_fill(c, lin, p0, Access::Write, user, large0);
+  if (first < size) tlb_fill(c, lin2, p1, Access::Write, user, c.walk_large);
   return true;
 }
 
@@ -103,13 +108,14 @@ bool read_linear_rmw_slow(CpuState& c, uint64_t lin, void* out, unsigned size, b
   unsigned first = static_cast<unsigned>(std::min<uint64_t>(size, 4096 - (lin & 0xFFF)));
   uint64_t p0, p1 = 0;
   if (!translate_linear(c, lin, Access::Write, user, p0)) return false;
+  const bool large0 = c.walk_large;
   uint64_t lin2 = lin + first;
   if (c.mode != CpuMode::Long64) lin2 &= 0xFFFFFFFFull;
   if (first < size && !translate_linear(c, lin2, Access::Write, user, p1)) return false;
   auto* dst = static_cast<uint8_t*>(out);
   c.machine->bus().read(p0, dst, first);
   if (first < size) c.machine->bus().read(p1, dst + first, size - first);
-  tlb_fill(c, lin, p0, Access::Write, user);
+  tlb_fill(c, lin, p0, Access::Write, user, large0);
   return true;
 }
 
@@ -166,16 +172,29 @@ void tlb_flush(CpuState& c) {
 }
 
 void tlb_flush_page(CpuState& c, uint64_t lin) {
-  // The TLB caches 4 KiB pieces; after a large page was cached, INVLPG of any
-  // address in it must drop every piece, so flush everything then.
-  if (c.tlb_has_large) return tlb_flush(c);
   ++c.tlb_generation;
+  const uint64_t page = lin & kPageMask;
+  auto holds = [](const TlbEntry& e, auto&& match) {
+    return (!(e.tag_read & kTlbInvalid) && match(e.tag_read & kPageMask)) ||
+           (!(e.tag_write & kTlbInvalid) && match(e.tag_write & kPageMask)) ||
+           (!(e.tag_code & kTlbInvalid) && match(e.tag_code & kPageMask));
+  };
   for (auto& cls : c.tlb.entry) {
     TlbEntry& e = cls[Tlb::index(lin)];
-    uint64_t page = lin & kPageMask;
-    if ((e.tag_read & kPageMask) == page || (e.tag_write & kPageMask) == page || (e.tag_code & kPageMask) == page)
-      e = TlbEntry{kTlbInvalid, kTlbInvalid, kTlbInvalid, 0};
+    if (holds(e, [page](uint64_t p) { return p == page; })) e = TlbEntry{kTlbInvalid, kTlbInvalid, kTlbInvalid, 0};
   }
+  if (!c.tlb_has_large) return;
+  // INVLPG of an address in a large page drops the whole page's translation (SDM
+  // Vol. 3 §4.10.4.1). The TLB holds 4 KiB pieces of it at other indexes: drop every
+  // piece cached from a large page in the 1 GiB-aligned region around `lin` (every
+  // large page containing `lin` lies inside it), and keep the rest of the TLB.
+  const uint64_t region = lin >> 30;
+  for (unsigned u = 0; u < 2; ++u)
+    for (unsigned i = 0; i < Tlb::kSize; ++i) {
+      if (!c.tlb.large[u][i]) continue;
+      TlbEntry& e = c.tlb.entry[u][i];
+      if (holds(e, [region](uint64_t p) { return (p >> 30) == region; })) e = TlbEntry{kTlbInvalid, kTlbInvalid, kTlbInvalid, 0};
+    }
 }
 
 }  // namespace kestrel::machine

@@ -128,6 +128,7 @@ bool page_walk(CpuState& c, uint64_t lin, Access kind, bool user, uint64_t& phys
     if (want != entry_val[i]) bus.write_uint(entry_addr[i], want, pae ? 8 : 4);
   }
   if (page_mask != 0xFFF) c.tlb_has_large = 1;
+  c.walk_large = page_mask != 0xFFF;
   phys = page_base | (lin & page_mask);
   return true;
 }

@@ -30,10 +30,15 @@ struct Tlb {
   static constexpr unsigned kBits = 8;
   static constexpr unsigned kSize = 1u << kBits;
   TlbEntry entry[2][kSize];  // [0] supervisor accesses, [1] user (CPL 3) accesses
+  // Entries filled from a large page (a 4 KiB piece of it): INVLPG of any address in
+  // that page must drop them too, wherever they are indexed.
+  uint8_t large[2][kSize];
 
   void flush() {
     for (auto& cls : entry)
       for (auto& e : cls) e = TlbEntry{kTlbInvalid, kTlbInvalid, kTlbInvalid, 0};
+    for (auto& cls : large)
+      for (auto& l : cls) l = 0;
   }
   static unsigned index(uint64_t lin) { return (lin >> 12) & (kSize - 1); }
 };
