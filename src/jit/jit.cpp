@@ -25,6 +25,9 @@ using asmjit::CodeHolder;
 using asmjit::JitRuntime;
 using asmjit::kErrorOk;
 
+// CpuState::icount while native code runs (see the trampoline).
+const x86::Gp kIcountReg = x86::r12;
+
 struct Jit::Impl {
   JitRuntime rt;
   interp::NativeEnterFn enter = nullptr;
@@ -46,14 +49,19 @@ struct Jit::Impl {
 };
 
 Jit::Jit(bool journal_stores) : impl_(std::make_unique<Impl>()), journal_stores_(journal_stores) {
-  // The trampoline: pins the state in rbx (callee-saved, so handler calls keep
-  // it) and jumps to the code; blocks end with `pop rbx; ret`. The one push also
-  // aligns the stack to 16 bytes for the calls blocks make.
+  // The trampoline: pins the state in rbx and the retired-instruction count in r12
+  // (callee-saved, so handler calls keep them; a count in memory would make every
+  // block wait on the previous block's store) and jumps to the code; blocks leave
+  // through emit_leave (count stored back, `pop r13; pop r12; pop rbx; ret`). The
+  // three pushes also align the stack to 16 bytes for the calls blocks make.
   CodeHolder code;
   code.init(impl_->rt.environment());
   x86::Assembler a(&code);
   a.push(x86::rbx);
+  a.push(x86::r12);
+  a.push(x86::r13);
   a.mov(x86::rbx, x86::rdi);
+  a.mov(kIcountReg, x86::qword_ptr(x86::rbx, kOffIcount));
   a.jmp(x86::rsi);
   if (impl_->rt.add(&impl_->enter, &code) != kErrorOk) impl_->enter = nullptr;
 }
@@ -96,6 +104,15 @@ bool Jit::patch(interp::ChainExit& e, const void* dest) {
 }
 
 namespace {
+// Leaves native code: the pinned count back into CpuState::icount, the trampoline's
+// registers restored, RAX:RDX (the NativeExit) as the caller set them.
+void emit_leave(x86::Assembler& a) {
+  a.mov(x86::qword_ptr(x86::rbx, kOffIcount), kIcountReg);
+  a.pop(x86::r13);
+  a.pop(x86::r12);
+  a.pop(x86::rbx);
+  a.ret();
+}
 constexpr int32_t kOffShadow = offsetof(machine::CpuState, interrupt_shadow);
 constexpr int32_t kOffTlbGen = offsetof(machine::CpuState, tlb_generation);
 constexpr int32_t kOffCsLimit = kOffSeg + machine::CS * 32 + static_cast<int32_t>(offsetof(machine::SegmentCache, limit));
@@ -155,8 +172,7 @@ bool Jit::compile(interp::Block& b) {
   a.test(x86::eax, x86::eax);
   a.jnz(events);
   a.bind(events_done);
-  a.mov(x86::rax, x86::qword_ptr(state, kOffIcount));
-  a.cmp(x86::rax, x86::qword_ptr(state, kOffIcountLimit));
+  a.cmp(kIcountReg, x86::qword_ptr(state, kOffIcountLimit));
   a.jae(exit_fell);
   a.bind(body);
   // RIP and the retired count advance lazily over native instructions and are
@@ -173,9 +189,7 @@ bool Jit::compile(interp::Block& b) {
       a.lea(x86::eax, x86::ptr(x86::rax, static_cast<int32_t>(pending_len)));
     }
     a.mov(x86::qword_ptr(state, kOffRip), x86::rax);
-    a.mov(x86::rax, x86::qword_ptr(state, kOffIcount));
-    a.lea(x86::rax, x86::ptr(x86::rax, static_cast<int32_t>(pending_count)));
-    a.mov(x86::qword_ptr(state, kOffIcount), x86::rax);
+    a.lea(kIcountReg, x86::ptr(kIcountReg, static_cast<int32_t>(pending_count)));
     pending_len = pending_count = 0;
   };
   auto call_handler = [&](const frontend::DecodedInsn& d) {
@@ -183,10 +197,13 @@ bool Jit::compile(interp::Block& b) {
       a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(impl_->handler_counter + static_cast<unsigned>(d.id))));
       a.inc(x86::qword_ptr(x86::rax));
     }
+    // Handlers (and the devices they reach) read and may move the count in memory.
+    a.mov(x86::qword_ptr(state, kOffIcount), kIcountReg);
     a.mov(x86::rdi, state);
     a.mov(x86::rsi, imm(reinterpret_cast<uint64_t>(&d)));
     a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(d.fn)));
     a.call(x86::rax);
+    a.mov(kIcountReg, x86::qword_ptr(state, kOffIcount));
   };
   // Calls the handler of d, leaving the block on a status other than Ok.
   auto emit_call = [&](const frontend::DecodedInsn& d) {
@@ -209,6 +226,7 @@ bool Jit::compile(interp::Block& b) {
   // C++ lookup (the jump cache; it may chain exit `e`), else back to the run loop.
   auto emit_lookup_exit = [&](interp::ChainExit* e) {
     if (impl_->lookup) {
+      a.mov(x86::qword_ptr(state, kOffIcount), kIcountReg);
       a.mov(x86::rdi, imm(reinterpret_cast<uint64_t>(impl_->lookup_ctx)));
       a.mov(x86::rsi, state);
       a.mov(x86::rdx, imm(reinterpret_cast<uint64_t>(e)));
@@ -222,8 +240,7 @@ bool Jit::compile(interp::Block& b) {
     }
     a.mov(x86::eax, interp::kNativeLookupMiss);
     a.mov(x86::rdx, imm(reinterpret_cast<uint64_t>(e)));
-    a.pop(state);
-    a.ret();
+    emit_leave(a);
   };
   auto goto_indirect = [&]() {
     uses_indirect = true;
@@ -286,7 +303,7 @@ bool Jit::compile(interp::Block& b) {
       a.ja(fault);
     }
     a.mov(x86::qword_ptr(state, kOffRip), x86::rax);
-    a.inc(x86::qword_ptr(state, kOffIcount));
+    a.lea(kIcountReg, x86::ptr(kIcountReg, 1));
     if (bosize == 2) {
       a.cmp(x86::rax, x86::rdx);
       uses_indirect = true;
@@ -332,7 +349,7 @@ bool Jit::compile(interp::Block& b) {
         a.jnz(taken);
       }
       add_rip(d.len);
-      a.inc(x86::qword_ptr(state, kOffIcount));
+      a.lea(kIcountReg, x86::ptr(kIcountReg, 1));
       emit_direct_exit(next_lin);
       a.bind(taken);
       emit_rel_taken(d, bosize, branch_target, taken_slow);
@@ -427,7 +444,7 @@ bool Jit::compile(interp::Block& b) {
         else a.add(x86::dword_ptr(state, gpr_off(machine::RSP)), pop);
       }
       a.mov(x86::qword_ptr(state, kOffRip), target);
-      a.inc(x86::qword_ptr(state, kOffIcount));
+      a.lea(kIcountReg, x86::ptr(kIcountReg, 1));
       if (d.id == InsnId::CALL_Jz) emit_direct_exit(branch_target);
       else goto_indirect();
       a.bind(generic);
@@ -440,7 +457,7 @@ bool Jit::compile(interp::Block& b) {
       a.test(x86::al, x86::al);
       a.jnz(not_ok);
       add_rip(d.len);
-      a.inc(x86::qword_ptr(state, kOffIcount));
+      a.lea(kIcountReg, x86::ptr(kIcountReg, 1));
       // Falling through after an instruction that cannot change the mode key: a
       // direct exit; after the others (kEnd forms other than branches), the lookup.
       const bool near = near_branch_form(d.id);
@@ -451,7 +468,7 @@ bool Jit::compile(interp::Block& b) {
       static_assert(static_cast<int>(machine::ExecStatus::Branch) == 1);
       a.cmp(x86::al, static_cast<uint32_t>(machine::ExecStatus::Branch));
       a.jne(exit_status);
-      a.inc(x86::qword_ptr(state, kOffIcount));
+      a.lea(kIcountReg, x86::ptr(kIcountReg, 1));
       // Branch: RIP is the target. CALL rel's is known here (the handler has checked
       // it; a 16-bit one may have wrapped); LOOP and JCXZ return Branch either way.
       if (d.id == InsnId::CALL_Jz && bosize != 2) emit_direct_exit(branch_target);
@@ -488,14 +505,14 @@ bool Jit::compile(interp::Block& b) {
     // if it raised an event (e.g. wrote into this block's code); else undo the
     // write-back, since the code after `resume` still counts these as pending.
     add_rip(static_cast<int64_t>(st.p_len));
-    if (st.p_count) a.add(x86::qword_ptr(state, kOffIcount), imm(st.p_count));
+    if (st.p_count) a.lea(kIcountReg, x86::ptr(kIcountReg, static_cast<int32_t>(st.p_count)));
     emit_call(*st.d);
     add_rip(st.d->len);
-    a.inc(x86::qword_ptr(state, kOffIcount));
+    a.lea(kIcountReg, x86::ptr(kIcountReg, 1));
     a.cmp(x86::dword_ptr(state, kOffEvents), 0);
     a.jnz(exit_fell);
     add_rip(-static_cast<int64_t>(st.p_len + st.d->len));
-    a.sub(x86::qword_ptr(state, kOffIcount), imm(st.p_count + 1));
+    a.lea(kIcountReg, x86::ptr(kIcountReg, -static_cast<int32_t>(st.p_count + 1)));
     a.jmp(st.resume);
   }
   a.bind(events);
@@ -562,13 +579,11 @@ bool Jit::compile(interp::Block& b) {
   a.bind(exit_fell);
   a.mov(x86::eax, interp::kNativeFellThrough);
   a.xor_(x86::edx, x86::edx);
-  a.pop(state);
-  a.ret();
+  emit_leave(a);
   a.bind(exit_status);
   a.movzx(x86::eax, x86::al);
   a.xor_(x86::edx, x86::edx);
-  a.pop(state);
-  a.ret();
+  emit_leave(a);
   (void)kOffMode;
 
   void* fn = nullptr;
