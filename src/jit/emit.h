@@ -75,6 +75,37 @@ struct FlagSource {
   bool host = false;
 };
 
+// Guest general registers a block keeps in host registers while it runs (the
+// callee-saved rbp, r13, r14, r15, which the trampoline saves): loaded at the
+// block's body, written back before every handler call and exit. The emitters
+// reach guest registers only through load_reg/store_reg and their kin below,
+// which use the host register when the guest one is cached.
+constexpr unsigned kCacheSlots = 4;
+struct RegCache {
+  int8_t slot[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+  uint16_t cached = 0;  // guest registers held in host registers
+  uint16_t dirty = 0;   // written since the last write-back (a superset is harmless)
+  // Recording (the scan before translation): accesses per guest register, and the
+  // ones reached as AH/CH/DH/BH (a host register r13..r15/rbp has no such part).
+  uint16_t uses[16] = {};
+  uint16_t high_byte = 0;
+
+  bool has(unsigned n) const { return n < 16 && (cached >> n) & 1; }
+  Gp host(unsigned n) const;
+};
+
+// The assembler the translator emits with, carrying the block's register cache.
+class Emitter : public x86::Assembler {
+ public:
+  using x86::Assembler::Assembler;
+  RegCache rc;
+};
+
+inline Gp RegCache::host(unsigned n) const {
+  static const Gp kHost[kCacheSlots] = {x86::r13, x86::r14, x86::r15, x86::rbp};
+  return kHost[slot[n]];
+}
+
 inline Gp sized(const Gp& r, unsigned bytes) {
   switch (bytes) {
     case 1: return r.r8();
@@ -89,54 +120,63 @@ inline bool has_rex(const DecodedInsn& d) { return d.pfx & frontend::kPfxRex; }
 
 // ---- guest registers and host memory ----
 // Loads a guest register of `bytes` into a host register, zero-extended.
-void load_reg(x86::Assembler& a, const Gp& state, const Gp& dst64, unsigned n, unsigned bytes);
+void load_reg(Emitter& a, const Gp& state, const Gp& dst64, unsigned n, unsigned bytes);
 // Stores with the x86-64 rule: 32-bit writes zero-extend, 16-bit writes merge.
-void store_reg(x86::Assembler& a, const Gp& state, const Gp& src64, unsigned n, unsigned bytes);
-// A guest 8-bit register (without REX, 4-7 are AH, CH, DH, BH).
+void store_reg(Emitter& a, const Gp& state, const Gp& src64, unsigned n, unsigned bytes);
+// A guest 8-bit register in CpuState (without REX, 4-7 are AH, CH, DH, BH).
 x86::Mem reg8_mem(const Gp& state, unsigned n, bool rex);
-void load_gpr(x86::Assembler& a, const Gp& state, const Gp& dst, unsigned n, unsigned bytes, bool rex);
-void store_gpr(x86::Assembler& a, const Gp& state, const Gp& src, unsigned n, unsigned bytes, bool rex);
-void load_host(x86::Assembler& a, const Gp& dst, const Gp& p, unsigned bytes);
-void store_host(x86::Assembler& a, const Gp& p, const Gp& src, unsigned bytes);
+void load_gpr(Emitter& a, const Gp& state, const Gp& dst, unsigned n, unsigned bytes, bool rex);
+void store_gpr(Emitter& a, const Gp& state, const Gp& src, unsigned n, unsigned bytes, bool rex);
+// SETcc to an 8-bit guest register from the host flags.
+void emit_setcc_reg8(Emitter& a, const Gp& state, unsigned cc, unsigned n, bool rex);
+// Adds `delta` to a guest register of 4 or 8 bytes; a 4-byte add changes the low
+// half alone (a 32-bit stack pointer). Clobbers the host flags and `scratch`.
+void add_reg_imm(Emitter& a, const Gp& state, unsigned n, unsigned bytes, int32_t delta, const Gp& scratch);
+// The cached guest registers written since the last write-back, into CpuState.
+void emit_writeback(Emitter& a, const Gp& state);
+// Every cached guest register from CpuState (after a handler ran).
+void emit_reload(Emitter& a, const Gp& state);
+void load_host(Emitter& a, const Gp& dst, const Gp& p, unsigned bytes);
+void store_host(Emitter& a, const Gp& p, const Gp& src, unsigned bytes);
 
 // ---- memory operands ----
 // Computes the effective address of d's memory operand into rsi (clobbers rcx).
-void emit_ea(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx);
+void emit_ea(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx);
 // From the offset in rsi to a host pointer in rdx for an access of `size` bytes, or
 // a jump to `slow` (segment checks, then the soft TLB's tag compare).
-void emit_translate(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned size,
+void emit_translate(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned size,
                     bool write, Label slow);
 // --jit verify: journals the `bytes` at the host pointer in r8 before a store.
-void emit_journal(x86::Assembler& a, const Gp& state, unsigned bytes);
+void emit_journal(Emitter& a, const Gp& state, unsigned bytes);
 // d's memory operand as a host pointer in r8 for an access of `bytes`.
-void emit_mem_ptr(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned bytes, bool write,
+void emit_mem_ptr(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned bytes, bool write,
                   Label slow);
 // The r/m operand of d (register or memory) into `dst`, zero-extended.
-void emit_load_rm(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned bytes,
+void emit_load_rm(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned bytes,
                   const Gp& dst, Label slow, bool& uses_slow);
 // The stack slot at RSP + delta for `bytes`: host pointer in rdx.
-void emit_stack_ptr(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, int32_t delta,
+void emit_stack_ptr(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, int32_t delta,
                     unsigned bytes, bool write, Label slow);
 // The stack width native PUSH/POP/CALL/RET handle in this block's mode (0: none).
 unsigned native_stack_width(const Ctx& cx, const DecodedInsn& d, bool flat32);
 
 // ---- flags ----
 // Writes the lazy-flags record as set_flags_lazy does.
-void emit_record(x86::Assembler& a, const Gp& state, machine::FlagKind kind, unsigned bytes, const Gp& res,
+void emit_record(Emitter& a, const Gp& state, machine::FlagKind kind, unsigned bytes, const Gp& res,
                  const Gp* s1, const Gp* s2);
 // r11 holds the six arithmetic flags: RFLAGS takes them and the record is cleared.
-void emit_set_arith(x86::Assembler& a, const Gp& state);
+void emit_set_arith(Emitter& a, const Gp& state);
 // Re-creates host flags from which host condition `cc` gives the guest condition
 // (nothing to do when f.host); false when it cannot for this source.
-bool emit_host_flags(x86::Assembler& a, const Gp& state, const FlagSource& f, unsigned cc);
+bool emit_host_flags(Emitter& a, const Gp& state, const FlagSource& f, unsigned cc);
 // The guest condition `cc` as 0/1 in r10d (a call may clobber every scratch register).
-void emit_condition_r10(x86::Assembler& a, const Gp& state, const FlagSource& f, unsigned cc);
+void emit_condition_r10(Emitter& a, const Gp& state, const FlagSource& f, unsigned cc);
 // A guest condition / CF as the handlers evaluate them, from the lazy record.
 bool condition_thunk(const CpuState* c, unsigned cc);
 bool carry_thunk(const CpuState* c);
 
 // Native forms (emit_forms.cpp); false leaves d to its handler.
-bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
+bool emit_fast(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
                FlagSource& flags);
 
 }  // namespace kestrel::jit

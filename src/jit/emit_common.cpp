@@ -15,8 +15,25 @@ void journal_store(CpuState* c, uint8_t* p, uint64_t n) {
 }  // namespace
 
 // ---- guest registers and host memory ------------------------------------------------------
-// Loads a guest register of `bytes` into a host register, zero-extended.
-void load_reg(x86::Assembler& a, const x86::Gp& state, const x86::Gp& dst64, unsigned n, unsigned bytes) {
+namespace {
+void note_use(RegCache& rc, unsigned n) {
+  if (n < 16 && rc.uses[n] < 0xFFFF) ++rc.uses[n];
+}
+}  // namespace
+
+// Loads a guest register of `bytes` into a host register, zero-extended (moves
+// only: the host flags survive).
+void load_reg(Emitter& a, const x86::Gp& state, const x86::Gp& dst64, unsigned n, unsigned bytes) {
+  note_use(a.rc, n);
+  if (a.rc.has(n)) {
+    const Gp h = a.rc.host(n);
+    switch (bytes) {
+      case 2: a.movzx(dst64.r32(), h.r16()); break;
+      case 4: a.mov(dst64.r32(), h.r32()); break;
+      default: a.mov(dst64, h); break;
+    }
+    return;
+  }
   switch (bytes) {
     case 2: a.movzx(dst64.r32(), x86::word_ptr(state, gpr_off(n))); break;
     case 4: a.mov(dst64.r32(), x86::dword_ptr(state, gpr_off(n))); break;
@@ -25,7 +42,18 @@ void load_reg(x86::Assembler& a, const x86::Gp& state, const x86::Gp& dst64, uns
 }
 
 // Stores with the x86-64 rule: 32-bit writes zero-extend, 16-bit writes merge.
-void store_reg(x86::Assembler& a, const x86::Gp& state, const x86::Gp& src64, unsigned n, unsigned bytes) {
+void store_reg(Emitter& a, const x86::Gp& state, const x86::Gp& src64, unsigned n, unsigned bytes) {
+  note_use(a.rc, n);
+  if (a.rc.has(n)) {
+    const Gp h = a.rc.host(n);
+    switch (bytes) {
+      case 2: a.mov(h.r16(), src64.r16()); break;
+      case 4: a.mov(h.r32(), src64.r32()); break;
+      default: a.mov(h, src64); break;
+    }
+    a.rc.dirty |= static_cast<uint16_t>(1u << n);
+    return;
+  }
   switch (bytes) {
     case 2: a.mov(x86::word_ptr(state, gpr_off(n)), src64.r16()); break;
     case 4: a.mov(src64.r32(), src64.r32()); a.mov(x86::qword_ptr(state, gpr_off(n)), src64); break;
@@ -33,22 +61,57 @@ void store_reg(x86::Assembler& a, const x86::Gp& state, const x86::Gp& src64, un
   }
 }
 
+// Adds `delta` to a guest register of `bytes` (4 or 8): a 4-byte add changes the
+// low half alone, as a 32-bit stack pointer update does (set_sp). Clobbers the
+// host flags and `scratch`.
+void add_reg_imm(Emitter& a, const Gp& state, unsigned n, unsigned bytes, int32_t delta, const Gp& scratch) {
+  note_use(a.rc, n);
+  if (a.rc.has(n)) {
+    const Gp h = a.rc.host(n);
+    if (bytes == 8) {
+      a.add(h, delta);
+    } else {
+      a.mov(scratch, h);
+      a.shr(scratch, 32);
+      a.shl(scratch, 32);
+      a.lea(h.r32(), x86::ptr(h, delta));
+      a.or_(h, scratch);
+    }
+    a.rc.dirty |= static_cast<uint16_t>(1u << n);
+    return;
+  }
+  if (bytes == 8) a.add(x86::qword_ptr(state, gpr_off(n)), delta);
+  else a.add(x86::dword_ptr(state, gpr_off(n)), delta);
+}
+
+void emit_writeback(Emitter& a, const Gp& state) {
+  for (unsigned n = 0; n < 16; ++n)
+    if ((a.rc.dirty & a.rc.cached) >> n & 1) a.mov(x86::qword_ptr(state, gpr_off(n)), a.rc.host(n));
+  a.rc.dirty = 0;
+}
+
+void emit_reload(Emitter& a, const Gp& state) {
+  for (unsigned n = 0; n < 16; ++n)
+    if (a.rc.has(n)) a.mov(a.rc.host(n), x86::qword_ptr(state, gpr_off(n)));
+  a.rc.dirty = 0;
+}
+
 // Computes the effective address of d's memory operand into rsi (clobbers rcx).
 // Only MOV and LEA, so the host flags survive (a flag consumer may follow).
-void emit_ea(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx) {
+void emit_ea(Emitter& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx) {
   const x86::Gp ea = x86::rsi;
   int64_t disp = d.disp;
   if (d.base == frontend::kRipBase) {
     a.mov(ea, x86::qword_ptr(state, kOffRip));
     disp += static_cast<int64_t>(cx.pending_len + d.len);
   } else if (d.base != frontend::kNoReg) {
-    a.mov(ea, x86::qword_ptr(state, gpr_off(d.base)));
+    load_reg(a, state, ea, d.base, 8);
   } else {
     a.mov(ea, imm(disp));
     disp = 0;
   }
   if (d.index != frontend::kNoReg) {
-    a.mov(x86::rcx, x86::qword_ptr(state, gpr_off(d.index)));
+    load_reg(a, state, x86::rcx, d.index, 8);
     if (disp == static_cast<int32_t>(disp)) {
       a.lea(ea, x86::ptr(ea, x86::rcx, d.scale, static_cast<int32_t>(disp)));
       disp = 0;
@@ -72,7 +135,7 @@ void emit_ea(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, cons
 // or a jump to `slow`: the segment's bounds and rights (the canonical check in
 // 64-bit mode), then the soft TLB's tag compare — the same checks as the
 // interpreter's segment_to_linear and read_linear/write_linear fast paths.
-void emit_translate(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned size,
+void emit_translate(Emitter& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned size,
                     bool write, Label slow) {
   const x86::Gp off = x86::rsi, lin = x86::rdx;
   const int32_t seg = kOffSeg + d.seg * 32;
@@ -141,23 +204,87 @@ void emit_translate(x86::Assembler& a, const x86::Gp& state, const DecodedInsn& 
 // the handler as the out-of-line slow path (`slow`). Scratch registers: rax, rcx,
 // rdx, rsi (the translation), rdi, r8 (host pointer), r9-r11 (values).
 
-// A guest 8-bit register (without REX, 4-7 are AH, CH, DH, BH).
+// A guest 8-bit register in CpuState (without REX, 4-7 are AH, CH, DH, BH).
 x86::Mem reg8_mem(const Gp& state, unsigned n, bool rex) {
   if (!rex && n >= 4 && n < 8) return x86::byte_ptr(state, gpr_off(n - 4) + 1);
   return x86::byte_ptr(state, gpr_off(n));
 }
 
-void load_gpr(x86::Assembler& a, const Gp& state, const Gp& dst, unsigned n, unsigned bytes, bool rex) {
-  if (bytes == 1) a.movzx(dst.r32(), reg8_mem(state, n, rex));
-  else load_reg(a, state, dst, n, bytes);
+namespace {
+// The guest register holding 8-bit register n, and whether it is its bits 8-15.
+unsigned reg8_owner(unsigned n, bool rex, bool& high) {
+  high = !rex && n >= 4 && n < 8;
+  return high ? n - 4 : n;
+}
+}  // namespace
+
+// 8-bit registers: a cached guest register's low byte is its host register's; the
+// high bytes (AH..BH) go through CpuState, the host register written back around
+// the access (moves only, so the host flags survive either way).
+void load_gpr(Emitter& a, const Gp& state, const Gp& dst, unsigned n, unsigned bytes, bool rex) {
+  if (bytes != 1) {
+    load_reg(a, state, dst, n, bytes);
+    return;
+  }
+  bool high = false;
+  const unsigned owner = reg8_owner(n, rex, high);
+  note_use(a.rc, owner);
+  if (high) a.rc.high_byte |= static_cast<uint16_t>(1u << owner);
+  if (a.rc.has(owner) && !high) {
+    a.movzx(dst.r32(), a.rc.host(owner).r8());
+    return;
+  }
+  if (a.rc.has(owner)) a.mov(x86::qword_ptr(state, gpr_off(owner)), a.rc.host(owner));
+  a.movzx(dst.r32(), reg8_mem(state, n, rex));
 }
 
-void store_gpr(x86::Assembler& a, const Gp& state, const Gp& src, unsigned n, unsigned bytes, bool rex) {
-  if (bytes == 1) a.mov(reg8_mem(state, n, rex), src.r8());
-  else store_reg(a, state, src, n, bytes);
+void store_gpr(Emitter& a, const Gp& state, const Gp& src, unsigned n, unsigned bytes, bool rex) {
+  if (bytes != 1) {
+    store_reg(a, state, src, n, bytes);
+    return;
+  }
+  bool high = false;
+  const unsigned owner = reg8_owner(n, rex, high);
+  note_use(a.rc, owner);
+  if (high) a.rc.high_byte |= static_cast<uint16_t>(1u << owner);
+  if (!a.rc.has(owner)) {
+    a.mov(reg8_mem(state, n, rex), src.r8());
+    return;
+  }
+  const Gp h = a.rc.host(owner);
+  if (high) {
+    a.mov(x86::qword_ptr(state, gpr_off(owner)), h);
+    a.mov(reg8_mem(state, n, rex), src.r8());
+    a.mov(h, x86::qword_ptr(state, gpr_off(owner)));
+  } else {
+    a.mov(h.r8(), src.r8());
+  }
+  a.rc.dirty |= static_cast<uint16_t>(1u << owner);
 }
 
-void load_host(x86::Assembler& a, const Gp& dst, const Gp& p, unsigned bytes) {
+// SETcc to an 8-bit guest register from the host flags.
+void emit_setcc_reg8(Emitter& a, const Gp& state, unsigned cc, unsigned n, bool rex) {
+  bool high = false;
+  const unsigned owner = reg8_owner(n, rex, high);
+  note_use(a.rc, owner);
+  if (high) a.rc.high_byte |= static_cast<uint16_t>(1u << owner);
+  const auto c = static_cast<x86::CondCode>(cc);
+  if (!a.rc.has(owner)) {
+    a.set(c, reg8_mem(state, n, rex));
+    return;
+  }
+  const Gp h = a.rc.host(owner);
+  if (high) {
+    a.mov(x86::qword_ptr(state, gpr_off(owner)), h);
+    a.set(c, reg8_mem(state, n, rex));
+    a.mov(h, x86::qword_ptr(state, gpr_off(owner)));
+  } else {
+    a.set(c, h.r8());
+  }
+  a.rc.dirty |= static_cast<uint16_t>(1u << owner);
+}
+
+void load_host(Emitter& a, const Gp& dst, const Gp& p, unsigned bytes) {
   switch (bytes) {
     case 1: a.movzx(dst.r32(), x86::byte_ptr(p)); break;
     case 2: a.movzx(dst.r32(), x86::word_ptr(p)); break;
@@ -166,7 +293,7 @@ void load_host(x86::Assembler& a, const Gp& dst, const Gp& p, unsigned bytes) {
   }
 }
 
-void store_host(x86::Assembler& a, const Gp& p, const Gp& src, unsigned bytes) {
+void store_host(Emitter& a, const Gp& p, const Gp& src, unsigned bytes) {
   switch (bytes) {
     case 1: a.mov(x86::byte_ptr(p), src.r8()); break;
     case 2: a.mov(x86::word_ptr(p), src.r16()); break;
@@ -178,7 +305,7 @@ void store_host(x86::Assembler& a, const Gp& p, const Gp& src, unsigned bytes) {
 // --jit verify: journals the `bytes` at the host pointer in r8 before a store.
 // The value registers r9-r11 survive the call too: a form may compute its value
 // before the store's address (SETcc's condition in r10).
-void emit_journal(x86::Assembler& a, const Gp& state, unsigned bytes) {
+void emit_journal(Emitter& a, const Gp& state, unsigned bytes) {
   a.push(x86::r8);
   a.push(x86::r9);
   a.push(x86::r10);
@@ -195,7 +322,7 @@ void emit_journal(x86::Assembler& a, const Gp& state, unsigned bytes) {
 }
 
 // d's memory operand as a host pointer in r8 for an access of `bytes`.
-void emit_mem_ptr(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned bytes, bool write,
+void emit_mem_ptr(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned bytes, bool write,
                   Label slow) {
   emit_ea(a, state, d, cx);
   emit_translate(a, state, d, cx, bytes, write, slow);
@@ -205,7 +332,7 @@ void emit_mem_ptr(x86::Assembler& a, const Gp& state, const DecodedInsn& d, cons
 
 // Writes the lazy-flags record as set_flags_lazy does (moves only: the host
 // flags survive).
-void emit_record(x86::Assembler& a, const Gp& state, machine::FlagKind kind, unsigned bytes, const Gp& res,
+void emit_record(Emitter& a, const Gp& state, machine::FlagKind kind, unsigned bytes, const Gp& res,
                  const Gp* s1, const Gp* s2) {
   a.mov(x86::word_ptr(state, kOffLfKind), imm(static_cast<unsigned>(kind) | (size_code(bytes) << 8)));
   a.mov(x86::qword_ptr(state, kOffLfRes), res);
@@ -217,7 +344,7 @@ void emit_record(x86::Assembler& a, const Gp& state, machine::FlagKind kind, uns
 
 // r11 holds the six arithmetic flags: RFLAGS takes them and the record is cleared
 // (set_arith_flags with every arithmetic flag written).
-void emit_set_arith(x86::Assembler& a, const Gp& state) {
+void emit_set_arith(Emitter& a, const Gp& state) {
   a.mov(x86::rax, x86::qword_ptr(state, kOffRflags));
   a.and_(x86::rax, imm(static_cast<int64_t>(~machine::kArithFlags)));
   a.or_(x86::rax, x86::r11);
@@ -227,7 +354,7 @@ void emit_set_arith(x86::Assembler& a, const Gp& state) {
 
 // Re-creates host flags from which host condition `cc` (the same encoding as the
 // guest's) gives the guest condition; false when it cannot for this source.
-bool emit_host_flags(x86::Assembler& a, const Gp& state, const FlagSource& f, unsigned cc) {
+bool emit_host_flags(Emitter& a, const Gp& state, const FlagSource& f, unsigned cc) {
   using machine::FlagKind;
   const Gp s1 = x86::rax, s2 = x86::rcx;
   const bool uses_cf = (cc >> 1) == 1 || (cc >> 1) == 3;  // B/AE, BE/A
@@ -275,7 +402,7 @@ bool carry_thunk(const CpuState* c) { return machine::get_cf(*c); }
 
 // The guest condition `cc` as 0/1 in r10d. Comes first in a form: the call clobbers
 // every scratch register.
-void emit_condition_r10(x86::Assembler& a, const Gp& state, const FlagSource& f, unsigned cc) {
+void emit_condition_r10(Emitter& a, const Gp& state, const FlagSource& f, unsigned cc) {
   if (emit_host_flags(a, state, f, cc)) {
     a.set(static_cast<x86::CondCode>(cc), x86::r10b);
     a.movzx(x86::r10d, x86::r10b);
@@ -289,7 +416,7 @@ void emit_condition_r10(x86::Assembler& a, const Gp& state, const FlagSource& f,
 }
 
 // The r/m operand of d (register or memory) into `dst`, zero-extended.
-void emit_load_rm(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned bytes,
+void emit_load_rm(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned bytes,
                   const Gp& dst, Label slow, bool& uses_slow) {
   if (d.mod == 3) {
     load_gpr(a, state, dst, d.rm, bytes, has_rex(d));
@@ -302,17 +429,17 @@ void emit_load_rm(x86::Assembler& a, const Gp& state, const DecodedInsn& d, cons
 
 // The stack slot at RSP + delta for `bytes` (8 in 64-bit mode, where SS has no
 // base; 4 with a 32-bit stack, SS.B set, else the handler): host pointer in rdx.
-void emit_stack_ptr(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, int32_t delta,
+void emit_stack_ptr(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, int32_t delta,
                     unsigned bytes, bool write, Label slow) {
   DecodedInsn ss = d;
   ss.seg = machine::SS;
   if (cx.long64) {
-    a.mov(x86::rsi, x86::qword_ptr(state, gpr_off(machine::RSP)));
+    load_reg(a, state, x86::rsi, machine::RSP, 8);
     if (delta) a.add(x86::rsi, delta);
   } else {
     a.test(x86::word_ptr(state, kOffSeg + machine::SS * 32 + kSegAttr), machine::kSegAttrD);
     a.jz(slow);
-    a.mov(x86::esi, x86::dword_ptr(state, gpr_off(machine::RSP)));
+    load_reg(a, state, x86::rsi, machine::RSP, 4);
     if (delta) a.add(x86::esi, delta);  // the 32-bit stack pointer wraps
   }
   emit_translate(a, state, ss, cx, bytes, write, slow);

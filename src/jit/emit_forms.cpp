@@ -53,9 +53,9 @@ asmjit::Imm sized_imm(uint64_t v, unsigned sz) {
   }
 }
 
-void emit_carry_in(x86::Assembler& a, const Gp& state, const FlagSource& in);
+void emit_carry_in(Emitter& a, const Gp& state, const FlagSource& in);
 
-bool emit_alu(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
+bool emit_alu(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
               FlagSource& flags, const FlagSource& in, const AluForm& f) {
   const unsigned sz = f.byte ? 1 : d.osize;
   if (sz != 1 && sz != 2 && sz != 4 && sz != 8) return false;
@@ -155,7 +155,7 @@ namespace {
 // The guest CF in the host's CF, from the flags before the instruction (`in`):
 // the host's own when they are the guest's, else re-created from the lazy record
 // or asked of carry_thunk. Keeps r8 (a host pointer already computed).
-void emit_carry_in(x86::Assembler& a, const Gp& state, const FlagSource& in) {
+void emit_carry_in(Emitter& a, const Gp& state, const FlagSource& in) {
   if (in.host) return;
   if (emit_host_flags(a, state, FlagSource{in.kind, in.size, false}, 2)) return;
   a.push(x86::r8);
@@ -170,7 +170,7 @@ void emit_carry_in(x86::Assembler& a, const Gp& state, const FlagSource& in) {
 
 // The r/m destination of a read-modify-write form: loads it into `v` (r8 holds
 // the host pointer for a memory operand). Returns whether it is in memory.
-bool load_rmw(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned sz, const Gp& v,
+bool load_rmw(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned sz, const Gp& v,
               Label slow, bool& uses_slow) {
   if (d.mod == 3) {
     load_gpr(a, state, v, d.rm, sz, has_rex(d));
@@ -182,13 +182,13 @@ bool load_rmw(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ct
   return true;
 }
 
-void store_rmw(x86::Assembler& a, const Gp& state, const DecodedInsn& d, unsigned sz, const Gp& v, bool mem) {
+void store_rmw(Emitter& a, const Gp& state, const DecodedInsn& d, unsigned sz, const Gp& v, bool mem) {
   if (mem) store_host(a, x86::r8, v, sz);
   else store_gpr(a, state, v, d.rm, sz, has_rex(d));
 }
 
 // After an eager setter (shifts, IMUL): r11 holds the six flags for RFLAGS.
-void finish_eager(x86::Assembler& a, const Gp& state, FlagSource& flags, unsigned sz, bool host_ok) {
+void finish_eager(Emitter& a, const Gp& state, FlagSource& flags, unsigned sz, bool host_ok) {
   emit_set_arith(a, state);
   flags = FlagSource{kEager, sz, host_ok};
 }
@@ -205,7 +205,7 @@ void flags_dead(FlagSource& flags, const FlagSource& in, bool mem, bool host_ok)
 // start, after a handler): the commonest kinds inline (SUB/CMP at 32 and 64 bits,
 // logic, folded, INC/DEC, whose lf_aux already holds it), the others through
 // carry_thunk (get_cf).
-void emit_carry_to_aux(x86::Assembler& a, const Gp& state) {
+void emit_carry_to_aux(Emitter& a, const Gp& state) {
   using machine::FlagKind;
   Label done = a.newLabel(), not_sub32 = a.newLabel(), not_sub64 = a.newLabel(), not_logic = a.newLabel(),
         not_none = a.newLabel();
@@ -254,7 +254,7 @@ void materialize_thunk(CpuState* c) { machine::materialize_flags(*c); }
 // other flags stay, so the older ones are needed whole. Step 1, before anything
 // else (it may call): when the record cannot be re-created on the host, fold it
 // into RFLAGS.
-void old_flags_prepare(x86::Assembler& a, const Gp& state, const FlagSource& in) {
+void old_flags_prepare(Emitter& a, const Gp& state, const FlagSource& in) {
   using machine::FlagKind;
   if (in.kind == kEager || in.kind == static_cast<unsigned>(FlagKind::Add) ||
       in.kind == static_cast<unsigned>(FlagKind::Sub) || in.kind == static_cast<unsigned>(FlagKind::Logic))
@@ -265,7 +265,7 @@ void old_flags_prepare(x86::Assembler& a, const Gp& state, const FlagSource& in)
 }
 
 // Step 2 (no calls; clobbers rax, rcx): the older six flags into r11.
-void old_flags_r11(x86::Assembler& a, const Gp& state, const FlagSource& in) {
+void old_flags_r11(Emitter& a, const Gp& state, const FlagSource& in) {
   using machine::FlagKind;
   if (in.kind == static_cast<unsigned>(FlagKind::Add) || in.kind == static_cast<unsigned>(FlagKind::Sub) ||
       in.kind == static_cast<unsigned>(FlagKind::Logic)) {
@@ -286,7 +286,7 @@ void old_flags_r11(x86::Assembler& a, const Gp& state, const FlagSource& in) {
 // Step 3, right after the host's ROL/ROR of V (sized `bits`): CF from the host,
 // OF as the handler defines it for any count (ROL: MSB(r) ^ CF; ROR: the two top
 // bits of r differ), merged into r11's older flags.
-void rotate_flags_r11(x86::Assembler& a, const Gp& V, unsigned bits, bool rol) {
+void rotate_flags_r11(Emitter& a, const Gp& V, unsigned bits, bool rol) {
   a.setc(x86::al);
   a.movzx(x86::eax, x86::al);  // CF
   a.mov(x86::rcx, V);
@@ -342,7 +342,7 @@ ShiftForm classify_shift(const DecodedInsn& d) {
 // CF, PF, ZF, SF, OF (MSB(r)^CF for SHL, MSB(a) for SHR, 0 for SAR, for any count)
 // and clear AF; rotates set CF and OF alone. Where the flags are live and the host
 // cannot give them cheaply (rotates, 8/16-bit counts from CL) the handler runs.
-bool emit_shift(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
+bool emit_shift(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
                 FlagSource& flags, const FlagSource& in, const ShiftForm& f) {
   const unsigned sz = f.byte ? 1 : d.osize;
   if (sz != 1 && sz != 2 && sz != 4 && sz != 8) return false;
@@ -417,7 +417,7 @@ bool emit_shift(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const 
     old_flags_prepare(a, state, in);
     const bool mem = load_rmw(a, state, d, cx, sz, V, slow, uses_slow);
     old_flags_r11(a, state, in);
-    a.movzx(x86::ecx, x86::byte_ptr(state, gpr_off(machine::RCX)));
+    load_gpr(a, state, x86::rcx, machine::RCX, 1, false);
     Label done = a.newLabel();
     if (f.op == Shift::Rol) a.rol(sized(V, sz), x86::cl);
     else a.ror(sized(V, sz), x86::cl);
@@ -435,7 +435,7 @@ bool emit_shift(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const 
     return true;
   }
   const bool mem = load_rmw(a, state, d, cx, sz, V, slow, uses_slow);
-  a.movzx(x86::ecx, x86::byte_ptr(state, gpr_off(machine::RCX)));
+  load_gpr(a, state, x86::rcx, machine::RCX, 1, false);
   if (!live) {
     switch (f.op) {
       case Shift::Rol: a.rol(sized(V, sz), x86::cl); break;
@@ -495,7 +495,7 @@ bool emit_shift(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const 
 // Native forms; false leaves d to its handler. `flags` comes in describing the
 // flags before d and leaves describing them after it; cx.live_out says which of
 // d's flags a later reader may see (the others need not be produced at all).
-bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
+bool emit_fast(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
                FlagSource& flags) {
   uses_slow = false;
   const FlagSource in = flags;
@@ -562,7 +562,7 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
       return true;
     case InsnId::CBW:  // CBW / CWDE / CDQE
       if (!osv) return false;
-      a.mov(V, x86::qword_ptr(state, gpr_off(machine::RAX)));
+      load_reg(a, state, V, machine::RAX, 8);
       if (os == 2) a.movsx(V.r32(), V.r8());
       else if (os == 4) a.movsx(V.r32(), V.r16());
       else a.movsxd(V, V.r32());
@@ -571,7 +571,7 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
       return true;
     case InsnId::CWD:  // CWD / CDQ / CQO: RDX = the sign of rAX
       if (!osv) return false;
-      a.mov(V, x86::qword_ptr(state, gpr_off(machine::RAX)));
+      load_reg(a, state, V, machine::RAX, 8);
       if (os == 2) { a.movsx(V.r32(), V.r16()); a.sar(V.r32(), 16); }
       else if (os == 4) a.sar(V.r32(), 31);
       else a.sar(V, 63);
@@ -715,7 +715,7 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
     }
     case InsnId::SETcc_Eb:
       if (d.mod == 3 && in.host) {
-        a.set(static_cast<x86::CondCode>(d.op & 0xF), reg8_mem(state, d.rm, rex));
+        emit_setcc_reg8(a, state, d.op & 0xF, d.rm, rex);
         flags.host = true;
         return true;
       }
@@ -768,7 +768,7 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
       if (sz > 1) a.shl(x86::rax, size_code(sz));
       for (unsigned r : {static_cast<unsigned>(machine::RSI), static_cast<unsigned>(machine::RDI)}) {
         if (r == machine::RSI ? !(movs || lods) : lods) continue;
-        a.mov(x86::rcx, x86::qword_ptr(state, gpr_off(r)));
+        load_reg(a, state, x86::rcx, r, 8);
         a.add(x86::rcx, x86::rax);
         store_reg(a, state, x86::rcx, r, as);
       }
@@ -786,8 +786,7 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
       if (d.id == InsnId::PUSH_Zv) load_reg(a, state, V, d.reg, w);
       else a.mov(V, imm(d.imm & mask_of(w)));
       store_host(a, x86::r8, V, w);
-      if (w == 8) a.sub(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
-      else a.sub(x86::dword_ptr(state, gpr_off(machine::RSP)), 4);
+      add_reg_imm(a, state, machine::RSP, w, -static_cast<int32_t>(w), x86::rax);
       return true;
     }
     case InsnId::POP_Zv: {
@@ -797,8 +796,7 @@ bool emit_fast(x86::Assembler& a, const Gp& state, const DecodedInsn& d, const C
       emit_stack_ptr(a, state, d, cx, 0, w, false, slow);
       uses_slow = true;
       load_host(a, V, x86::rdx, w);
-      if (w == 8) a.add(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
-      else a.add(x86::dword_ptr(state, gpr_off(machine::RSP)), 4);
+      add_reg_imm(a, state, machine::RSP, w, static_cast<int32_t>(w), x86::rax);
       store_reg(a, state, V, d.reg, w);
       return true;
     }

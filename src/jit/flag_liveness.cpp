@@ -101,7 +101,7 @@ std::vector<uint32_t> flag_liveness(const std::vector<DecodedInsn>& insns, const
   std::vector<bool> barrier(n, true);
   asmjit::CodeHolder code;
   code.init(asmjit::Environment::host());
-  x86::Assembler a(&code);
+  Emitter a(&code);
   for (size_t i = 0; i + 1 < n; ++i) {  // the last instruction ends the block: all live after it
     Ctx c = cx;
     c.live_out = F_ALL;

@@ -136,7 +136,7 @@ bool Jit::compile(interp::Block& b) {
   if (b.insns.empty() || !impl_->enter) return false;
   CodeHolder code;
   code.init(impl_->rt.environment());
-  x86::Assembler a(&code);
+  Emitter a(&code);
   const x86::Gp state = x86::rbx;  // CpuState*, callee-saved across the handler calls
 
   // The block's mode is fixed by its key: in 64-bit mode RIP is not truncated.
@@ -436,12 +436,10 @@ bool Jit::compile(interp::Block& b) {
           a.pop(target);
         }
         store_host(a, x86::r8, ra, sw);
-        if (sw == 8) a.sub(x86::qword_ptr(state, gpr_off(machine::RSP)), 8);
-        else a.sub(x86::dword_ptr(state, gpr_off(machine::RSP)), 4);
+        add_reg_imm(a, state, machine::RSP, sw, -static_cast<int32_t>(sw), x86::rax);
       } else if (d.id != InsnId::JMP_Ev) {
         const int32_t pop = static_cast<int32_t>(sw + (d.id == InsnId::RET_Iw ? (d.imm & 0xFFFF) : 0));
-        if (sw == 8) a.add(x86::qword_ptr(state, gpr_off(machine::RSP)), pop);
-        else a.add(x86::dword_ptr(state, gpr_off(machine::RSP)), pop);
+        add_reg_imm(a, state, machine::RSP, sw, pop, x86::rax);
       }
       a.mov(x86::qword_ptr(state, kOffRip), target);
       a.lea(kIcountReg, x86::ptr(kIcountReg, 1));
