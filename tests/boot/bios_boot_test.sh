@@ -31,27 +31,13 @@
 # each boot. Logs: build/test-logs/bios-boot-CASE.{debug,serial}.log.
 set -u
 cd "$(dirname "$0")/../.."
-root=$(pwd)
-kestrel=$root/build/kestrel
-if [ $# -gt 0 ] && [ -x "$1" ] && [ ! -d "$1" ]; then
-  kestrel=$1
-  shift
-fi
-cases=("$@")
-[ ${#cases[@]} -eq 0 ] && cases=(disk cdrom floppy linux-ide)
+source tests/boot/lib.sh
+boot_test_setup bios-boot 'disk cdrom floppy linux-ide' "$@"
 limit=${BIOS_BOOT_TIMEOUT:-900}
-logs=$root/build/test-logs
 images=$root/build/boot-images
-mkdir -p "$logs"
-pass=0
-fail=0
 
-if ! bash tests/boot/make_boot_images.sh "$images" >"$logs/make-boot-images.log" 2>&1; then
-  echo "FAIL images: tests/boot/make_boot_images.sh failed:"
-  tail -n 15 "$logs/make-boot-images.log" | sed 's/^/    | /'
-  echo "bios-boot: 0 passed, 1 failed"
-  exit 1
-fi
+bash tests/boot/make_boot_images.sh "$images" >"$logs/make-boot-images.log" 2>&1 ||
+  give_up images "tests/boot/make_boot_images.sh failed:" "$logs/make-boot-images.log"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -104,19 +90,13 @@ all_seen() {
   return 0
 }
 
+# report NAME REASON: the case's result; a failure shows the ends of both logs.
 report() {
-  local name=$1 reason=$2
-  if [ -z "$reason" ]; then
-    echo "ok $name (${secs}s)"
-    pass=$((pass + 1))
-  else
-    echo "FAIL $name: $reason"
-    echo "    debug port (last lines of $dbg):"
-    tail -n 8 "$dbg" | sed 's/^/    | /'
-    echo "    COM1 (last lines of $ser):"
-    tail -n 12 "$ser" | sed 's/^/    | /'
-    fail=$((fail + 1))
-  fi
+  result "$1" "$2" "${secs}s" && return
+  echo "    debug port (last lines of $dbg):"
+  tail -n 8 "$dbg" | sed 's/^/    | /'
+  echo "    COM1 (last lines of $ser):"
+  tail -n 12 "$ser" | sed 's/^/    | /'
 }
 
 # linux_reason BOOTLINE: why a Linux boot failed, or nothing.
@@ -220,12 +200,7 @@ for c in "${cases[@]}"; do
       if [ -z "$reason" ] && [ "$status" != 0 ]; then reason="kestrel exit status $status, want 0 (the halted guest)"; fi
       report bios-boot-linux-ide "$reason"
       ;;
-    *)
-      echo "FAIL $c: unknown case (disk, cdrom, floppy, linux-ide)"
-      fail=$((fail + 1))
-      ;;
+    *) unknown_case "$c" 'disk, cdrom, floppy, linux-ide' ;;
   esac
 done
-
-echo "bios-boot: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

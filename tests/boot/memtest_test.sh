@@ -25,26 +25,11 @@
 # kept in build/test-logs/memtest-CASE.log.
 set -u
 cd "$(dirname "$0")/../.."
-root=$(pwd)
-kestrel=$root/build/kestrel
-if [ $# -gt 0 ] && [ -x "$1" ] && [ ! -d "$1" ]; then
-  kestrel=$1
-  shift
-fi
-cases=("$@")
-[ ${#cases[@]} -eq 0 ] && cases=(kernel iso)
+source tests/boot/lib.sh
+boot_test_setup memtest 'kernel iso' "$@"
 limit=${MEMTEST_TIMEOUT:-1500}
 cache=$root/.cache/guest
-logs=$root/build/test-logs
-mkdir -p "$logs" "$cache/debs"
-pass=0
-failed=0
-
-give_up() {
-  echo "FAIL memtest: $1"
-  echo "memtest: 0 passed, 1 failed"
-  exit 1
-}
+mkdir -p "$cache/debs"
 
 image=$cache/memtest-root/boot/memtest86+x64.bin
 iso=$cache/memtest-root/usr/lib/memtest86+/memtest86+x64.iso
@@ -52,14 +37,14 @@ if [ ! -f "$image" ] || [ ! -f "$iso" ]; then
   deb=$(ls "$cache"/debs/memtest86+_*.deb 2>/dev/null | head -n 1)
   if [ -z "$deb" ]; then
     (cd "$cache/debs" && apt-get download memtest86+ >"$logs/memtest-download.log" 2>&1) ||
-      give_up "apt-get download memtest86+ failed (see $logs/memtest-download.log)"
+      give_up memtest "apt-get download memtest86+ failed (see $logs/memtest-download.log)"
     deb=$(ls "$cache"/debs/memtest86+_*.deb 2>/dev/null | head -n 1)
   fi
-  [ -n "$deb" ] || give_up "no memtest86+ package in $cache/debs"
+  [ -n "$deb" ] || give_up memtest "no memtest86+ package in $cache/debs"
   rm -rf "$cache/memtest-root"
-  dpkg-deb -x "$deb" "$cache/memtest-root" || give_up "dpkg-deb -x $deb failed"
-  [ -f "$image" ] || give_up "$deb has no boot/memtest86+x64.bin"
-  [ -f "$iso" ] || give_up "$deb has no usr/lib/memtest86+/memtest86+x64.iso"
+  dpkg-deb -x "$deb" "$cache/memtest-root" || give_up memtest "dpkg-deb -x $deb failed"
+  [ -f "$image" ] || give_up memtest "$deb has no boot/memtest86+x64.bin"
+  [ -f "$iso" ] || give_up memtest "$deb has no usr/lib/memtest86+/memtest86+x64.iso"
 fi
 
 # run_case NAME FIRST KESTREL-ARGS...: runs in the background with everything it
@@ -97,13 +82,8 @@ run_case() {
     elif ! grep -aq 'Errors: *0' "$log"; then reason="no error counter on the screen"
     fi
   fi
-  if [ -z "$reason" ]; then
-    echo "ok memtest-$name (tests #0-#9 over 64 MiB, 0 errors, $((end - start))s)"
-    pass=$((pass + 1))
-  else
-    echo "FAIL memtest-$name: $reason"
+  if ! result "memtest-$name" "$reason" "tests #0-#9 over 64 MiB, 0 errors, $((end - start))s"; then
     tail -c 2000 "$log" | tr -c '[:print:]\n' ' ' | sed 's/^/    | /' | tail -n 12
-    failed=$((failed + 1))
   fi
 }
 
@@ -112,11 +92,7 @@ for c in "${cases[@]}"; do
     kernel) run_case kernel 0 --kernel "$image" --append "console=ttyS0,115200" --display none --serial stdio \
               --serial-input none ;;
     iso) run_case iso 5 --cdrom "$iso" --display text --serial none ;;
-    *)
-      echo "FAIL memtest-$c: unknown case (kernel, iso)"
-      failed=$((failed + 1))
-      ;;
+    *) unknown_case "memtest-$c" 'kernel, iso' ;;
   esac
 done
-echo "memtest: $pass passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
