@@ -18,79 +18,43 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-1}
+source bench/lib.sh
 bash scripts/build.sh
 bash tests/boot/make_boot_images.sh build/boot-images >/dev/null 2>&1
-if ! command -v qemu-system-x86_64 >/dev/null; then
-  [ "$(id -u)" -eq 0 ] || { echo "bench: install qemu-system-x86 (needs root)" >&2; exit 1; }
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86 >/dev/null
-fi
+need_qemu
 images=build/boot-images
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 limit=900
 
-# time_to_marker MARKER CMD...: seconds until CMD prints a line containing MARKER
-# (then CMD is killed), or "timeout".
-time_to_marker() {
-  local marker=$1 start end line pid out
-  shift
-  out=$work/fifo
-  rm -f "$out"
-  mkfifo "$out"
-  start=$(date +%s.%N)
-  "$@" </dev/null >"$out" 2>/dev/null &
-  pid=$!
-  end=""
-  while IFS= read -r -t "$limit" line; do
-    if [[ "$line" == *"$marker"* ]]; then
-      end=$(date +%s.%N)
-      break
-    fi
-  done <"$out"
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  [ -n "$end" ] || { echo "timeout"; return; }
-  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f\n", b - a }'
-}
-
-# best MARKER DRIVE-KIND IMAGE EMULATOR: the best of RUNS times.
-best() {
-  local marker=$1 kind=$2 image=$3 emu=$4 b="" t img args
-  for ((i = 0; i < runs; i++)); do
-    img=$image
-    if [ "$kind" != cdrom ]; then
-      img=$work/$(basename "$image")
-      cp "$image" "$img"
-    fi
-    if [ "$emu" = qemu ]; then
-      case $kind in
-        hda) args=(-drive "file=$img,format=raw,if=ide,index=0" -boot c) ;;
-        cdrom) args=(-cdrom "$img" -boot d) ;;
-        fda) args=(-drive "file=$img,format=raw,if=floppy,index=0" -boot a) ;;
-      esac
-      t=$(time_to_marker "$marker" qemu-system-x86_64 -accel tcg -M pc -m 256 -smp 1 -nographic -nodefaults \
-        -serial stdio -no-reboot "${args[@]}")
-    else
-      case $kind in
-        hda) args=(--hda "$img") ;;
-        cdrom) args=(--cdrom "$img") ;;
-        fda) args=(--fda "$img") ;;
-      esac
-      # SeaBIOS's debug port shares standard output with COM1 and interleaves with
-      # it: the boot-sector marker is read from the debug port alone.
-      local serial=(--serial stdio --serial-input none)
-      [ "$marker" = 'Booting from Hard Disk' ] && serial=(--serial none)
-      t=$(time_to_marker "$marker" build/kestrel -m 256M "${serial[@]}" --no-reboot "${args[@]}")
-    fi
-    [ "$t" = timeout ] && { echo timeout; return; }
-    if [ -z "$b" ] || awk -v t="$t" -v b="$b" 'BEGIN { exit !(t < b) }'; then b=$t; fi
-  done
-  echo "$b"
-}
-
-ratio() {
-  if [ "$1" = timeout ] || [ "$2" = timeout ]; then echo "-"; return; fi
-  awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
+# one_run MARKER DRIVE-KIND IMAGE EMULATOR: one boot's time to MARKER, on a fresh
+# copy of a writable IMAGE.
+one_run() {
+  local marker=$1 kind=$2 image=$3 emu=$4 img=$3 args
+  if [ "$kind" != cdrom ]; then
+    img=$work/$(basename "$image")
+    cp "$image" "$img"
+  fi
+  if [ "$emu" = qemu ]; then
+    case $kind in
+      hda) args=(-drive "file=$img,format=raw,if=ide,index=0" -boot c) ;;
+      cdrom) args=(-cdrom "$img" -boot d) ;;
+      fda) args=(-drive "file=$img,format=raw,if=floppy,index=0" -boot a) ;;
+    esac
+    time_to_marker "$limit" "$marker" qemu-system-x86_64 -accel tcg -M pc -m 256 -smp 1 -nographic -nodefaults \
+      -serial stdio -no-reboot "${args[@]}"
+  else
+    case $kind in
+      hda) args=(--hda "$img") ;;
+      cdrom) args=(--cdrom "$img") ;;
+      fda) args=(--fda "$img") ;;
+    esac
+    # SeaBIOS's debug port shares standard output with COM1 and interleaves with
+    # it: the boot-sector marker is read from the debug port alone.
+    local serial=(--serial stdio --serial-input none)
+    [ "$marker" = 'Booting from Hard Disk' ] && serial=(--serial none)
+    time_to_marker "$limit" "$marker" build/kestrel -m 256M "${serial[@]}" --no-reboot "${args[@]}"
+  fi
 }
 
 printf 'BIOS boots (SeaBIOS %s, kernel %s), seconds to the marker, best of %d:\n' \
@@ -98,8 +62,8 @@ printf 'BIOS boots (SeaBIOS %s, kernel %s), seconds to the marker, best of %d:\n
 printf '  %-12s %10s %10s %8s\n' case qemu-tcg kestrel ratio
 row() {
   local name=$1 marker=$2 kind=$3 image=$4 q k
-  q=$(best "$marker" "$kind" "$image" qemu)
-  k=$(best "$marker" "$kind" "$image" kestrel)
+  q=$(best_of "$runs" one_run "$marker" "$kind" "$image" qemu)
+  k=$(best_of "$runs" one_run "$marker" "$kind" "$image" kestrel)
   printf '  %-12s %10s %10s %7sx\n' "$name" "$q" "$k" "$(ratio "$k" "$q")"
 }
 row boot-sector 'Booting from Hard Disk' hda "$images/syslinux-disk.img"

@@ -14,13 +14,11 @@
 # (about 0.07 s here); Kestrel loads the kernel directly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 scale=${1:-1}
 runs=${2:-1}
 bash scripts/build.sh >/dev/null
-if ! command -v qemu-system-x86_64 >/dev/null; then
-  [ "$(id -u)" -eq 0 ] || { echo "bench: install qemu-system-x86 (needs root)" >&2; exit 1; }
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86 >/dev/null
-fi
+need_qemu
 elf=build/bench/cpu/cpu-bench.elf
 host=build/bench/cpu/cpu-bench-host
 [ -f "$elf" ] || { echo "bench: $elf was not built (needs gcc-multilib on an x86 host)" >&2; exit 1; }

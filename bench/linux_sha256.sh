@@ -11,12 +11,10 @@
 # Run on demand, never as a timed test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 bash scripts/build.sh >/dev/null
 bash scripts/prepare-guest.sh >/dev/null 2>&1
-if ! command -v qemu-system-x86_64 >/dev/null; then
-  [ "$(id -u)" -eq 0 ] || { echo "bench: install qemu-system-x86 (needs root)" >&2; exit 1; }
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86 >/dev/null
-fi
+need_qemu
 kernel=.cache/guest/bzImage
 initrd=.cache/guest/initrd-bench.gz
 busybox=.cache/guest/busybox-root/bin/busybox

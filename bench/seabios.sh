@@ -14,12 +14,10 @@
 # qemu-system-x86 (installed with apt-get when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 runs=${1:-5}
 bash scripts/build.sh >/dev/null
-if ! command -v qemu-system-x86_64 >/dev/null; then
-  [ "$(id -u)" -eq 0 ] || { echo "bench: install qemu-system-x86 (needs root)" >&2; exit 1; }
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-x86 >/dev/null
-fi
+need_qemu
 kestrel=build/kestrel
 bios=/usr/share/seabios/bios.bin
 work=$(mktemp -d /tmp/kestrel-bench-seabios.XXXXXX)
