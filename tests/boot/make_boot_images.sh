@@ -99,21 +99,24 @@ PY
   mv "$tmp" "$disk"
 fi
 
-# --- GRUB El Torito ISO
-iso=$out/grub.iso
-if ! up_to_date "$iso" "$kernel" "$initrd" "$self"; then
+# grub_iso ISO TITLE INITRD: an El Torito CD-ROM made with grub-mkrescue (GRUB for
+# BIOS, its console on the serial port) whose one menu entry, TITLE, boots the
+# kernel with INITRD; rebuilt when the kernel, INITRD or this script is newer.
+grub_iso() {
+  local iso=$1 title=$2 initrd=$3 tree
+  up_to_date "$iso" "$kernel" "$initrd" "$self" && return
   say "building $iso"
-  tree=$out/iso-tree
+  tree=$iso.tree
   rm -rf "$tree"
   mkdir -p "$tree/boot/grub"
   cp "$kernel" "$tree/bzImage"
   cp "$initrd" "$tree/initrd.gz"
-  cat >"$tree/boot/grub/grub.cfg" <<'CFG'
+  cat >"$tree/boot/grub/grub.cfg" <<CFG
 serial --unit=0 --speed=115200
 terminal_input serial console
 terminal_output serial console
 set timeout=0
-menuentry "Linux" {
+menuentry "$title" {
   linux /bzImage console=ttyS0 panic=-1
   initrd /initrd.gz
 }
@@ -122,7 +125,10 @@ CFG
     { say "grub-mkrescue failed:"; cat "$out/grub-mkrescue.log" >&2; exit 1; }
   mv "$iso.tmp" "$iso"
   rm -rf "$tree"
-fi
+}
+
+# --- GRUB El Torito ISO
+grub_iso "$out/grub.iso" Linux "$initrd"
 
 # --- FreeDOS floppy (a copy: the shared image stays as it is)
 fd_src=$root/../shared/testdata/freedos/freedos722.img
@@ -189,29 +195,7 @@ INIT
   mv "$ide_initrd.tmp" "$ide_initrd"
   rm -rf "$stage"
 fi
-ide_iso=$out/ide-test.iso
-if ! up_to_date "$ide_iso" "$kernel" "$ide_initrd" "$self"; then
-  say "building $ide_iso"
-  tree=$out/ide-tree
-  rm -rf "$tree"
-  mkdir -p "$tree/boot/grub"
-  cp "$kernel" "$tree/bzImage"
-  cp "$ide_initrd" "$tree/initrd.gz"
-  cat >"$tree/boot/grub/grub.cfg" <<'CFG'
-serial --unit=0 --speed=115200
-terminal_input serial console
-terminal_output serial console
-set timeout=0
-menuentry "Linux IDE test" {
-  linux /bzImage console=ttyS0 panic=-1
-  initrd /initrd.gz
-}
-CFG
-  grub-mkrescue -o "$ide_iso.tmp" "$tree" >/dev/null 2>"$out/grub-mkrescue.log" ||
-    { say "grub-mkrescue failed:"; cat "$out/grub-mkrescue.log" >&2; exit 1; }
-  mv "$ide_iso.tmp" "$ide_iso"
-  rm -rf "$tree"
-fi
+grub_iso "$out/ide-test.iso" "Linux IDE test" "$ide_initrd"
 data=$out/data-disk.img
 if ! up_to_date "$data" "$self"; then
   say "building $data"
