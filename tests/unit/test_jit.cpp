@@ -11,6 +11,7 @@
 #include "machine/flags.h"
 #include "machine/machine.h"
 #include "machine/segments.h"
+#include "quiet_machine.h"
 #include "random_machine.h"
 #ifdef KESTREL_HAVE_JIT
 #include "jit/jit.h"
@@ -300,13 +301,8 @@ struct Outcome {
 
 Outcome run_random(uint64_t seed, bool with_jit) {
   std::mt19937_64 rng(seed);
-  machine::MachineConfig cfg;
-  cfg.ram_bytes = 2 << 20;
-  machine::Machine m(cfg);
-  std::string err;
-  REQUIRE(m.init(err));
-  std::FILE* devnull = std::fopen("/dev/null", "w");
-  m.set_console(devnull);
+  test::QuietMachine qm(2 << 20);
+  auto& m = qm.machine();
   // Code that loops often: short random snippets repeated, so blocks get hot.
   std::vector<uint8_t> ram(1 << 20);
   for (auto& b : ram) b = static_cast<uint8_t>(rng());
@@ -317,7 +313,6 @@ Outcome run_random(uint64_t seed, bool with_jit) {
   jit::Jit j;
   if (with_jit) it.set_compiler(&j, 0);  // translate every block at once
   it.run(2000);
-  std::fclose(devnull);
   Outcome o{};
   for (int i = 0; i < 16; ++i) o.gpr[i] = c.gpr[i];
   o.rip = c.rip;

@@ -12,6 +12,8 @@
 
 #include "interp/interpreter.h"
 #include "machine/machine.h"
+#include "machine/segments.h"
+#include "quiet_machine.h"
 #include "random_machine.h"
 
 using namespace kestrel;
@@ -54,15 +56,28 @@ Result model(const Case& k, const std::vector<uint8_t>& start, uint32_t eax) {
   return r;
 }
 
+// ES with a byte-granular LIMIT (0xFFFFFFFF: flat), loaded the way MOV ES loads it:
+// a writable data descriptor in the GDT slot after setup_random_mode's four (GDT at
+// 0x500), so the cache's derived bounds, rights and flat byte follow the limit.
+void load_es_with_limit(machine::Machine& m, uint32_t limit) {
+  auto& c = m.cpu();
+  const bool pages = limit > 0xFFFFF;  // G=1: 4 KiB units, the low 12 bits read as ones
+  REQUIRE((!pages || (limit & 0xFFF) == 0xFFF));
+  const uint32_t units = pages ? limit >> 12 : limit;
+  const uint64_t desc = (units & 0xFFFF) | (uint64_t{0x92} << 40) | (uint64_t{(units >> 16) & 0xF} << 48) |
+                        (uint64_t{pages ? 0xCu : 0x4u} << 52);
+  constexpr uint16_t kSelector = 4 * 8;
+  m.bus().write(c.gdtr.base + kSelector, &desc, sizeof desc);
+  c.gdtr.limit = kSelector + 7;
+  REQUIRE(machine::load_segment(c, machine::ES, kSelector));
+  REQUIRE(c.seg[machine::ES].hi == limit);
+  REQUIRE((c.seg[machine::ES].flat != 0) == (limit == 0xFFFFFFFFu));
+}
+
 Result run(const Case& k, const std::vector<uint8_t>& start, uint32_t eax, uint64_t seed) {
   std::mt19937_64 rng(seed);
-  machine::MachineConfig cfg;
-  cfg.ram_bytes = 2 << 20;
-  machine::Machine m(cfg);
-  std::string err;
-  REQUIRE(m.init(err));
-  std::FILE* devnull = std::fopen("/dev/null", "w");
-  m.set_console(devnull);
+  test::QuietMachine qm(2 << 20);
+  auto& m = qm.machine();
   m.bus().write(kRegion, start.data(), start.size());
   auto& c = m.cpu();
   test::setup_random_mode(m, 1, rng);
@@ -79,10 +94,9 @@ Result run(const Case& k, const std::vector<uint8_t>& start, uint32_t eax, uint6
   c.gpr[machine::RCX] = k.count;
   c.gpr[machine::RAX] = eax;
   c.idtr.limit = 0;  // a fault ends the run (triple fault: stop)
-  c.seg[machine::ES].hi = k.es_limit;
+  load_es_with_limit(m, k.es_limit);
   interp::Interpreter it(m);
   const auto stop = it.run(1'000'000);
-  std::fclose(devnull);
   Result r{static_cast<uint32_t>(c.gpr[machine::RSI]), static_cast<uint32_t>(c.gpr[machine::RDI]),
            static_cast<uint32_t>(c.gpr[machine::RCX]), std::vector<uint8_t>(start.size()),
            stop != interp::StopReason::HaltedNoInterrupts};
