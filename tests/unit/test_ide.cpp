@@ -60,6 +60,14 @@ std::vector<uint8_t> patterned(uint64_t sectors, unsigned sector_size = 512) {
   return v;
 }
 
+// An image that must open; OPTION names it in the error message.
+std::shared_ptr<DiskImage> open_image(const std::string& path, DiskKind kind, const char* option) {
+  auto img = std::make_shared<DiskImage>();
+  std::string err;
+  REQUIRE_MESSAGE(img->open(path, kind, option, err), err);
+  return img;
+}
+
 struct IrqRecorder : IrqSink {
   int rises = 0;
   bool level = false;
@@ -70,6 +78,8 @@ struct IrqRecorder : IrqSink {
 };
 
 constexpr uint16_t kCmd = 0x1F0, kCtl = 0x3F6, kBm = 0xC000;
+// Status of a device that finished its command: DRDY and DSC, nothing else.
+constexpr uint8_t kReady = ata::kDrdy | ata::kDsc;
 
 // A machine with one IDE channel at the primary ports and its bus master at 0xC000.
 struct Rig {
@@ -91,12 +101,7 @@ struct Rig {
     bm->attach(m->ports(), kBm);
     ch->set_dma_engine(bm);
   }
-  std::shared_ptr<DiskImage> open(const std::string& path, DiskKind kind) {
-    auto img = std::make_shared<DiskImage>();
-    std::string err;
-    REQUIRE_MESSAGE(img->open(path, kind, "--test", err), err);
-    return img;
-  }
+  std::shared_ptr<DiskImage> open(const std::string& path, DiskKind kind) { return open_image(path, kind, "--test"); }
   uint8_t in(unsigned reg) { return static_cast<uint8_t>(m->ports().in(static_cast<uint16_t>(kCmd + reg), 1)); }
   void out(unsigned reg, uint8_t v) { m->ports().out(static_cast<uint16_t>(kCmd + reg), v, 1); }
   uint8_t alt() { return static_cast<uint8_t>(m->ports().in(kCtl, 1)); }
@@ -118,6 +123,15 @@ struct Rig {
     out(4, static_cast<uint8_t>(lba >> 8));
     out(5, static_cast<uint8_t>(lba >> 16));
   }
+  // CHS addressing: cylinder, head and 1-based sector, COUNT sectors (the device
+  // register without the LBA bit).
+  void chs(uint16_t cylinder, uint8_t head, uint8_t sector, uint8_t count) {
+    out(6, static_cast<uint8_t>(0xA0 | head));
+    out(2, count);
+    out(3, sector);
+    out(4, static_cast<uint8_t>(cylinder));
+    out(5, static_cast<uint8_t>(cylinder >> 8));
+  }
   void lba48(uint64_t lba, uint16_t count) {
     out(6, 0x40);
     out(2, static_cast<uint8_t>(count >> 8));
@@ -129,8 +143,14 @@ struct Rig {
     out(4, static_cast<uint8_t>(lba >> 8));
     out(5, static_cast<uint8_t>(lba >> 16));
   }
+  void command(uint8_t cmd) { out(7, cmd); }
+  // A command without a data phase: the Status it leaves (reading it clears INTRQ).
+  uint8_t status_after(uint8_t cmd) {
+    command(cmd);
+    return in(7);
+  }
   std::vector<uint16_t> identify(uint8_t cmd = 0xEC) {
-    out(7, cmd);
+    command(cmd);
     std::vector<uint16_t> w;
     for (int i = 0; i < 256; ++i) w.push_back(data16());
     return w;
@@ -154,7 +174,7 @@ struct Rig {
     out(1, dma ? 1 : 0);
     out(4, static_cast<uint8_t>(limit));
     out(5, static_cast<uint8_t>(limit >> 8));
-    out(7, 0xA0);
+    command(0xA0);
     CHECK((alt() & ata::kDrq) != 0);
     CHECK(in(2) == ata::kIrCoD);
     for (int i = 0; i < 12; i += 2) write16(static_cast<uint16_t>(p[i] | p[i + 1] << 8));
@@ -172,6 +192,31 @@ struct Rig {
     }
     return all;
   }
+};
+
+// A machine for the board tests: build_basic_board with a 64-sector hard disk as
+// --hda and, after add_cdrom(), a 20-block ISO in the CD-ROM drive as --cdrom; the
+// test sets further options before build().
+struct BoardRig {
+  static MachineConfig config() {
+    MachineConfig cfg;
+    cfg.ram_bytes = 16ull << 20;
+    return cfg;
+  }
+  Machine m{config()};
+  TempFile disk{patterned(64)};
+  TempFile iso{patterned(20, 2048)};
+  BoardOptions opt;
+  BoardRig() {
+    std::string err;
+    REQUIRE_MESSAGE(m.init(err), err);
+    opt.drives.hda = open_image(disk.path, DiskKind::HardDisk, "--hda");
+  }
+  void add_cdrom() {
+    opt.drives.cdrom = open_image(iso.path, DiskKind::Cdrom, "--cdrom");
+    opt.drives.cdrom_drive = true;
+  }
+  BoardDevices build() { return build_basic_board(m, opt); }
 };
 
 std::string ata_string(const std::vector<uint16_t>& w, unsigned first, unsigned count) {
@@ -247,7 +292,7 @@ TEST_CASE("ATA: signatures, IDENTIFY DEVICE, an absent slave and an empty channe
   CHECK(r.in(3) == 1);
   CHECK(r.in(4) == 0);
   CHECK(r.in(5) == 0);
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc));
+  CHECK(r.in(7) == kReady);
   auto w = r.identify();
   CHECK(w[0] == 0x0040);
   CHECK(w[1] == 20);
@@ -259,12 +304,12 @@ TEST_CASE("ATA: signatures, IDENTIFY DEVICE, an absent slave and an empty channe
   CHECK((w[83] & 0x0400) != 0);                           // LBA48
   CHECK(w[100] == 20160);
   CHECK((w[47] & 0xFF) == 16);
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc));             // DRQ gone after the last word
+  CHECK(r.in(7) == kReady);  // DRQ gone after the last word
   // The slave is absent: its registers read 0 and it ignores commands.
   r.out(6, 0xB0);
   CHECK(r.in(7) == 0);
   CHECK(r.in(2) == 0);
-  r.out(7, 0xEC);
+  r.command(0xEC);
   CHECK(r.alt() == 0);
 }
 
@@ -273,7 +318,7 @@ TEST_CASE("ATA: PIO READ SECTORS (LBA28) interrupts before each sector; nIEN mas
   TempFile f(patterned(2048));
   r.ch->attach_disk(0, r.open(f.path, DiskKind::HardDisk));
   r.lba28(100, 3);
-  r.out(7, 0x20);
+  r.command(0x20);
   for (uint64_t s = 100; s < 103; ++s) {
     CHECK(r.irq.level);
     CHECK((r.in(7) & ata::kDrq) != 0);  // reading Status clears INTRQ
@@ -283,18 +328,18 @@ TEST_CASE("ATA: PIO READ SECTORS (LBA28) interrupts before each sector; nIEN mas
     for (unsigned i = 0; i < 512; ++i) ok &= data[i] == pattern(s, i);
     CHECK_MESSAGE(ok, "sector " << s);
   }
-  CHECK(r.alt() == (ata::kDrdy | ata::kDsc));
+  CHECK(r.alt() == kReady);
   CHECK_FALSE(r.irq.level);  // no interrupt after the last block of a read
   CHECK(r.irq.rises == 3);
   // With nIEN the device still completes, but INTRQ stays low.
   r.m->ports().out(kCtl, ata::kCtlNien, 1);
   r.lba28(5, 1);
-  r.out(7, 0x20);
+  r.command(0x20);
   CHECK_FALSE(r.irq.level);
   CHECK(r.read_bytes(512)[0] == pattern(5, 0));
   // 32-bit data accesses read two words at a time.
   r.lba28(6, 1);
-  r.out(7, 0x20);
+  r.command(0x20);
   const uint32_t d = r.m->ports().in(kCmd, 4);
   CHECK((d & 0xFF) == pattern(6, 0));
   CHECK(((d >> 24) & 0xFF) == pattern(6, 3));
@@ -305,36 +350,33 @@ TEST_CASE("ATA: WRITE SECTORS and WRITE MULTIPLE go to the image; READ MULTIPLE 
   TempFile f(patterned(256));
   r.ch->attach_disk(0, r.open(f.path, DiskKind::HardDisk));
   r.lba28(10, 2);
-  r.out(7, 0x30);
+  r.command(0x30);
   CHECK((r.alt() & ata::kDrq) != 0);
   CHECK_FALSE(r.irq.level);  // no interrupt before the first block of a write
   for (int i = 0; i < 256; ++i) r.write16(0x1111);
   CHECK(r.irq.level);
   CHECK((r.in(7) & ata::kDrq) != 0);
   for (int i = 0; i < 256; ++i) r.write16(0x2222);
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc));
+  CHECK(r.in(7) == kReady);
   // READ MULTIPLE before SET MULTIPLE is aborted.
   r.lba28(0, 1);
-  r.out(7, 0xC4);
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc | ata::kErr));
+  CHECK(r.status_after(0xC4) == (kReady | ata::kErr));
   CHECK(r.in(1) == ata::kErrAbrt);
   r.out(2, 3);  // not a power of two
-  r.out(7, 0xC6);
-  CHECK((r.in(7) & ata::kErr) != 0);
+  CHECK((r.status_after(0xC6) & ata::kErr) != 0);
   r.out(2, 4);
-  r.out(7, 0xC6);
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc));
+  CHECK(r.status_after(0xC6) == kReady);
   CHECK((r.identify()[59]) == 0x0104);
   // WRITE MULTIPLE of 6 sectors: blocks of 4 and 2.
   r.lba28(20, 6);
-  r.out(7, 0xC5);
+  r.command(0xC5);
   for (int i = 0; i < 4 * 256; ++i) r.write16(0x3333);
   CHECK((r.in(7) & ata::kDrq) != 0);
   for (int i = 0; i < 2 * 256; ++i) r.write16(0x4444);
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc));
+  CHECK(r.in(7) == kReady);
   // READ MULTIPLE of 6 sectors from 9: one interrupt per block (4 + 2).
   r.lba28(9, 6);
-  r.out(7, 0xC4);
+  r.command(0xC4);
   CHECK(r.irq.level);
   CHECK((r.in(7) & ata::kDrq) != 0);
   auto a = r.read_bytes(4 * 512);
@@ -367,60 +409,45 @@ TEST_CASE("ATA: LBA48 and CHS addressing; out-of-range sectors report IDNF; HOB 
   CHECK(r.in(3) == 0);   // LBA bits 31:24
   r.m->ports().out(kCtl, 0, 1);
   CHECK(r.in(2) == 2);
-  r.out(7, 0x24);
+  r.command(0x24);
   CHECK(r.read_bytes(512)[1] == pattern(20000, 1));
   CHECK(r.read_bytes(512)[1] == pattern(20001, 1));
   // A sector past the end.
   r.lba48(20159, 2);
-  r.out(7, 0x24);
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc | ata::kErr));
+  CHECK(r.status_after(0x24) == (kReady | ata::kErr));
   CHECK(r.in(1) == ata::kErrIdnf);
   // CHS: cylinder 2, head 3, sector 4 = (2*16+3)*63+3.
-  r.out(6, 0xA3);
-  r.out(2, 1);
-  r.out(3, 4);
-  r.out(4, 2);
-  r.out(5, 0);
-  r.out(7, 0x20);
+  r.chs(2, 3, 4, 1);
+  r.command(0x20);
   CHECK(r.read_bytes(512)[0] == pattern((2 * 16 + 3) * 63 + 3, 0));
   // INITIALIZE DEVICE PARAMETERS: 4 heads, 17 sectors; then C/H/S 1/2/5 = (1*4+2)*17+4.
   r.out(6, 0xA3);
   r.out(2, 17);
-  r.out(7, 0x91);
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc));
-  r.out(6, 0xA2);
-  r.out(2, 1);
-  r.out(3, 5);
-  r.out(4, 1);
-  r.out(5, 0);
-  r.out(7, 0x20);
+  CHECK(r.status_after(0x91) == kReady);
+  r.chs(1, 2, 5, 1);
+  r.command(0x20);
   CHECK(r.read_bytes(512)[0] == pattern((1 * 4 + 2) * 17 + 4, 0));
   // Sector 0 does not exist in CHS.
   r.out(6, 0xA0);
   r.out(3, 0);
-  r.out(7, 0x20);
-  CHECK((r.in(7) & ata::kErr) != 0);
+  CHECK((r.status_after(0x20) & ata::kErr) != 0);
   CHECK((r.in(1) & ata::kErrIdnf) != 0);
   // READ VERIFY, SEEK, FLUSH CACHE, SET FEATURES, CHECK POWER MODE; an unknown command aborts.
   r.lba28(7, 4);
-  r.out(7, 0x40);
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc));
-  r.out(7, 0x70);
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc));
-  r.out(7, 0xE7);
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc));
+  CHECK(r.status_after(0x40) == kReady);
+  CHECK(r.status_after(0x70) == kReady);
+  CHECK(r.status_after(0xE7) == kReady);
   r.out(1, 0x03);
   r.out(2, 0x22);  // multiword DMA 2
-  r.out(7, 0xEF);
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc));
+  CHECK(r.status_after(0xEF) == kReady);
   CHECK((r.identify()[63] & 0x0400) != 0);
   r.out(1, 0x03);
   r.out(2, 0x50);
-  r.out(7, 0xEF);
+  r.command(0xEF);
   CHECK(r.in(1) == ata::kErrAbrt);
-  r.out(7, 0xE5);
+  r.command(0xE5);
   CHECK(r.in(2) == 0xFF);
-  r.out(7, 0x00);
+  r.command(0x00);
   CHECK(r.in(1) == ata::kErrAbrt);
 }
 
@@ -431,19 +458,19 @@ TEST_CASE("ATA: SRST resets both devices to their signatures; EXECUTE DEVICE DIA
   r.ch->attach_disk(0, r.open(f.path, DiskKind::HardDisk));
   r.ch->attach_cdrom(1, r.open(iso.path, DiskKind::Cdrom));
   r.lba28(1, 2);
-  r.out(7, 0x20);
+  r.command(0x20);
   CHECK((r.alt() & ata::kDrq) != 0);
   r.m->ports().out(kCtl, ata::kCtlSrst, 1);
   CHECK(r.alt() == ata::kBsy);
   r.m->ports().out(kCtl, 0, 1);
-  CHECK(r.alt() == (ata::kDrdy | ata::kDsc));
+  CHECK(r.alt() == kReady);
   CHECK(r.in(1) == 0x01);
   CHECK(r.in(3) == 1);
   r.out(6, 0x10);
   CHECK(r.in(4) == 0x14);
   CHECK(r.in(5) == 0xEB);
   CHECK(r.alt() == 0);  // an ATAPI device clears DRDY after reset
-  r.out(7, 0x90);
+  r.command(0x90);
   CHECK(r.in(6) == 0xA0);  // device 0 selected again
   CHECK(r.in(1) == 0x01);
   CHECK(r.irq.level);
@@ -456,13 +483,13 @@ TEST_CASE("ATA: READ DMA and WRITE DMA through the bus master's PRD table") {
   // 3 sectors into two regions: 1000 bytes at 0x20000, 536 bytes at 0x30000.
   r.prd({{0x20000, 1000}, {0x30000, 536}}, true);
   r.lba28(40, 3);
-  r.out(7, 0xC8);
+  r.command(0xC8);
   CHECK_FALSE(r.irq.level);  // waits for the start bit
   CHECK((r.bm_status() & IdeBusMaster::kStActive) == 0);
   r.bm_start(true);
   CHECK(r.irq.level);
   CHECK(r.bm_status() == (IdeBusMaster::kStInterrupt));  // table ran out exactly
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc));
+  CHECK(r.in(7) == kReady);
   CHECK(r.m->bus().read_uint(0x20000, 1) == pattern(40, 0));
   CHECK(r.m->bus().read_uint(0x20000 + 999, 1) == pattern(41, 999 - 512));
   CHECK(r.m->bus().read_uint(0x30000, 1) == pattern(41, 1000 - 512));
@@ -472,7 +499,7 @@ TEST_CASE("ATA: READ DMA and WRITE DMA through the bus master's PRD table") {
   r.prd({{0x40000, 4096}}, true);
   r.bm_start(true);  // started first, command second
   r.lba28(1, 1);
-  r.out(7, 0xC8);
+  r.command(0xC8);
   CHECK(r.bm_status() == (IdeBusMaster::kStInterrupt | IdeBusMaster::kStActive));
   CHECK(r.m->bus().read_uint(0x40000, 1) == pattern(1, 0));
   r.m->ports().out(kBm, 0x08, 1);
@@ -480,9 +507,9 @@ TEST_CASE("ATA: READ DMA and WRITE DMA through the bus master's PRD table") {
   for (unsigned i = 0; i < 1024; ++i) r.m->bus().write_uint(0x50000 + i, (i * 3) & 0xFF, 1);
   r.prd({{0x50000, 1024}}, false);
   r.lba28(100, 2);
-  r.out(7, 0xCA);
+  r.command(0xCA);
   r.bm_start(false);
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc));
+  CHECK(r.in(7) == kReady);
   auto bytes = f.contents();
   CHECK(bytes[100 * 512 + 5] == 15);
   CHECK(bytes[101 * 512 + 511] == ((1023 * 3) & 0xFF));
@@ -490,7 +517,7 @@ TEST_CASE("ATA: READ DMA and WRITE DMA through the bus master's PRD table") {
   // A table shorter than the data: Error set, the command aborted.
   r.prd({{0x60000, 512}}, true);
   r.lba28(0, 2);
-  r.out(7, 0xC8);
+  r.command(0xC8);
   r.bm_start(true);
   CHECK((r.bm_status() & IdeBusMaster::kStError) != 0);
   CHECK((r.in(7) & ata::kErr) != 0);
@@ -508,7 +535,7 @@ TEST_CASE("ATA DMA: a write into a page holding code tells the code listener") {
   r.m->bus().mark_code_page(0x7000);
   r.prd({{0x7C00, 512}}, true);
   r.lba28(0, 1);
-  r.out(7, 0xC8);
+  r.command(0xC8);
   r.bm_start(true);
   REQUIRE_FALSE(listener.pages.empty());
   CHECK(listener.pages[0] == 0x7000);
@@ -519,8 +546,7 @@ TEST_CASE("ATAPI: IDENTIFY DEVICE aborts with the signature; IDENTIFY PACKET DEV
   Rig r;
   TempFile iso(patterned(64, 2048));
   r.ch->attach_cdrom(0, r.open(iso.path, DiskKind::Cdrom));
-  r.out(7, 0xEC);
-  CHECK((r.in(7) & ata::kErr) != 0);
+  CHECK((r.status_after(0xEC) & ata::kErr) != 0);
   CHECK(r.in(4) == 0x14);
   CHECK(r.in(5) == 0xEB);
   auto w = r.identify(0xA1);
@@ -533,7 +559,7 @@ TEST_CASE("ATAPI: IDENTIFY DEVICE aborts with the signature; IDENTIFY PACKET DEV
   CHECK(inq[1] == 0x80);
   CHECK(std::string(inq.begin() + 8, inq.begin() + 16) == "KESTREL ");
   CHECK(r.in(2) == (ata::kIrIo | ata::kIrCoD));
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc));
+  CHECK(r.in(7) == kReady);
   // An allocation length shorter than the data truncates it.
   r.packet({0x12, 0, 0, 0, 5});
   CHECK(r.atapi_data().size() == 5);
@@ -563,7 +589,7 @@ TEST_CASE("ATAPI: READ CAPACITY, READ(10) in PIO blocks of the byte-count limit,
   bool ok = true;
   for (unsigned i = 0; i < all.size(); ++i) ok &= all[i] == pattern(10 + i / 2048, i % 2048);
   CHECK(ok);
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc));
+  CHECK(r.in(7) == kReady);
   // Past the end: ILLEGAL REQUEST, LBA out of range.
   r.packet({0x28, 0, 0, 0, 0, 99, 0, 0, 2});
   CHECK((r.in(7) & ata::kErr) != 0);
@@ -577,7 +603,7 @@ TEST_CASE("ATAPI: READ CAPACITY, READ(10) in PIO blocks of the byte-count limit,
   r.packet({0xA8, 0, 0, 0, 0, 50, 0, 0, 0, 2}, 0xFFFE, true);
   CHECK((r.alt() & ata::kDrq) != 0);
   r.bm_start(true);
-  CHECK(r.in(7) == (ata::kDrdy | ata::kDsc));
+  CHECK(r.in(7) == kReady);
   CHECK(r.in(2) == (ata::kIrIo | ata::kIrCoD));
   CHECK(r.m->bus().read_uint(0x80000, 1) == pattern(50, 0));
   CHECK(r.m->bus().read_uint(0x80000 + 4095, 1) == pattern(51, 2047));
@@ -659,39 +685,29 @@ TEST_CASE("ATAPI: an empty drive is NOT READY; the tray, the lock and START STOP
   TempFile iso(patterned(40, 2048));
   r2.ch->attach_cdrom(0, r2.open(iso.path, DiskKind::Cdrom));
   r2.packet({0x00});
-  CHECK(r2.in(7) == (ata::kDrdy | ata::kDsc));
+  CHECK(r2.in(7) == kReady);
   r2.packet({0x1E, 0, 0, 0, 1});  // prevent removal
   r2.packet({0x1B, 0, 0, 0, 0x02});  // eject: refused while locked
   CHECK((r2.in(7) & ata::kErr) != 0);
   r2.packet({0x1E, 0, 0, 0, 0});
   r2.packet({0x1B, 0, 0, 0, 0x02});
-  CHECK(r2.in(7) == (ata::kDrdy | ata::kDsc));
+  CHECK(r2.in(7) == kReady);
   r2.packet({0x00});
   CHECK((r2.in(1) >> 4) == 0x02);  // tray open
   r2.packet({0x1B, 0, 0, 0, 0x03});  // load
   r2.packet({0x00});
-  CHECK(r2.in(7) == (ata::kDrdy | ata::kDsc));
+  CHECK(r2.in(7) == kReady);
 }
 
 TEST_CASE("board: IDE drives on the legacy channels; the CMOS boot order and floppy types for SeaBIOS") {
-  MachineConfig cfg;
-  cfg.ram_bytes = 16ull << 20;
-  Machine m(cfg);
-  std::string err;
-  REQUIRE(m.init(err));
-  TempFile disk(patterned(64));
-  TempFile iso(patterned(20, 2048));
-  BoardOptions opt;
-  opt.drives.hda = std::make_shared<DiskImage>();
-  REQUIRE(opt.drives.hda->open(disk.path, DiskKind::HardDisk, "--hda", err));
-  opt.drives.cdrom = std::make_shared<DiskImage>();
-  REQUIRE(opt.drives.cdrom->open(iso.path, DiskKind::Cdrom, "--cdrom", err));
-  opt.drives.cdrom_drive = true;
-  opt.drives.boot = 'd';
-  BoardDevices b = build_basic_board(m, opt);
+  BoardRig rig;
+  rig.add_cdrom();
+  rig.opt.drives.boot = 'd';
+  Machine& m = rig.m;
+  BoardDevices b = rig.build();
   REQUIRE(b.ide[0]);
   REQUIRE(b.ide[1]);
-  CHECK(m.ports().in(0x1F7, 1) == (ata::kDrdy | ata::kDsc));
+  CHECK(m.ports().in(0x1F7, 1) == kReady);
   CHECK(m.ports().in(0x174, 1) == 0x14);  // the ATAPI signature on the secondary master
   CHECK(m.ports().in(0x175, 1) == 0xEB);
   CHECK(b.rtc->peek(0x3D) == 0x23);  // CD-ROM first, then the hard disk
@@ -709,20 +725,10 @@ TEST_CASE("board: IDE drives on the legacy channels; the CMOS boot order and flo
 // edges: every command must give a new rising edge, also when the guest issues the next
 // command without reading Status first (the command write drops INTRQ, ATA-6 §5.2.2).
 TEST_CASE("board: the IDE channels' INTRQ reach IOAPIC pins 14 and 15 as one edge per command") {
-  MachineConfig cfg;
-  cfg.ram_bytes = 16ull << 20;
-  Machine m(cfg);
-  std::string err;
-  REQUIRE(m.init(err));
-  TempFile disk(patterned(64));
-  TempFile iso(patterned(20, 2048));
-  BoardOptions opt;
-  opt.drives.hda = std::make_shared<DiskImage>();
-  REQUIRE(opt.drives.hda->open(disk.path, DiskKind::HardDisk, "--hda", err));
-  opt.drives.cdrom = std::make_shared<DiskImage>();
-  REQUIRE(opt.drives.cdrom->open(iso.path, DiskKind::Cdrom, "--cdrom", err));
-  opt.drives.cdrom_drive = true;
-  BoardDevices b = build_basic_board(m, opt);
+  BoardRig rig;
+  rig.add_cdrom();
+  Machine& m = rig.m;
+  BoardDevices b = rig.build();
   REQUIRE(b.lapic);
   REQUIRE(b.ioapic);
   REQUIRE(b.ide_function);
@@ -763,17 +769,10 @@ TEST_CASE("board: the IDE channels' INTRQ reach IOAPIC pins 14 and 15 as one edg
 }
 
 TEST_CASE("PIIX IDE function 00:01.1: identity, IDETIM decode enable, BAR4 bus-master registers and DMA") {
-  MachineConfig cfg;
-  cfg.ram_bytes = 16ull << 20;
-  Machine m(cfg);
-  std::string err;
-  REQUIRE(m.init(err));
-  TempFile disk(patterned(64));
-  BoardOptions opt;
-  opt.firmware = true;  // as after a hardware reset: the BIOS sets the function up
-  opt.drives.hda = std::make_shared<DiskImage>();
-  REQUIRE(opt.drives.hda->open(disk.path, DiskKind::HardDisk, "--hda", err));
-  BoardDevices b = build_basic_board(m, opt);
+  BoardRig rig;
+  rig.opt.firmware = true;  // as after a hardware reset: the BIOS sets the function up
+  Machine& m = rig.m;
+  BoardDevices b = rig.build();
   REQUIRE(b.ide_function);
   auto cfg_read = [&](unsigned off, unsigned size) {
     m.ports().out(0xCF8, 0x80000000u | (1u << 11) | (1u << 8) | (off & 0xFC), 4);
@@ -795,7 +794,7 @@ TEST_CASE("PIIX IDE function 00:01.1: identity, IDETIM decode enable, BAR4 bus-m
   CHECK(cfg_read(0x20, 4) == 0xFFFFFFF1u);  // 16 I/O ports
   cfg_write(0x20, 0xC040, 4);
   cfg_write(0x04, pci_cfg::kCmdIo | pci_cfg::kCmdBusMaster, 2);
-  CHECK(m.ports().in(0x1F7, 1) == (ata::kDrdy | ata::kDsc));
+  CHECK(m.ports().in(0x1F7, 1) == kReady);
   CHECK(m.ports().in(0x177, 1) == 0xFF);  // an empty secondary channel floats
   // Clearing the primary's decode enable takes it off the bus.
   cfg_write(0x40, 0x0000, 2);
