@@ -17,16 +17,7 @@
 %define TEST_NAME 'fpu_ferr'
         org     0x7C00
 %include "common.inc"
-
-CR0_MP equ 0x02
-CR0_EM equ 0x04
-CR0_TS equ 0x08
-CR0_NE equ 0x20
-
-FSW_IE equ 0x0001
-FSW_ZE equ 0x0004
-FSW_ES equ 0x0080
-FSW_B  equ 0x8000
+%include "x87.inc"
 
 IRQ13_VECTOR equ 0x75   ; slave 8259 based at 0x70, as the PC BIOS programs it
 
@@ -190,5 +181,4 @@ irq13_handler:
         pop     ax
         iret
 
-cw_ze_unmasked: dw 0x037B
-cw_ie_unmasked: dw 0x037E
+        X87_CONTROL_WORDS

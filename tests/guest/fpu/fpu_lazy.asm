@@ -18,19 +18,7 @@
 %define TEST_NAME 'fpu_lazy'
         org     0x7C00
 %include "common.inc"
-
-CR0_MP equ 0x02
-CR0_EM equ 0x04
-CR0_TS equ 0x08
-CR0_NE equ 0x20
-
-FSW_IE equ 0x0001
-FSW_ZE equ 0x0004
-FSW_ES equ 0x0080
-FSW_C0 equ 0x0100
-FSW_C2 equ 0x0400
-FSW_C3 equ 0x4000
-FSW_B  equ 0x8000
+%include "x87.inc"
 
 absolute 0x0600
 nm_count:   resw 1
@@ -278,5 +266,4 @@ mf_handler:
 
 two:            dw 2
 three:          dw 3
-cw_ze_unmasked: dw 0x037B
-cw_ie_unmasked: dw 0x037E
+        X87_CONTROL_WORDS
