@@ -18,6 +18,7 @@
 #include "machine/cpu_state.h"
 #include "machine/flags.h"
 #include "machine/machine.h"
+#include "test_machine.h"
 
 namespace kestrel::test {
 
@@ -28,11 +29,7 @@ struct HandlerRig {
   machine::CpuMode mode;
 
   HandlerRig(machine::CpuMode md, std::initializer_list<machine::Feature> features) : mode(md) {
-    machine::MachineConfig cfg;
-    cfg.ram_bytes = 16ull << 20;
-    m = std::make_unique<machine::Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
+    m = new_machine(16ull << 20);
     model = *machine::find_cpu_model("default");
     for (auto f : features) model.features.push_back(f);
     model.finalize();

@@ -17,6 +17,7 @@
 #include "machine/devices/acpi_pm.h"
 #include "machine/machine.h"
 #include "machine/segments.h"
+#include "test_machine.h"
 
 using namespace kestrel;
 using namespace kestrel::machine;
@@ -27,11 +28,7 @@ struct Board {
   std::unique_ptr<Machine> m;
   BoardDevices dev;
   Board() {
-    MachineConfig cfg;
-    cfg.ram_bytes = 16ull << 20;
-    m = std::make_unique<Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
+    m = test::new_machine(16ull << 20);
     dev = build_basic_board(*m);
     REQUIRE(dev.acpi_pm);
     REQUIRE(dev.acpi_tables);

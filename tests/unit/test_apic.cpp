@@ -21,6 +21,7 @@
 #include "machine/machine.h"
 #include "machine/msr.h"
 #include "machine/segments.h"
+#include "test_machine.h"
 
 using namespace kestrel;
 using namespace kestrel::machine;
@@ -37,11 +38,7 @@ struct Board {
   std::unique_ptr<interp::Interpreter> it;
 
   Board() {
-    MachineConfig cfg;
-    cfg.ram_bytes = 16ull << 20;
-    m = std::make_unique<Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
+    m = test::new_machine(16ull << 20);
     dev = build_basic_board(*m);
     REQUIRE(dev.lapic);
     REQUIRE(dev.ioapic);

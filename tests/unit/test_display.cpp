@@ -16,6 +16,7 @@
 #include "machine/devices/i8042.h"
 #include "machine/devices/vga/vga.h"
 #include "machine/machine.h"
+#include "test_machine.h"
 #include "vga_modes.h"
 
 using namespace kestrel;
@@ -43,11 +44,7 @@ struct Rig {
   std::unique_ptr<machine::Machine> m;
   machine::BoardDevices b;
   Rig() {
-    machine::MachineConfig cfg;
-    cfg.ram_bytes = 16ull << 20;
-    m = std::make_unique<machine::Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
+    m = test::new_machine(16ull << 20);
     machine::BoardOptions opt;
     opt.vga = true;
     b = machine::build_basic_board(*m, opt);

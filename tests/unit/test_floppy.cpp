@@ -20,6 +20,7 @@
 #include "machine/devices/rtc_cmos.h"
 #include "machine/machine.h"
 #include "machine/storage/disk_image.h"
+#include "test_machine.h"
 
 using namespace kestrel::machine;
 
@@ -53,14 +54,11 @@ struct Rig {
   std::unique_ptr<Machine> m;
   BoardDevices b;
   explicit Rig(const std::string& floppy = "") {
-    MachineConfig cfg;
-    cfg.ram_bytes = 16ull << 20;
-    m = std::make_unique<Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
+    m = kestrel::test::new_machine(16ull << 20);
     BoardOptions opt;
     if (!floppy.empty()) {
       opt.drives.fda = std::make_shared<DiskImage>();
+      std::string err;
       REQUIRE_MESSAGE(opt.drives.fda->open(floppy, DiskKind::Floppy, "--fda", err), err);
     }
     b = build_basic_board(*m, opt);

@@ -11,6 +11,7 @@
 #include "machine/board.h"
 #include "machine/devices/i8042.h"
 #include "machine/machine.h"
+#include "test_machine.h"
 
 using namespace kestrel::machine;
 
@@ -20,11 +21,7 @@ struct Rig {
   std::unique_ptr<Machine> m;
   BoardDevices b;
   Rig() {
-    MachineConfig cfg;
-    cfg.ram_bytes = 16ull << 20;
-    m = std::make_unique<Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
+    m = kestrel::test::new_machine(16ull << 20);
     b = build_basic_board(*m);
   }
   uint8_t status() { return static_cast<uint8_t>(m->ports().in(0x64, 1)); }

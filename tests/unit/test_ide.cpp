@@ -24,6 +24,7 @@
 #include "machine/devices/ide_channel.h"
 #include "machine/machine.h"
 #include "machine/storage/disk_image.h"
+#include "test_machine.h"
 
 using namespace kestrel::machine;
 
@@ -89,11 +90,7 @@ struct Rig {
   IdeChannel* ch;
   IdeBusMaster* bm;
   Rig() {
-    MachineConfig cfg;
-    cfg.ram_bytes = 16ull << 20;
-    m = std::make_unique<Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
+    m = kestrel::test::new_machine(16ull << 20);
     line.connect(&irq, 0);
     ch = m->add_device<IdeChannel>(*m, "ide0", kCmd, kCtl, &line);
     ch->attach(m->ports());
@@ -198,20 +195,12 @@ struct Rig {
 // --hda and, after add_cdrom(), a 20-block ISO in the CD-ROM drive as --cdrom; the
 // test sets further options before build().
 struct BoardRig {
-  static MachineConfig config() {
-    MachineConfig cfg;
-    cfg.ram_bytes = 16ull << 20;
-    return cfg;
-  }
-  Machine m{config()};
+  std::unique_ptr<Machine> owned_machine = kestrel::test::new_machine(16ull << 20);
+  Machine& m = *owned_machine;
   TempFile disk{patterned(64)};
   TempFile iso{patterned(20, 2048)};
   BoardOptions opt;
-  BoardRig() {
-    std::string err;
-    REQUIRE_MESSAGE(m.init(err), err);
-    opt.drives.hda = open_image(disk.path, DiskKind::HardDisk, "--hda");
-  }
+  BoardRig() { opt.drives.hda = open_image(disk.path, DiskKind::HardDisk, "--hda"); }
   void add_cdrom() {
     opt.drives.cdrom = open_image(iso.path, DiskKind::Cdrom, "--cdrom");
     opt.drives.cdrom_drive = true;

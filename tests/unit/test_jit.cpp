@@ -11,8 +11,8 @@
 #include "machine/flags.h"
 #include "machine/machine.h"
 #include "machine/segments.h"
-#include "quiet_machine.h"
 #include "random_machine.h"
+#include "test_machine.h"
 #ifdef KESTREL_HAVE_JIT
 #include "jit/jit.h"
 #endif
@@ -90,11 +90,8 @@ struct Run {
 };
 
 Run run(bool with_jit, const std::vector<uint8_t>& program = kProgram, bool verify = false) {
-  machine::MachineConfig cfg;
-  cfg.ram_bytes = 2 << 20;
-  machine::Machine m(cfg);
-  std::string err;
-  REQUIRE(m.init(err));
+  auto owned_machine = test::new_machine(2 << 20);
+  auto& m = *owned_machine;
   m.bus().write(0x7C00, program.data(), program.size());
   machine::load_segment_real(m.cpu(), machine::CS, 0);
   m.cpu().rip = 0x7C00;
@@ -160,11 +157,8 @@ TEST_CASE("JIT: hot loops run natively with the interpreter's results, and SMC r
 // branch to a different linear page, which a chained jump must not assume away.
 TEST_CASE("JIT: a chained 16-bit JMP entered through an alias where IP wraps goes where the CPU goes") {
   auto run = [](bool with_jit) {
-    machine::MachineConfig cfg;
-    cfg.ram_bytes = 2 << 20;
-    machine::Machine m(cfg);
-    std::string err;
-    REQUIRE(m.init(err));
+    auto owned_machine = test::new_machine(2 << 20);
+    auto& m = *owned_machine;
     const std::vector<uint8_t> main = {
         0xB9, 0x00, 0x00,              // 7C00 mov cx, 0
         0xBE, 0x14, 0x00,              // 7C03 mov si, 20
@@ -201,11 +195,8 @@ TEST_CASE("JIT: a chained 16-bit JMP entered through an alias where IP wraps goe
 // forms must cover them (they once fell back to the handlers on every run).
 TEST_CASE("JIT: 64-bit PUSH/POP/CALL/RET run natively, without handler calls") {
   auto run = [](bool with_jit, uint64_t& handler_calls) {
-    machine::MachineConfig cfg;
-    cfg.ram_bytes = 2 << 20;
-    machine::Machine m(cfg);
-    std::string err;
-    REQUIRE(m.init(err));
+    auto owned_machine = test::new_machine(2 << 20);
+    auto& m = *owned_machine;
     std::mt19937_64 rng(1);
     test::setup_random_mode(m, 2, rng);
     const std::vector<uint8_t> prog = {
@@ -246,11 +237,8 @@ TEST_CASE("JIT: 64-bit PUSH/POP/CALL/RET run natively, without handler calls") {
 // function with a 5-byte NOP); under --jit verify it still matches the interpreter.
 TEST_CASE("JIT: NOP, PAUSE and 90 run natively") {
   auto run = [](bool with_jit, bool verify, uint64_t& handler_calls) {
-    machine::MachineConfig cfg;
-    cfg.ram_bytes = 2 << 20;
-    machine::Machine m(cfg);
-    std::string err;
-    REQUIRE(m.init(err));
+    auto owned_machine = test::new_machine(2 << 20);
+    auto& m = *owned_machine;
     std::mt19937_64 rng(2);
     test::setup_random_mode(m, 1, rng);
     const std::vector<uint8_t> prog = {

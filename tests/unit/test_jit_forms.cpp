@@ -20,6 +20,7 @@
 #ifdef KESTREL_HAVE_JIT
 #include "jit/jit.h"
 #endif
+#include "test_machine.h"
 
 using namespace kestrel;
 
@@ -243,11 +244,8 @@ struct Outcome {
 
 Outcome run_program(const std::vector<uint8_t>& code, int mode, uint64_t seed, bool with_jit) {
   std::mt19937_64 rng(seed);
-  machine::MachineConfig cfg;
-  cfg.ram_bytes = 2 << 20;
-  machine::Machine m(cfg);
-  std::string err;
-  REQUIRE(m.init(err));
+  auto owned_machine = test::new_machine(2 << 20);
+  auto& m = *owned_machine;
   std::vector<uint8_t> data(256);
   for (auto& b : data) b = static_cast<uint8_t>(rng());
   m.bus().write(kData, data.data(), data.size());

@@ -19,6 +19,7 @@
 #ifdef KESTREL_HAVE_JIT
 #include "jit/jit.h"
 #endif
+#include "test_machine.h"
 
 using namespace kestrel;
 using namespace kestrel::machine;
@@ -36,11 +37,7 @@ struct Flat32 {
   jit::Jit jit;
 
   explicit Flat32(bool with_jit, bool paging = false, bool board = false) {
-    MachineConfig cfg;
-    cfg.ram_bytes = 8ull << 20;
-    m = std::make_unique<Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
+    m = test::new_machine(8ull << 20);
     if (board) dev = build_basic_board(*m);
     CpuState& c = m->cpu();
     uint64_t gdt[3] = {0, 0x00CF9A000000FFFFull, 0x00CF92000000FFFFull};

@@ -20,6 +20,7 @@
 #include "machine/loaders/linux_boot.h"
 #include "machine/loaders/pvh.h"
 #include "machine/machine.h"
+#include "test_machine.h"
 
 using namespace kestrel;
 using namespace kestrel::machine;
@@ -127,11 +128,7 @@ struct Rig {
   std::unique_ptr<Machine> m;
   std::unique_ptr<interp::Interpreter> it;
   explicit Rig(uint64_t ram = 256ull << 20) {
-    MachineConfig cfg;
-    cfg.ram_bytes = ram;
-    m = std::make_unique<Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
+    m = test::new_machine(ram);
     build_basic_board(*m);
     it = std::make_unique<interp::Interpreter>(*m);
   }

@@ -33,6 +33,7 @@
 #ifdef KESTREL_HAVE_JIT
 #include "jit/jit.h"
 #endif
+#include "test_machine.h"
 
 using namespace kestrel::machine;
 
@@ -42,11 +43,7 @@ struct Pc {
   std::unique_ptr<Machine> m;
   BoardDevices dev;
   explicit Pc(bool firmware = false) {
-    MachineConfig cfg;
-    cfg.ram_bytes = 32ull << 20;
-    m = std::make_unique<Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
+    m = kestrel::test::new_machine(32ull << 20);
     BoardOptions opt;
     opt.firmware = firmware;
     dev = build_basic_board(*m, opt);

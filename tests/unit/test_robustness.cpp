@@ -10,8 +10,8 @@
 #include "interp/interpreter.h"
 #include "machine/machine.h"
 #include "machine/segments.h"
-#include "quiet_machine.h"
 #include "random_machine.h"
+#include "test_machine.h"
 
 using namespace kestrel;
 

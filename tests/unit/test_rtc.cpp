@@ -10,6 +10,7 @@
 #include "machine/board.h"
 #include "machine/devices/rtc_cmos.h"
 #include "machine/machine.h"
+#include "test_machine.h"
 
 using namespace kestrel::machine;
 
@@ -22,11 +23,7 @@ struct Rig {
   std::unique_ptr<Machine> m;
   BoardDevices b;
   explicit Rig(uint64_t ram = 256ull << 20, int64_t offset_ns = 0) {
-    MachineConfig cfg;
-    cfg.ram_bytes = ram;
-    m = std::make_unique<Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
+    m = kestrel::test::new_machine(ram);
     BoardOptions opt;
     opt.rtc_start_unix_ns = RtcCmos::kDefaultStartUnixNs + offset_ns;
     b = build_basic_board(*m, opt);

@@ -18,6 +18,7 @@
 #include "machine/flags.h"
 #include "machine/machine.h"
 #include "machine/segments.h"
+#include "test_machine.h"
 
 using namespace kestrel;
 using machine::CpuMode;
@@ -1429,11 +1430,8 @@ TEST_CASE("simd: MOVDQU store to an unaligned address") {
 // Real-mode programs run by the interpreter on the default model: CPUID advertises MMX,
 // SSSE3, SSE4.2 and POPCNT, and MMX code runs with the reset CR0 (EM and TS clear).
 TEST_CASE("simd: the default model advertises and runs MMX, SSSE3, SSE4.2, POPCNT") {
-  machine::MachineConfig cfg;
-  cfg.ram_bytes = 16ull << 20;
-  machine::Machine m(cfg);
-  std::string err;
-  REQUIRE_MESSAGE(m.init(err), err);
+  auto owned_machine = test::new_machine(16ull << 20);
+  auto& m = *owned_machine;
   interp::Interpreter it(m);
   CpuState& c = m.cpu();
   machine::load_segment_real(c, CS, 0);

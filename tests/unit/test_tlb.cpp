@@ -9,16 +9,14 @@
 #include "machine/machine.h"
 #include "machine/memory.h"
 #include "machine/segments.h"
+#include "test_machine.h"
 
 using namespace kestrel;
 using namespace kestrel::machine;
 
 TEST_CASE("TLB: INVLPG in a 4 MiB page drops all its pieces and keeps 4 KiB entries elsewhere") {
-  MachineConfig cfg;
-  cfg.ram_bytes = 16ull << 20;
-  Machine m(cfg);
-  std::string err;
-  REQUIRE_MESSAGE(m.init(err), err);
+  auto owned_machine = test::new_machine(16ull << 20);
+  auto& m = *owned_machine;
   CpuState& c = m.cpu();
   // 32-bit paging with PSE: PDE 0 is a 4 MiB page at physical 0; PDE 1 points at a
   // page table identity-mapping 0x400000-0x7FFFFF with 4 KiB pages.

@@ -10,6 +10,7 @@
 #include "machine/board.h"
 #include "machine/devices/uart16550.h"
 #include "machine/machine.h"
+#include "test_machine.h"
 
 using namespace kestrel::machine;
 
@@ -20,11 +21,7 @@ struct Rig {
   BoardDevices b;
   uint16_t base;
   explicit Rig(uint16_t base_port = Uart16550::kCom1) : base(base_port) {
-    MachineConfig cfg;
-    cfg.ram_bytes = 16ull << 20;
-    m = std::make_unique<Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
+    m = kestrel::test::new_machine(16ull << 20);
     b = build_basic_board(*m);
   }
   Uart16550& uart() { return base == Uart16550::kCom1 ? *b.com1 : *b.com2; }

@@ -14,6 +14,7 @@
 #include "machine/devices/vga/vga_render.h"
 #include "machine/machine.h"
 #include "vga_modes.h"
+#include "test_machine.h"
 
 using namespace kestrel::machine;
 using kestrel::machine::vga::VbeDispi;
@@ -24,11 +25,7 @@ struct VgaRig {
   std::unique_ptr<Machine> m;
   BoardDevices b;
   VgaRig() {
-    MachineConfig cfg;
-    cfg.ram_bytes = 16ull << 20;
-    m = std::make_unique<Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
+    m = kestrel::test::new_machine(16ull << 20);
     BoardOptions opt;
     opt.vga = true;
     opt.pci = false;  // the ISA VGA: the LFB at its fixed Bochs address (the PCI case has its own test)
@@ -435,11 +432,8 @@ TEST_CASE("vga: unchained 256-colour mode (mode X) uses all four planes") {
 }
 
 TEST_CASE("vga: the PCI function 1234:1111 at 00:02.0 (BAR0 LFB, BAR2 registers, expansion ROM)") {
-  MachineConfig cfg;
-  cfg.ram_bytes = 16ull << 20;
-  Machine m(cfg);
-  std::string err;
-  REQUIRE_MESSAGE(m.init(err), err);
+  auto owned_machine = kestrel::test::new_machine(16ull << 20);
+  auto& m = *owned_machine;
   BoardOptions opt;
   opt.vga = true;
   opt.vga_rom.assign(0x9000, 0);

@@ -19,6 +19,7 @@
 #include "machine/flags.h"
 #include "machine/machine.h"
 #include "machine/segments.h"
+#include "test_machine.h"
 
 using namespace kestrel;
 using interp::StopReason;
@@ -34,11 +35,7 @@ struct Rig {
   std::unique_ptr<interp::Interpreter> it;
 
   Rig() {
-    machine::MachineConfig cfg;
-    cfg.ram_bytes = 16ull << 20;
-    m = std::make_unique<machine::Machine>(cfg);
-    std::string err;
-    REQUIRE_MESSAGE(m->init(err), err);
+    m = test::new_machine(16ull << 20);
     it = std::make_unique<interp::Interpreter>(*m);
     machine::load_segment_real(cpu(), machine::CS, 0);
     cpu().rip = 0x7C00;
