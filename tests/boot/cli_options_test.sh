@@ -25,42 +25,9 @@ for f in "$kestrel" "$elf"; do
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pass=0
-fail=0
-
-# check NAME STATUS PATTERN... -- ARGS...: passes when kestrel exits with STATUS and
-# its stdout+stderr match every PATTERN (grep -E).
-check() {
-  local name=$1 want=$2
-  shift 2
-  local patterns=()
-  while [ "$1" != "--" ]; do
-    patterns+=("$1")
-    shift
-  done
-  shift
-  local out status reason=""
-  out=$(timeout 60 "$kestrel" "$@" </dev/null 2>&1)
-  status=$?
-  if [ "$status" -ne "$want" ]; then
-    reason="exit status $status, want $want"
-  else
-    for p in "${patterns[@]}"; do
-      if ! printf '%s\n' "$out" | grep -Eq -- "$p"; then
-        reason="no output line matches '$p'"
-        break
-      fi
-    done
-  fi
-  if [ -z "$reason" ]; then
-    echo "ok $name"
-    pass=$((pass + 1))
-  else
-    echo "FAIL $name: $reason"
-    printf '%s\n' "$out" | tail -n 15 | sed 's/^/    | /'
-    fail=$((fail + 1))
-  fi
-}
+limit=60
+source "$(dirname "$0")/lib.sh"
+start_suite cli-boot
 
 # A bzImage (boot protocol 2.15, one setup sector, 64-bit) whose 64-bit entry writes
 # "LX" to COM1 and halts with interrupts off.
@@ -88,33 +55,28 @@ open(sys.argv[1], 'wb').write(f + code)
 EOF
 }
 
-check triple-reset-no-reboot 0 '^triple faulting$' 'ending the run \(--no-reboot\)' \
+check triple-reset-no-reboot 0 /dev/null '^triple faulting$' 'ending the run \(--no-reboot\)' \
   -- --kernel "$elf" --append triple --on-triple-fault reset --no-reboot
-check serial-bad 2 "^kestrel: error: --serial: 'tcp:1234' is not stdio, file:PATH or none" \
+check serial-bad 2 /dev/null "^kestrel: error: --serial: 'tcp:1234' is not stdio, file:PATH or none" \
   -- --kernel "$elf" --serial tcp:1234
-check initrd-multiboot 2 "^kestrel: error: --initrd: '.*' is a multiboot kernel; pass its files with --module" \
+check initrd-multiboot 2 /dev/null "^kestrel: error: --initrd: '.*' is a multiboot kernel; pass its files with --module" \
   -- --kernel "$elf" --initrd "$elf"
-check initrd-no-kernel 2 '^kestrel: error: --initrd: only a kernel takes' -- --initrd "$elf" --load "$elf@0x10000"
-check clock-bad 2 "^kestrel: error: --clock: 'wall' is neither icount nor host" -- --kernel "$elf" --clock wall
+check initrd-no-kernel 2 /dev/null '^kestrel: error: --initrd: only a kernel takes' -- --initrd "$elf" --load "$elf@0x10000"
+check clock-bad 2 /dev/null "^kestrel: error: --clock: 'wall' is neither icount nor host" -- --kernel "$elf" --clock wall
 if command -v python3 >/dev/null; then
   make_bzimage "$work/bzImage"
-  check bzimage-entry 0 '^LX$' '^kestrel: CPU halted with interrupts disabled' -- --kernel "$work/bzImage"
-  check bzimage-host-clock 0 '^LX$' -- --kernel "$work/bzImage" --clock host
-  check bzimage-module 2 "^kestrel: error: --module: '.*' is a Linux bzImage, which takes an --initrd" \
+  check bzimage-entry 0 /dev/null '^LX$' '^kestrel: CPU halted with interrupts disabled' -- --kernel "$work/bzImage"
+  check bzimage-host-clock 0 /dev/null '^LX$' -- --kernel "$work/bzImage" --clock host
+  check bzimage-module 2 /dev/null "^kestrel: error: --module: '.*' is a Linux bzImage, which takes an --initrd" \
     -- --kernel "$work/bzImage" --module "$elf"
   head -c 100 /dev/zero >"$work/small-initrd"
-  check serial-file 0 '^kestrel: CPU halted' -- --kernel "$work/bzImage" --serial "file:$work/com1.txt"
-  if [ "$(cat "$work/com1.txt" 2>/dev/null)" = "LX" ]; then
-    echo "ok serial-file-contents"
-    pass=$((pass + 1))
-  else
-    echo "FAIL serial-file-contents: $work/com1.txt does not hold COM1's output 'LX'"
-    fail=$((fail + 1))
-  fi
-  check serial-none 0 '^kestrel: CPU halted' -- --kernel "$work/bzImage" --serial none
-  check bzimage-initrd 0 '^LX$' -- --kernel "$work/bzImage" --initrd "$work/small-initrd"
-  check bzimage-small-ram 2 "^kestrel: error: --kernel: '.*' needs RAM up to 0x1100000" \
+  check serial-file 0 /dev/null '^kestrel: CPU halted' -- --kernel "$work/bzImage" --serial "file:$work/com1.txt"
+  reason=""
+  [ "$(cat "$work/com1.txt" 2>/dev/null)" = "LX" ] || reason="$work/com1.txt does not hold COM1's output 'LX'"
+  result serial-file-contents "$reason"
+  check serial-none 0 /dev/null '^kestrel: CPU halted' -- --kernel "$work/bzImage" --serial none
+  check bzimage-initrd 0 /dev/null '^LX$' -- --kernel "$work/bzImage" --initrd "$work/small-initrd"
+  check bzimage-small-ram 2 /dev/null "^kestrel: error: --kernel: '.*' needs RAM up to 0x1100000" \
     -- -m 8M --kernel "$work/bzImage"
 fi
-echo "cli-boot: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

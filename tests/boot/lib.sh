@@ -1,13 +1,23 @@
-# Shared by the boot tests that take "[KESTREL] [CASE...]" (sourced, not run):
-# bios_boot_test.sh and memtest_test.sh. The caller cds to the repository root
-# first, so every path here is the checkout's.
-#
-# boot_test_setup SUITE "DEFAULT CASES" ARGS...: sets suite (the summary line's
-# label), root (the checkout), logs (build/test-logs, created), kestrel (the first
-# of ARGS when it is an executable file, else build/kestrel), cases (the rest of
-# ARGS, or the default cases when there are none) and the counters pass and fail.
-boot_test_setup() {
+# Shared by the tests that run the kestrel command and count cases (sourced, not
+# run): the boot tests that take "[KESTREL] [CASE...]" (bios_boot_test.sh,
+# memtest_test.sh) and the option and loader checks (cli_options_test.sh,
+# tests/guest/multiboot/run_multiboot_tests.sh). Results are counted in pass and
+# fail; finish prints the suite's summary line.
+
+# start_suite SUITE: SUITE labels the summary line; the counters start at 0.
+start_suite() {
   suite=$1
+  pass=0
+  fail=0
+}
+
+# boot_test_setup SUITE "DEFAULT CASES" ARGS...: from the repository root (the
+# caller cds there first): start_suite SUITE, and sets root (the checkout), logs
+# (build/test-logs, created), kestrel (the first of ARGS when it is an executable
+# file, else build/kestrel) and cases (the rest of ARGS, or the default cases when
+# there are none).
+boot_test_setup() {
+  start_suite "$1"
   local defaults=$2
   shift 2
   root=$(pwd)
@@ -20,8 +30,6 @@ boot_test_setup() {
   [ ${#cases[@]} -eq 0 ] && read -r -a cases <<<"$defaults"
   logs=$root/build/test-logs
   mkdir -p "$logs"
-  pass=0
-  fail=0
 }
 
 # give_up WHAT REASON [LOG]: the suite cannot run at all: "FAIL WHAT: REASON" (with
@@ -33,12 +41,12 @@ give_up() {
   exit 1
 }
 
-# result NAME REASON NOTE: "ok NAME (NOTE)" and one more pass when REASON is empty;
-# else "FAIL NAME: REASON", one more failure and status 1 (the caller then shows
-# its logs).
+# result NAME REASON [NOTE]: "ok NAME" (with " (NOTE)") and one more pass when
+# REASON is empty; else "FAIL NAME: REASON", one more failure and status 1 (the
+# caller then shows its logs).
 result() {
   if [ -z "$2" ]; then
-    echo "ok $1 ($3)"
+    echo "ok $1${3:+ ($3)}"
     pass=$((pass + 1))
   else
     echo "FAIL $1: $2"
@@ -58,4 +66,33 @@ unknown_case() {
 finish() {
   echo "$suite: $pass passed, $fail failed"
   [ "$fail" -eq 0 ]
+}
+
+# check NAME STATUS INPUT PATTERN... -- KESTREL-ARGS...: runs $kestrel with INPUT
+# (a file) on standard input for at most $limit seconds; passes when it exits with
+# STATUS and its stdout+stderr match every PATTERN (grep -E). A failure shows the
+# output's last 20 lines.
+check() {
+  local name=$1 want=$2 input=$3
+  shift 3
+  local patterns=()
+  while [ "$1" != "--" ]; do
+    patterns+=("$1")
+    shift
+  done
+  shift
+  local out status reason="" p
+  out=$(timeout "$limit" "$kestrel" "$@" <"$input" 2>&1)
+  status=$?
+  if [ "$status" -ne "$want" ]; then
+    reason="exit status $status, want $want"
+  else
+    for p in "${patterns[@]}"; do
+      if ! printf '%s\n' "$out" | grep -Eq -- "$p"; then
+        reason="no output line matches '$p'"
+        break
+      fi
+    done
+  fi
+  result "$name" "$reason" || printf '%s\n' "$out" | tail -n 20 | sed 's/^/    | /'
 }

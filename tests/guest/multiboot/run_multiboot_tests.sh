@@ -29,43 +29,8 @@ limit=${MB_TIMEOUT:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-pass=0
-fail=0
-
-# check NAME STATUS STDIN PATTERN... -- KESTREL_ARGS...: runs kestrel with STDIN
-# (a file) and passes when it exits with STATUS and its stdout+stderr match every
-# PATTERN (grep -E).
-check() {
-  local name=$1 want=$2 input=$3
-  shift 3
-  local patterns=()
-  while [ "$1" != "--" ]; do
-    patterns+=("$1")
-    shift
-  done
-  shift
-  local out status reason=""
-  out=$(timeout "$limit" "$kestrel" "$@" <"$input" 2>&1)
-  status=$?
-  if [ "$status" -ne "$want" ]; then
-    reason="exit status $status, want $want"
-  else
-    for p in "${patterns[@]}"; do
-      if ! printf '%s\n' "$out" | grep -Eq -- "$p"; then
-        reason="no output line matches '$p'"
-        break
-      fi
-    done
-  fi
-  if [ -z "$reason" ]; then
-    echo "ok $name"
-    pass=$((pass + 1))
-  else
-    echo "FAIL $name: $reason"
-    printf '%s\n' "$out" | tail -n 20 | sed 's/^/    | /'
-    fail=$((fail + 1))
-  fi
-}
+source "$(dirname "$0")/../../boot/lib.sh"
+start_suite multiboot
 
 null=/dev/null
 check elf 33 $null '^PASS mb_elf$' "^cmdline: $elf hello world\$" '^mmap 0000000000100000 len .* type 1$' \
@@ -115,5 +80,4 @@ check elf64 2 $null "^kestrel: error: --kernel: '$work/elf64.elf' is a 64-bit EL
 check outside-ram 2 $null "^kestrel: error: --kernel: '$elf': ELF segment .* does not fit in guest RAM" \
   -- -m 1M --kernel "$elf"
 
-echo "multiboot: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
