@@ -4,13 +4,7 @@
 ; echoed as characters on row 0. Ends (CLI; HLT) after the Enter key's release
 ; (0x9C in set 1; F0 5A in set 2). Built twice: as is (the controller translates
 ; to set 1, as after POST) and with -DSET2 (translation off: raw set 2).
-bits 16
-org 0x7C00
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
+%include "start.inc"
         mov     si, mode03_regs
         call    set_vga_mode
         mov     ax, 0xB800

@@ -3,13 +3,7 @@
 ; pixels wide of colours 0..15 drawn with write mode 2 and the bit mask, one byte
 ; (8 pixels) at a time, with a latch load before each write. The boot test checks
 ; the --screenshot pixels of each stripe.
-bits 16
-org 0x7C00
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
+%include "start.inc"
         mov     si, mode12_regs
         call    set_vga_mode
         mov     dx, 0x3C8

@@ -3,13 +3,7 @@
 ; bottom 100 in colour 2, a 10x10 square of colour 3 at (100, 50). The boot test
 ; checks the --screenshot pixels:
 ;   (0, 0) = (40, 80, 120), (0, 150) = (252, 0, 0) ... see vga_boot_test.sh
-bits 16
-org 0x7C00
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
+%include "start.inc"
         mov     si, mode13_regs
         call    set_vga_mode
         mov     dx, 0x3C8               ; DAC write index 1, then r, g, b of entries 1..3

@@ -4,13 +4,7 @@
 ;   row 0  "KESTREL VGA TEXT MODE 03"
 ;   row 1  "readback ok" (or "readback FAIL")
 ;   row 24 "bottom line" at column 69, ending in the last column
-bits 16
-org 0x7C00
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
+%include "start.inc"
         mov     si, mode03_regs
         call    set_vga_mode
         call    wait_retrace

@@ -3,13 +3,7 @@
 ; and the row y = 20, x = 0..199, in colour 1. The boot test checks the
 ; --screenshot: the BIOS's own register tables through the renderer, the CGA
 ; modes' interleaved banks included.
-bits 16
-org 0x7C00
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
+%include "start.inc"
         call    vgabios_init
         mov     ax, MODE
         int     0x10

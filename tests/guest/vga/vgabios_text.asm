@@ -1,13 +1,7 @@
 ; SeaVGABIOS (Debian's vgabios-stdvga.bin) sets mode 03h and prints through INT 10h
 ; teletype output; the boot test reads the text from --display text and checks
 ; the --screenshot for glyphs drawn with the font the ROM loaded into plane 2.
-bits 16
-org 0x7C00
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
+%include "start.inc"
         call    vgabios_init
         mov     ax, 0x0003              ; set mode 03h
         int     0x10

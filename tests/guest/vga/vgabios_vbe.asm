@@ -4,13 +4,7 @@
 ; (10, 10) in colour 4 and row 100 in colour 15 of the ROM's default palette,
 ; row 110 in colour 2 through bank 1 (INT 10h AX=4F05).
 ; Reports on port 0xE9; the boot test checks the --screenshot pixels.
-bits 16
-org 0x7C00
-        cli
-        xor     ax, ax
-        mov     ds, ax
-        mov     ss, ax
-        mov     sp, 0x7C00
+%include "start.inc"
         call    vgabios_init
         mov     ax, 0x4F01              ; mode information of 0x101 into 0000:2000
         mov     cx, 0x0101
