@@ -93,16 +93,29 @@ ExecStatus store_selector(CpuState& c, const DecodedInsn& d, uint16_t sel) {
   return ExecStatus::Ok;
 }
 
-ExecStatus verify(CpuState& c, const DecodedInsn& d, bool write) {
-  if (!protected_mode(c)) return m::raise_ud(c);
+// What LAR, LSL, VERR and VERW share: #UD outside protected mode, the selector
+// from r/m and its descriptor looked up without faulting on a bad selector (those
+// instructions only clear ZF). False with the exception pending when reading the
+// operand or the table faults; otherwise `found` says whether there is a
+// descriptor and it is visible at the CPL and the selector's RPL.
+bool probe_selector(CpuState& c, const DecodedInsn& d, Descriptor& desc, bool& found) {
+  if (!protected_mode(c)) {
+    m::raise_ud(c);
+    return false;
+  }
   uint16_t sel;
-  KESTREL_TRY(read_selector(c, d, sel));
+  if (!read_selector(c, d, sel)) return false;
+  const Lookup l = lookup_quiet(c, sel, desc, false);
+  if (l == Lookup::Fault) return false;
+  found = l == Lookup::Ok && visible(c, desc, sel);
+  return true;
+}
+
+ExecStatus verify(CpuState& c, const DecodedInsn& d, bool write) {
   Descriptor desc;
-  Lookup l = lookup_quiet(c, sel, desc, false);
-  if (l == Lookup::Fault) return ExecStatus::Fault;
-  bool ok = l == Lookup::Ok && desc.is_segment() && visible(c, desc, sel) &&
-            (write ? desc.writable() : desc.readable());
-  set_zf(c, ok);
+  bool found;
+  KESTREL_TRY(probe_selector(c, d, desc, found));
+  set_zf(c, found && desc.is_segment() && (write ? desc.writable() : desc.readable()));
   return ExecStatus::Ok;
 }
 }  // namespace
@@ -114,13 +127,9 @@ ExecStatus VERW_Ew(CpuState& c, const DecodedInsn& d) { return verify(c, d, true
 
 // LAR: access rights of a visible descriptor of an allowed type (SDM Vol. 2A, LAR Table 3-53).
 ExecStatus LAR_Gv_Ew(CpuState& c, const DecodedInsn& d) {
-  if (!protected_mode(c)) return m::raise_ud(c);
-  uint16_t sel;
-  KESTREL_TRY(read_selector(c, d, sel));
   Descriptor desc;
-  Lookup l = lookup_quiet(c, sel, desc, false);
-  if (l == Lookup::Fault) return ExecStatus::Fault;
-  bool ok = l == Lookup::Ok && visible(c, desc, sel);
+  bool ok;
+  KESTREL_TRY(probe_selector(c, d, desc, ok));
   if (ok && !desc.is_segment()) {
     unsigned t = desc.type();
     ok = m::long_mode_active(c) ? (t == 2 || t == 9 || t == 11 || t == 12)
@@ -133,13 +142,9 @@ ExecStatus LAR_Gv_Ew(CpuState& c, const DecodedInsn& d) {
 
 // LSL: the byte-granular limit (SDM Vol. 2A, LSL Table 3-63).
 ExecStatus LSL_Gv_Ew(CpuState& c, const DecodedInsn& d) {
-  if (!protected_mode(c)) return m::raise_ud(c);
-  uint16_t sel;
-  KESTREL_TRY(read_selector(c, d, sel));
   Descriptor desc;
-  Lookup l = lookup_quiet(c, sel, desc, false);
-  if (l == Lookup::Fault) return ExecStatus::Fault;
-  bool ok = l == Lookup::Ok && visible(c, desc, sel);
+  bool ok;
+  KESTREL_TRY(probe_selector(c, d, desc, ok));
   if (ok && !desc.is_segment()) {
     unsigned t = desc.type();
     ok = m::long_mode_active(c) ? (t == 2 || t == 9 || t == 11) : (t == 1 || t == 2 || t == 3 || t == 9 || t == 11);
