@@ -66,11 +66,7 @@ ExecStatus JMP_Jz(CpuState& c, const DecodedInsn& d) { return JMP_Jb(c, d); }
 ExecStatus JMP_Ev(CpuState& c, const DecodedInsn& d) {
   unsigned sz = branch_osize(c, d);
   uint64_t t;
-  switch (sz) {
-    case 2: { uint16_t v; KESTREL_TRY(read_rm(c, d, v)); t = v; break; }
-    case 4: { uint32_t v; KESTREL_TRY(read_rm(c, d, v)); t = v; break; }
-    default: KESTREL_TRY(read_rm(c, d, t)); break;
-  }
+  KESTREL_TRY(read_rm_sized(c, d, sz, t));
   return near_branch(c, t, sz);
 }
 
@@ -84,11 +80,7 @@ ExecStatus CALL_Jz(CpuState& c, const DecodedInsn& d) {
 ExecStatus CALL_Ev(CpuState& c, const DecodedInsn& d) {
   unsigned sz = branch_osize(c, d);
   uint64_t t;
-  switch (sz) {
-    case 2: { uint16_t v; KESTREL_TRY(read_rm(c, d, v)); t = v; break; }
-    case 4: { uint32_t v; KESTREL_TRY(read_rm(c, d, v)); t = v; break; }
-    default: KESTREL_TRY(read_rm(c, d, t)); break;
-  }
+  KESTREL_TRY(read_rm_sized(c, d, sz, t));
   uint64_t ret = next_ip(c, d);
   return near_call(c, t, ret, sz);
 }

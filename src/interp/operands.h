@@ -107,6 +107,16 @@ inline bool read_rm_for_write(CpuState& c, const DecodedInsn& d, T& v) {
   return m::read_linear_rmw(c, lin, v, m::user_access(c));
 }
 
+// The r/m operand read at `bytes` (2, 4 or 8), zero-extended: for PUSH r/m and the
+// near branches through r/m, whose size follows the mode rather than d.osize alone.
+inline bool read_rm_sized(CpuState& c, const DecodedInsn& d, unsigned bytes, uint64_t& v) {
+  switch (bytes) {
+    case 2: { uint16_t x; if (!read_rm(c, d, x)) return false; v = x; return true; }
+    case 4: { uint32_t x; if (!read_rm(c, d, x)) return false; v = x; return true; }
+    default: return read_rm(c, d, v);
+  }
+}
+
 template <class T>
 inline T get_greg(CpuState& c, const DecodedInsn& d) { return get_reg<T>(c, d.reg, has_rex(d)); }
 template <class T>

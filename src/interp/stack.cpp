@@ -23,11 +23,7 @@ ExecStatus POP_Zv(CpuState& c, const DecodedInsn& d) {
 ExecStatus PUSH_Ev(CpuState& c, const DecodedInsn& d) {
   unsigned sz = stack_osize(c, d);
   uint64_t v;
-  switch (sz) {
-    case 2: { uint16_t x; KESTREL_TRY(read_rm(c, d, x)); v = x; break; }
-    case 4: { uint32_t x; KESTREL_TRY(read_rm(c, d, x)); v = x; break; }
-    default: KESTREL_TRY(read_rm(c, d, v)); break;
-  }
+  KESTREL_TRY(read_rm_sized(c, d, sz, v));
   KESTREL_TRY(push_value(c, v, sz));
   return ExecStatus::Ok;
 }
