@@ -77,34 +77,32 @@ ExecStatus BTS_Ev_Ib(CpuState& c, const DecodedInsn& d) { return bit_Ib<BitOp::S
 ExecStatus BTR_Ev_Ib(CpuState& c, const DecodedInsn& d) { return bit_Ib<BitOp::Reset>(c, d); }
 ExecStatus BTC_Ev_Ib(CpuState& c, const DecodedInsn& d) { return bit_Ib<BitOp::Complement>(c, d); }
 
+namespace {
 // BSF/BSR: a zero source sets ZF and leaves the destination unchanged (what Intel
-// and AMD processors do; the SDM calls the destination undefined).
-ExecStatus BSF_Gv_Ev(CpuState& c, const DecodedInsn& d) {
+// and AMD processors do; the SDM calls the destination undefined); otherwise the
+// destination takes INDEX(source), the index of the bit the scan finds.
+template <class Index>
+ExecStatus bit_scan(CpuState& c, const DecodedInsn& d, Index index) {
   return dispatch_v(d, [&]<class T>() {
     T v;
     KESTREL_TRY(read_rm(c, d, v));
     if (v == 0) {
       m::set_arith_flags(c, m::kZF, m::kZF);
     } else {
-      set_greg<T>(c, d, static_cast<T>(std::countr_zero(v)));
+      set_greg<T>(c, d, static_cast<T>(index(v)));
       m::set_arith_flags(c, 0, m::kZF);
     }
     return ExecStatus::Ok;
   });
 }
+}  // namespace
+
+ExecStatus BSF_Gv_Ev(CpuState& c, const DecodedInsn& d) {
+  return bit_scan(c, d, [](auto v) { return std::countr_zero(v); });
+}
 
 ExecStatus BSR_Gv_Ev(CpuState& c, const DecodedInsn& d) {
-  return dispatch_v(d, [&]<class T>() {
-    T v;
-    KESTREL_TRY(read_rm(c, d, v));
-    if (v == 0) {
-      m::set_arith_flags(c, m::kZF, m::kZF);
-    } else {
-      set_greg<T>(c, d, static_cast<T>(sizeof(T) * 8 - 1 - std::countl_zero(v)));
-      m::set_arith_flags(c, 0, m::kZF);
-    }
-    return ExecStatus::Ok;
-  });
+  return bit_scan(c, d, [](auto v) { return static_cast<int>(sizeof(v) * 8) - 1 - std::countl_zero(v); });
 }
 
 // BSWAP with a 16-bit operand is undefined; Intel processors clear the low word.
