@@ -15,7 +15,7 @@
 #include "machine/machine.h"
 #include "machine/memory.h"
 #include "machine/segments.h"
-#include "test_machine.h"
+#include "real_mode_rig.h"
 
 using namespace kestrel;
 using interp::StopReason;
@@ -23,31 +23,9 @@ using machine::CpuState;
 
 namespace {
 
-// A 16 MiB machine with an interpreter, the CPU in real mode at 0000:7C00 with
-// SS:SP = 0000:7000 and interrupts disabled (as after reset).
-struct Rig {
-  std::unique_ptr<machine::Machine> m;
-  std::unique_ptr<interp::Interpreter> it;
-
-  Rig() {
-    m = test::new_machine(16ull << 20);
-    it = std::make_unique<interp::Interpreter>(*m);
-    start(0, 0x7C00);
-    machine::load_segment_real(cpu(), machine::SS, 0);
-    cpu().gpr[machine::RSP] = 0x7000;
-  }
-  CpuState& cpu() { return m->cpu(); }
-  void start(uint16_t cs, uint16_t ip) {
-    machine::load_segment_real(cpu(), machine::CS, cs);
-    cpu().rip = ip;
-    cpu().halted = 0;
-  }
-  void poke(uint64_t addr, std::initializer_list<uint8_t> bytes) {
-    std::vector<uint8_t> b(bytes);
-    m->bus().write(addr, b.data(), b.size());
-  }
-  uint64_t peek(uint64_t addr, unsigned size) { return m->bus().read_uint(addr, size); }
-  StopReason run(uint64_t max = 100000) { return it->run(max); }
+// The real-mode rig (0000:7C00, SS:SP = 0000:7000, interrupts disabled) with
+// register, flag and IVT helpers.
+struct Rig : test::RealModeRig {
   uint16_t reg16(unsigned r) { return static_cast<uint16_t>(cpu().gpr[r]); }
   uint32_t reg32(unsigned r) { return static_cast<uint32_t>(cpu().gpr[r]); }
   uint64_t flags() { return machine::materialize_flags(cpu()); }

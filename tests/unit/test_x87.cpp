@@ -19,7 +19,7 @@
 #include "machine/flags.h"
 #include "machine/machine.h"
 #include "machine/segments.h"
-#include "test_machine.h"
+#include "real_mode_rig.h"
 
 using namespace kestrel;
 using interp::StopReason;
@@ -27,34 +27,18 @@ using machine::CpuState;
 
 namespace {
 
-// A 16 MiB machine in real mode at 0000:7C00, SS:SP = 0000:7000. Vectors 0..31 point
-// at one-byte HLT stubs at 0x7E00 + vector, so the stop address tells which
-// exception was delivered (vector_taken()).
-struct Rig {
-  std::unique_ptr<machine::Machine> m;
-  std::unique_ptr<interp::Interpreter> it;
-
+// The real-mode rig (0000:7C00, SS:SP = 0000:7000). Vectors 0..31 point at one-byte
+// HLT stubs at 0x7E00 + vector, so the stop address tells which exception was
+// delivered (vector_taken()).
+struct Rig : test::RealModeRig {
   Rig() {
-    m = test::new_machine(16ull << 20);
-    it = std::make_unique<interp::Interpreter>(*m);
-    machine::load_segment_real(cpu(), machine::CS, 0);
-    cpu().rip = 0x7C00;
-    machine::load_segment_real(cpu(), machine::SS, 0);
-    cpu().gpr[machine::RSP] = 0x7000;
     for (unsigned v = 0; v < 32; ++v) {
       m->bus().write_uint(v * 4, 0x7E00 + v, 2);
       m->bus().write_uint(v * 4 + 2, 0, 2);
       m->bus().write_uint(0x7E00 + v, 0xF4, 1);
     }
   }
-  CpuState& cpu() { return m->cpu(); }
-  void poke(uint64_t addr, std::initializer_list<uint8_t> bytes) {
-    std::vector<uint8_t> b(bytes);
-    m->bus().write(addr, b.data(), b.size());
-  }
   void poke_u(uint64_t addr, uint64_t v, unsigned size) { m->bus().write_uint(addr, v, size); }
-  uint64_t peek(uint64_t addr, unsigned size) { return m->bus().read_uint(addr, size); }
-  StopReason run(uint64_t max = 100000) { return it->run(max); }
   uint16_t ax() { return static_cast<uint16_t>(cpu().gpr[machine::RAX]); }
   // The vector whose HLT stub stopped the run, or -1 when the program's own HLT did.
   int vector_taken() {
