@@ -60,23 +60,14 @@
 #include "machine/flags.h"
 #include "machine/machine.h"
 #include "machine/segments.h"
+#include "operand_gen.h"
 
 using namespace kestrel;
 using interp::fpu::f80;
 
 namespace {
 
-struct Rng {
-  uint64_t s;
-  uint64_t next() {  // splitmix64
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-  bool chance(int percent) { return below(100) < uint64_t(percent); }
-};
+using fpu_test::Rng;  // the library difftest's splitmix64 generator
 
 f80 mk(bool s, unsigned e, uint64_t sig) { return f80{sig, static_cast<uint16_t>((s ? 0x8000 : 0) | (e & 0x7FFF))}; }
 
