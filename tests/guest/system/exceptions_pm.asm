@@ -80,11 +80,7 @@ main:
         SETDESC SEL_TSS_TS, TSS_TS, 0x67, ACC_TSS32, 0
         SETDESC SEL_TSS_PF, TSS_PF, 0x67, ACC_TSS32, 0
         ENTER_PM32
-        cld
-        xor     eax, eax
-        mov     edi, PM_TEST_VARS
-        mov     ecx, (0x1000 - PM_TEST_VARS) / 4
-        rep stosd
+        PM_CLEAR_TEST_VARS
         mov     edi, TSS_DF
         mov     ecx, 0x300 / 4
         rep stosd

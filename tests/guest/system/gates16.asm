@@ -45,11 +45,7 @@ main:
         SETIDT  VEC16, SEL_CODE16, ABS(handler16), GATE_INT16
         SETIDT  VEC16_R3, SEL_CODE16, ABS(handler16), GATE_INT16 | GATE_DPL3
         SETIDT  VEC_CONF, SEL_CONF, ABS(handler_conf), GATE_INT32 | GATE_DPL3
-        xor     eax, eax
-        mov     edi, PM_TEST_VARS
-        mov     ecx, (0x1000 - PM_TEST_VARS) / 4
-        cld
-        rep stosd
+        PM_CLEAR_TEST_VARS
 
 ; ---- a 16-bit interrupt gate from 32-bit ring-0 code -------------------------------------------
         mov     [v_esp], esp

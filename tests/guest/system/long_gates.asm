@@ -94,11 +94,7 @@ main:
         mov     dword [GDT_BASE + SEL_GATE64_BADT + 8], 0
         mov     dword [GDT_BASE + SEL_GATE64_BADT + 12], 0x0C00   ; type 0Ch in the upper half
         ENTER_PM32
-        cld
-        xor     eax, eax
-        mov     edi, PM_TEST_VARS
-        mov     ecx, (0x1000 - PM_TEST_VARS) / 4
-        rep stosd
+        PM_CLEAR_TEST_VARS
         ENTER_LONG64
 
 ; ---- a call gate from ring 3 to ring 0 and RETF back ---------------------------------------------

@@ -102,11 +102,7 @@ main:
         mov     dword [GDT_BASE + SEL_TSS64 + 8], 0
         mov     dword [GDT_BASE + SEL_TSS64 + 12], 0
         ENTER_PM32
-        cld
-        xor     eax, eax
-        mov     edi, PM_TEST_VARS
-        mov     ecx, (0x1000 - PM_TEST_VARS) / 4
-        rep stosd
+        PM_CLEAR_TEST_VARS
         mov     eax, 0x80000008
         cpuid
         movzx   eax, al

@@ -51,11 +51,7 @@ main:
         SETDESC SEL_LIMITED, 0, 0x101FFF, ACC_DATA0, 0x4
         SETDESC SEL_TSS_B, TSS_B, 0x67, ACC_TSS32, 0
         ENTER_PM32
-        cld
-        xor     eax, eax
-        mov     edi, PM_TEST_VARS
-        mov     ecx, (0x1000 - PM_TEST_VARS) / 4
-        rep stosd
+        PM_CLEAR_TEST_VARS
         mov     edi, TSS_B
         mov     ecx, 0x68 / 4
         rep stosd

@@ -104,11 +104,7 @@ main:
         SETDESC SEL_TSS_D, TSS_D, 0x67, ACC_TSS32, 0
         SETDESC SEL_TSS_E, TSS_E, 0x2B, ACC_TSS16, 0
         ENTER_PM32
-        cld
-        xor     eax, eax
-        mov     edi, PM_TEST_VARS
-        mov     ecx, (0x1000 - PM_TEST_VARS) / 4
-        rep stosd
+        PM_CLEAR_TEST_VARS
         mov     edi, TSS_B
         mov     ecx, 0x400 / 4
         rep stosd

@@ -65,11 +65,7 @@ main:
         INIT
         call    pm_setup
         ENTER_PM32
-        xor     eax, eax
-        mov     edi, PM_TEST_VARS
-        mov     ecx, (0x1000 - PM_TEST_VARS) / 4
-        cld
-        rep stosd
+        PM_CLEAR_TEST_VARS
         SETIDT_STUB VEC_V86_INT, GATE_INT32 | GATE_DPL3
         SETIDT_STUB 3, GATE_INT32 | GATE_DPL3
 
