@@ -17,16 +17,11 @@ if [ $# -ne 2 ]; then
 fi
 kestrel=$1
 elf=$2/mb_elf.elf
-for f in "$kestrel" "$elf"; do
-  if [ ! -f "$f" ]; then
-    echo "$0: missing $f (build first)" >&2
-    exit 2
-  fi
-done
+source "$(dirname "$0")/lib.sh"
+require_files "$kestrel" "$elf"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 limit=60
-source "$(dirname "$0")/lib.sh"
 start_suite cli-boot
 
 # A bzImage (boot protocol 2.15, one setup sector, 64-bit) whose 64-bit entry writes

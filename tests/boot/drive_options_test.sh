@@ -7,10 +7,10 @@
 # Prints "ok <case>" or "FAIL <case>: <reason>", then "drive-options: N passed, M failed".
 set -u
 kestrel=${1:?usage: $0 KESTREL}
+source "$(dirname "$0")/lib.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pass=0
-fail=0
+start_suite drive-options
 
 # expect_error NAME PATTERN ARGS...: kestrel exits 2 and stderr matches PATTERN.
 expect_error() {
@@ -19,15 +19,9 @@ expect_error() {
   local out status
   out=$(timeout 20 "$kestrel" "$@" </dev/null 2>&1 >/dev/null)
   status=$?
-  if [ "$status" -ne 2 ]; then
-    echo "FAIL $name: exit status $status, want 2 ($out)"
-    fail=$((fail + 1))
-  elif ! grep -q -- "$pattern" <<<"$out"; then
-    echo "FAIL $name: stderr does not say '$pattern': $out"
-    fail=$((fail + 1))
-  else
-    echo "ok $name"
-    pass=$((pass + 1))
+  if [ "$status" -ne 2 ]; then bad "$name" "exit status $status, want 2 ($out)"
+  elif ! grep -q -- "$pattern" <<<"$out"; then bad "$name" "stderr does not say '$pattern': $out"
+  else ok "$name"
   fi
 }
 
@@ -58,13 +52,7 @@ missing=""
 for opt in --hda --hdb --cdrom --fda --boot; do
   grep -q -- "$opt" <<<"$help" || missing="$missing $opt"
 done
-if [ -z "$missing" ] && grep -q "seabios/bios.bin" <<<"$help"; then
-  echo "ok help"
-  pass=$((pass + 1))
-else
-  echo "FAIL help: --help does not describe:$missing (or the SeaBIOS default)"
-  fail=$((fail + 1))
+if [ -z "$missing" ] && grep -q "seabios/bios.bin" <<<"$help"; then ok help
+else bad help "--help does not describe:$missing (or the SeaBIOS default)"
 fi
-
-echo "drive-options: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

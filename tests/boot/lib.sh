@@ -1,8 +1,9 @@
 # Shared by the tests that run the kestrel command and count cases (sourced, not
 # run): the boot tests that take "[KESTREL] [CASE...]" (bios_boot_test.sh,
-# memtest_test.sh) and the option and loader checks (cli_options_test.sh,
-# tests/guest/multiboot/run_multiboot_tests.sh). Results are counted in pass and
-# fail; finish prints the suite's summary line.
+# memtest_test.sh), the option and loader checks (cli_options_test.sh,
+# tests/guest/multiboot/run_multiboot_tests.sh, drive_options_test.sh) and the VGA
+# test (vga_boot_test.sh).
+# Results are counted in pass and fail; finish prints the suite's summary line.
 
 # start_suite SUITE: SUITE labels the summary line; the counters start at 0.
 start_suite() {
@@ -41,17 +42,33 @@ give_up() {
   exit 1
 }
 
-# result NAME REASON [NOTE]: "ok NAME" (with " (NOTE)") and one more pass when
-# REASON is empty; else "FAIL NAME: REASON", one more failure and status 1 (the
-# caller then shows its logs).
+# require_files FILE...: exits with status 2 (an incomplete build, not a test
+# result) naming the first FILE that does not exist.
+require_files() {
+  local f
+  for f in "$@"; do
+    [ -f "$f" ] || { echo "$0: missing $f (build first)" >&2; exit 2; }
+  done
+}
+
+# ok NAME: a passed case. bad NAME REASON: a failed one (status 1).
+ok() {
+  echo "ok $1"
+  pass=$((pass + 1))
+}
+bad() {
+  echo "FAIL $1: $2"
+  fail=$((fail + 1))
+  return 1
+}
+
+# result NAME REASON [NOTE]: ok (with " (NOTE)" after the name) when REASON is
+# empty, else bad; status 1 on a failure, so the caller can then show its logs.
 result() {
   if [ -z "$2" ]; then
-    echo "ok $1${3:+ ($3)}"
-    pass=$((pass + 1))
+    ok "$1${3:+ ($3)}"
   else
-    echo "FAIL $1: $2"
-    fail=$((fail + 1))
-    return 1
+    bad "$1" "$2"
   fi
 }
 

@@ -19,18 +19,11 @@ fi
 kestrel=$1
 dir=$2
 here=$(cd "$(dirname "$0")" && pwd)
-for f in "$kestrel" "$dir/vga_text.bin" "$dir/vga_mode12.bin" "$dir/vga_mode13.bin"; do
-  if [ ! -f "$f" ]; then
-    echo "$0: missing $f (build first)" >&2
-    exit 2
-  fi
-done
+source "$here/lib.sh"
+require_files "$kestrel" "$dir/vga_text.bin" "$dir/vga_mode12.bin" "$dir/vga_mode13.bin"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pass=0
-fail=0
-ok() { echo "ok $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+start_suite vga-boot
 
 # run NAME ARGS...: runs kestrel (20 s limit) with stdout in $work/NAME.out and
 # stderr in $work/NAME.err; the exit status in $status.
@@ -219,5 +212,4 @@ run baddisplay --load "$dir/vga_text.bin@0x7c00" --display sdl
 if [ $status -eq 2 ] && grep -q "neither none nor text" "$work/baddisplay.err"; then ok display-bad-value
 else bad display-bad-value "status $status: $(cat "$work/baddisplay.err")"; fi
 
-echo "vga-boot: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

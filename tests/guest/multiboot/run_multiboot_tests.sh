@@ -19,17 +19,12 @@ kestrel=$1
 dir=$2
 elf=$dir/mb_elf.elf
 aout=$dir/mb_aout.bin
-for f in "$kestrel" "$elf" "$aout"; do
-  if [ ! -f "$f" ]; then
-    echo "$0: missing $f (build first)" >&2
-    exit 2
-  fi
-done
+source "$(dirname "$0")/../../boot/lib.sh"
+require_files "$kestrel" "$elf" "$aout"
 limit=${MB_TIMEOUT:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-source "$(dirname "$0")/../../boot/lib.sh"
 start_suite multiboot
 
 null=/dev/null
