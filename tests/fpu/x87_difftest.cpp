@@ -89,6 +89,16 @@ f80 gen_f80(Rng& r) {
   }
 }
 
+// The eight data registers of an FSAVE area (32-bit protected-mode layout: 10 bytes
+// each from byte 28), in register order.
+void gen_saved_registers(Rng& r, uint8_t* p) {
+  for (int i = 0; i < 8; ++i) {
+    const f80 v = gen_f80(r);
+    std::memcpy(p + 28 + 10 * i, &v.sig, 8);
+    std::memcpy(p + 36 + 10 * i, &v.sign_exp, 2);
+  }
+}
+
 // An environment/FSAVE area (32-bit protected-mode layout) with plausible contents.
 void gen_env(Rng& r, uint8_t* p) {
   for (int i = 0; i < 108; ++i) p[i] = static_cast<uint8_t>(r.next());
@@ -98,11 +108,7 @@ void gen_env(Rng& r, uint8_t* p) {
   std::memcpy(p, &fcw, 2);
   std::memcpy(p + 4, &fsw, 2);
   std::memcpy(p + 8, &ftw, 2);
-  for (int i = 0; i < 8; ++i) {
-    const f80 v = gen_f80(r);
-    std::memcpy(p + 28 + 10 * i, &v.sig, 8);
-    std::memcpy(p + 36 + 10 * i, &v.sign_exp, 2);
-  }
+  gen_saved_registers(r, p);
 }
 
 // Ten bytes of a random type for a memory slot.
@@ -489,11 +495,7 @@ void run_sequences(uint64_t n, uint64_t seed, bool verbose, int jit_mode, Totals
     std::memcpy(image, &w0, 4);
     std::memcpy(image + 4, &w1, 4);
     std::memcpy(image + 8, &w2, 4);
-    for (int i = 0; i < 8; ++i) {
-      const f80 v = gen_f80(r);
-      std::memcpy(image + 28 + 10 * i, &v.sig, 8);
-      std::memcpy(image + 36 + 10 * i, &v.sign_exp, 2);
-    }
+    gen_saved_registers(r, image);
     uint8_t data[256];
     for (int s = 0; s < 8; ++s) gen_slot(r, data + 16 * s);
     gen_env(r, data + 128);
