@@ -55,10 +55,7 @@ ExecStatus arith_mem(CpuState& c, const DecodedInsn& d, X87Op op, MemKind k) {
     case MemKind::I16: { int16_t v; KESTREL_TRY(m::read_mem(c, d.seg, ea, v)); raw = static_cast<uint64_t>(int64_t(v)); break; }
     case MemKind::I32: { int32_t v; KESTREL_TRY(m::read_mem(c, d.seg, ea, v)); raw = static_cast<uint64_t>(int64_t(v)); break; }
   }
-  if (x87_st_empty(c, 0)) {
-    if (stack_fault(c, false)) x87_set_st(c, 0, fpu::kF80DefaultNaN);
-    return ExecStatus::Ok;
-  }
+  if (!operands_present(c, 1)) return ExecStatus::Ok;
   fpu::Context ctx = context(c);
   const f80 a = x87_st(c, 0);
   f80 r;
@@ -177,10 +174,7 @@ ExecStatus compare_eflags_form(CpuState& c, const DecodedInsn& d, bool quiet, bo
 template <class F>
 ExecStatus unary(CpuState& c, const DecodedInsn& d, F fn) {
   if (!begin(c, d)) return x87_blocked(c);
-  if (x87_st_empty(c, 0)) {
-    if (stack_fault(c, false)) x87_set_st(c, 0, fpu::kF80DefaultNaN);
-    return ExecStatus::Ok;
-  }
+  if (!operands_present(c, 1)) return ExecStatus::Ok;
   fpu::Context ctx = context(c);
   const f80 r = fn(x87_st(c, 0), ctx);
   commit(c, 0, r, ctx);
@@ -191,10 +185,7 @@ ExecStatus unary(CpuState& c, const DecodedInsn& d, F fn) {
 template <class F>
 ExecStatus sign_op(CpuState& c, const DecodedInsn& d, F fn) {
   if (!begin(c, d)) return x87_blocked(c);
-  if (x87_st_empty(c, 0)) {
-    if (stack_fault(c, false)) x87_set_st(c, 0, fpu::kF80DefaultNaN);
-    return ExecStatus::Ok;
-  }
+  if (!operands_present(c, 1)) return ExecStatus::Ok;
   f80 v = x87_st(c, 0);
   v.sign_exp = fn(v.sign_exp);
   x87_set_st(c, 0, v);
@@ -326,10 +317,7 @@ ExecStatus FRNDINT(CpuState& c, const DecodedInsn& d) {
 // FSCALE: ST(0) = ST(0) * 2^trunc(ST(1)).
 ExecStatus FSCALE(CpuState& c, const DecodedInsn& d) {
   if (!begin(c, d)) return x87_blocked(c);
-  if (x87_st_empty(c, 0) || x87_st_empty(c, 1)) {
-    if (stack_fault(c, false)) x87_set_st(c, 0, fpu::kF80DefaultNaN);
-    return ExecStatus::Ok;
-  }
+  if (!operands_present(c, 2)) return ExecStatus::Ok;
   fpu::Context ctx = context(c);
   const f80 r = fpu::f80_scale(x87_st(c, 0), x87_st(c, 1), ctx);
   commit(c, 0, r, ctx);

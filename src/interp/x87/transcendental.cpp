@@ -38,10 +38,7 @@ template <class F>
 ExecStatus trig_unary(CpuState& c, const DecodedInsn& d, F fn) {
   if (!begin(c, d)) return x87_blocked(c);
   set_c2(c, false);  // also on a stack fault or an unmasked exception (hardware)
-  if (x87_st_empty(c, 0)) {
-    if (stack_fault(c, false)) x87_set_st(c, 0, fpu::kF80DefaultNaN);
-    return ExecStatus::Ok;
-  }
+  if (!operands_present(c, 1)) return ExecStatus::Ok;
   fpu::Context ctx = context(c);
   bool out_of_range = false;
   const f80 r = fn(x87_st(c, 0), ctx, out_of_range);
@@ -83,10 +80,7 @@ ExecStatus trig_push(CpuState& c, const DecodedInsn& d, F fn) {
 
 ExecStatus F2XM1(CpuState& c, const DecodedInsn& d) {
   if (!begin(c, d)) return x87_blocked(c);
-  if (x87_st_empty(c, 0)) {
-    if (stack_fault(c, false)) x87_set_st(c, 0, fpu::kF80DefaultNaN);
-    return ExecStatus::Ok;
-  }
+  if (!operands_present(c, 1)) return ExecStatus::Ok;
   fpu::Context ctx = context(c);
   const f80 r = fpu::f80_2xm1(x87_st(c, 0), ctx);
   commit(c, 0, r, ctx);

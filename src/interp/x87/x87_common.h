@@ -50,6 +50,16 @@ inline bool stack_fault(CpuState& c, bool overflow) {
   return false;
 }
 
+// For the forms whose result goes to ST(0) and whose register operands are ST(0)
+// (count 1) or ST(0) and ST(1) (count 2): false when one of them is empty, after the
+// stack-underflow response (masked: ST(0) takes the real indefinite), and the
+// instruction then ends.
+inline bool operands_present(CpuState& c, unsigned count) {
+  if (!x87_st_empty(c, 0) && (count < 2 || !x87_st_empty(c, 1))) return true;
+  if (stack_fault(c, false)) x87_set_st(c, 0, fpu::kF80DefaultNaN);
+  return false;
+}
+
 // A register result at ST(dst) from one library operation: resolves the raised flags
 // against the masks, writes the result when allowed and sets C1 (rounded up). True
 // when written (the caller then pops if the form pops).
