@@ -178,5 +178,27 @@ bool carry_thunk(const CpuState* c);
 // Native forms (emit_forms.cpp); false leaves d to its handler.
 bool emit_fast(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
                FlagSource& flags);
+// The further native forms (emit_forms_ext.cpp: one-operand MUL/IMUL, DIV/IDIV, bit
+// tests and scans, exchanges, XADD, CMPXCHG, SHLD/SHRD, LEAVE, PUSHF, CLI), tried by
+// emit_fast for what it does not handle itself; `in` describes the flags before d.
+bool emit_fast_ext(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
+                   FlagSource& flags, const FlagSource& in);
+
+// ---- helpers the native forms share (emit_forms.cpp) ----
+// The r/m destination of a read-modify-write form into `v` (r8: the host pointer of
+// a memory operand, translated for writing); returns whether it is in memory.
+bool load_rmw(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned sz, const Gp& v,
+              Label slow, bool& uses_slow);
+void store_rmw(Emitter& a, const Gp& state, const DecodedInsn& d, unsigned sz, const Gp& v, bool mem);
+// After an eager setter: r11 holds the six flags for RFLAGS (the record is cleared).
+void finish_eager(Emitter& a, const Gp& state, FlagSource& flags, unsigned sz, bool host_ok);
+// The instruction's flags are dead: the older record stays (unknown with a slow path).
+void flags_dead(FlagSource& flags, const FlagSource& in, bool mem, bool host_ok);
+// For forms that change some flags and keep the others (the older ones needed whole):
+// step 1, first in the form (it may call): fold a record the host cannot re-create
+// into RFLAGS; step 2 (no calls; clobbers rax, rcx and the host flags): the older
+// six flags into r11.
+void old_flags_prepare(Emitter& a, const Gp& state, const FlagSource& in);
+void old_flags_r11(Emitter& a, const Gp& state, const FlagSource& in);
 
 }  // namespace kestrel::jit

@@ -168,6 +168,8 @@ void emit_carry_in(Emitter& a, const Gp& state, const FlagSource& in) {
   a.add(x86::al, 0xFF);  // CF = (al != 0)
 }
 
+}  // namespace
+
 // The r/m destination of a read-modify-write form: loads it into `v` (r8 holds
 // the host pointer for a memory operand). Returns whether it is in memory.
 bool load_rmw(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned sz, const Gp& v,
@@ -200,6 +202,8 @@ void flags_dead(FlagSource& flags, const FlagSource& in, bool mem, bool host_ok)
   flags.host = host_ok && !mem;
   if (mem) flags.kind = 0;
 }
+
+namespace {
 
 // lf_aux = CF of the lazy record whose kind is known only at run time (a block's
 // start, after a handler): the commonest kinds inline (SUB/CMP at 32 and 64 bits,
@@ -250,6 +254,8 @@ void emit_carry_to_aux(Emitter& a, const Gp& state) {
 // A flag helper call for a form whose older flags must be whole in RFLAGS.
 void materialize_thunk(CpuState* c) { machine::materialize_flags(*c); }
 
+}  // namespace
+
 // Rotates with live CF/OF (SDM Vol. 2B, RCL/RCR/ROL/ROR "Flags Affected"): the
 // other flags stay, so the older ones are needed whole. Step 1, before anything
 // else (it may call): when the record cannot be re-created on the host, fold it
@@ -282,6 +288,8 @@ void old_flags_r11(Emitter& a, const Gp& state, const FlagSource& in) {
   a.mov(x86::r11, x86::qword_ptr(state, kOffRflags));  // kEager, or folded by step 1
   a.and_(x86::r11d, static_cast<uint32_t>(machine::kArithFlags));
 }
+
+namespace {
 
 // Step 3, right after the host's ROL/ROR of V (sized `bits`): CF from the host,
 // OF as the handler defines it for any count (ROL: MSB(r) ^ CF; ROR: the two top
@@ -806,7 +814,7 @@ bool emit_fast(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx,
   const ShiftForm sf = classify_shift(d);
   if (sf.op != Shift::Other) return emit_shift(a, state, d, cx, slow, uses_slow, flags, in, sf);
   AluForm f = classify_alu(d.id);
-  if (f.op == Alu::None) return false;
+  if (f.op == Alu::None) return emit_fast_ext(a, state, d, cx, slow, uses_slow, flags, in);
   return emit_alu(a, state, d, cx, slow, uses_slow, flags, in, f);
 }
 

@@ -88,6 +88,9 @@ uint32_t flags_must_write(const DecodedInsn& d) {
       return F_CF;
     case InsnId::BSF_Gv_Ev: case InsnId::BSR_Gv_Ev:
       return F_ZF;
+    // DIV/IDIV leave the flags as they were (muldiv.cpp; the SDM calls them undefined).
+    case InsnId::DIV_Eb: case InsnId::IDIV_Eb: case InsnId::DIV_Ev: case InsnId::IDIV_Ev:
+      return 0;
     default:
       return frontend::insn_info(d.id).flags_written;
   }

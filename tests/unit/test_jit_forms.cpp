@@ -1,11 +1,14 @@
 // The JIT's native forms against the interpreter: random straight-line programs
 // built from the forms the JIT emits natively (ALU with every operand shape and
 // size, ADC/SBB, INC/DEC, NOT/NEG, shifts and rotates by 1, an immediate and CL,
-// IMUL, MOV/MOVZX/MOVSX/MOVSXD, CBW/CWD, BSWAP, CMOVcc, SETcc), mixed with flag
-// consumers that end blocks (Jcc over an instruction) and handler calls that read
-// the lazy flags (LAHF, PUSHF/POP, RCL), so flag liveness and the host-flag paths
-// are exercised. Every block is translated at once (threshold 0); the final
-// registers, flags and data memory must equal the interpreter's.
+// IMUL, MOV/MOVZX/MOVSX/MOVSXD, CBW/CWD, BSWAP, CMOVcc, SETcc, and emit_forms_ext's
+// MUL/IMUL/DIV/IDIV r/m, BT*, BSF/BSR, XCHG, XADD, CMPXCHG, SHLD/SHRD, LEAVE,
+// PUSHF, CLI), mixed with flag consumers that end blocks (Jcc over an instruction)
+// and handler calls that read the lazy flags (LAHF, PUSHF/POP, RCL), so flag
+// liveness and the host-flag paths are exercised. Some programs end with a fault
+// (#DE from a division, #GP from a memory operand) taken through an IDT whose
+// gates lead to HLT. Every block is translated at once (threshold 0); the final
+// registers, flags, data memory and stack must equal the interpreter's.
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -27,7 +30,7 @@ using namespace kestrel;
 #ifdef KESTREL_HAVE_JIT
 namespace {
 
-constexpr uint64_t kCode = 0x20000, kData = 0x10000;
+constexpr uint64_t kCode = 0x20000, kData = 0x10000, kFaultHandler = 0x30000, kStackTop = 0x18000;
 
 // Emits one random instruction. Register operands avoid rSP and rBP (rBP is the
 // base of every memory operand, [rBP + disp8] inside the data buffer).
@@ -78,7 +81,7 @@ struct Gen {
     bool w;
     unsigned rb;
     const size_t start = out.size();
-    switch (pick(23)) {
+    switch (pick(30)) {
       case 0: case 1: case 2: {  // ALU r/m, reg / reg, r/m (byte and full size)
         prefixes(w, rb);
         out.push_back(static_cast<uint8_t>(pick(8) * 8 + pick(4)));
@@ -226,6 +229,97 @@ struct Gen {
         out.push_back(0xFC);  // cld
         break;
       }
+      case 23: {  // MUL/IMUL/DIV/IDIV r/m (F6/F7 /4-/7); a division mostly with a dividend that fits
+        prefixes(w, rb);
+        const bool byte = pick(2);
+        const unsigned op = 4 + pick(4);
+        if (op >= 6 && pick(4)) {
+          const size_t at = out.size();
+          if (byte) {
+            // mov ah, 0 (DIV) or CBW (IDIV): the quotient fits but for -128 / -1
+            if (op == 6) out.insert(out.begin() + static_cast<long>(start), {0xB4, 0x00});
+            else out.insert(out.begin() + static_cast<long>(start), {0x66, 0x98});
+          } else if (op == 6) {
+            // xor edx, edx (clears all of RDX) before the prefixes
+            out.insert(out.begin() + static_cast<long>(start), {0x31, 0xD2});
+          } else {
+            // CWD/CDQ/CQO with the division's own prefixes
+            std::vector<uint8_t> pre(out.begin() + static_cast<long>(start), out.begin() + static_cast<long>(at));
+            pre.push_back(0x99);
+            out.insert(out.begin() + static_cast<long>(start), pre.begin(), pre.end());
+          }
+        }
+        out.push_back(byte ? 0xF6 : 0xF7);
+        modrm(op);
+        break;
+      }
+      case 24: {  // BT/BTS/BTR/BTC: register offsets on registers, immediates on either
+        prefixes(w, rb);
+        out.push_back(0x0F);
+        if (pick(2)) {
+          out.push_back(static_cast<uint8_t>(0xA3 + 8 * pick(4)));
+          modrm(reg(), false);
+        } else {
+          out.push_back(0xBA);
+          modrm(4 + pick(4));
+          imm8();
+        }
+        break;
+      }
+      case 25: {  // BSF/BSR, sometimes of a zero source
+        const bool zero = pick(3) == 0;
+        if (zero) out.insert(out.end(), {0x31, 0xC9});  // xor ecx, ecx
+        prefixes(w, rb);
+        out.push_back(0x0F);
+        out.push_back(static_cast<uint8_t>(0xBC + pick(2)));
+        if (zero) out.push_back(static_cast<uint8_t>(0xC0 | (reg() << 3) | 1));
+        else modrm(reg());
+        break;
+      }
+      case 26: {  // XCHG, XADD, CMPXCHG (sometimes with rAX equal to the operand)
+        const unsigned disp = pick(120), r = reg();
+        const bool mem = pick(2);
+        const unsigned form = pick(4);
+        if (form == 3 && pick(2)) {  // mov rAX, the r/m operand
+          if (long64 && pick(2)) out.push_back(0x48);
+          out.push_back(0x8B);
+          if (mem) out.insert(out.end(), {0x45, static_cast<uint8_t>(disp)});
+          else out.push_back(static_cast<uint8_t>(0xC0 | r));
+        }
+        prefixes(w, rb);
+        switch (form) {
+          case 0: out.push_back(static_cast<uint8_t>(0x86 + pick(2))); break;
+          case 1: out.push_back(static_cast<uint8_t>(0x90 + reg())); break;
+          case 2: out.push_back(0x0F); out.push_back(static_cast<uint8_t>(0xC0 + pick(2))); break;
+          default: out.push_back(0x0F); out.push_back(static_cast<uint8_t>(0xB0 + pick(2))); break;
+        }
+        if (form != 1) {
+          const unsigned g = reg();
+          if (mem) out.insert(out.end(), {static_cast<uint8_t>(0x45 | (g << 3)), static_cast<uint8_t>(disp)});
+          else out.push_back(static_cast<uint8_t>(0xC0 | (g << 3) | r));
+        }
+        break;
+      }
+      case 27: {  // SHLD/SHRD by an immediate or CL
+        prefixes(w, rb);
+        out.push_back(0x0F);
+        const bool by_cl = pick(2);
+        out.push_back(static_cast<uint8_t>((pick(2) ? 0xA4 : 0xAC) + (by_cl ? 1 : 0)));
+        modrm(reg());
+        if (!by_cl) out.push_back(static_cast<uint8_t>(pick(4) == 0 ? rng() : pick(40)));
+        break;
+      }
+      case 28: {  // PUSH rBP; MOV rBP, rSP; LEAVE (rBP back as it was)
+        out.push_back(0x55);
+        if (long64) out.push_back(0x48);
+        out.insert(out.end(), {0x89, 0xE5, 0xC9});
+        break;
+      }
+      case 29: {  // PUSHF; STI; CLI; PUSHF; POP rDI; POPF (IF seen after CLI), or PUSHF; POP rDI
+        if (pick(2)) out.insert(out.end(), {0x9C, 0xFB, 0xFA, 0x9C, 0x5F, 0x9D});
+        else out.insert(out.end(), {0x9C, 0x5F});
+        break;
+      }
       default: {  // INC/DEC after a setter (CF preserved)
         prefixes(w, rb);
         out.push_back(0xFF);
@@ -236,9 +330,47 @@ struct Gen {
   }
 };
 
+// A last instruction that faults: a division by zero (#DE), or a native memory
+// form whose operand is non-canonical (64-bit: #GP) or in a null FS (32-bit: #GP).
+void faulting_end(Gen& g) {
+  std::vector<uint8_t>& out = g.out;
+  if (g.pick(2)) {
+    out.insert(out.end(), {0x31, 0xC9, 0xF7, 0xF1});  // xor ecx, ecx; div ecx
+    return;
+  }
+  if (g.long64) {
+    out.insert(out.end(), {0x48, 0xBE, 0, 0, 0, 0, 0, 0, 0, 0x80});  // mov rsi, 0x8000000000000000
+  } else {
+    // xor eax, eax; mov fs, ax (a null selector); lea esi, [ebp+16]; then an FS prefix
+    out.insert(out.end(), {0x31, 0xC0, 0x8E, 0xE0, 0x8D, 0x75, 0x10, 0x64});
+  }
+  // One of the extended forms on [rSI]: xchg, xadd, cmpxchg, bts imm, mul, shld.
+  static const std::vector<uint8_t> kForms[] = {{0x87, 0x06}, {0x0F, 0xC1, 0x06}, {0x0F, 0xB1, 0x06},
+                                                {0x0F, 0xBA, 0x2E, 0x05}, {0xF7, 0x26}, {0x0F, 0xA4, 0x06, 0x03}};
+  const auto& f = kForms[g.pick(6)];
+  out.insert(out.end(), f.begin(), f.end());
+}
+
+// Gates for vectors 0-31 that lead to a HLT, so a fault ends the program where
+// both tiers can be compared (the exception frame is on the compared stack).
+void install_fault_idt(machine::Machine& m, int mode) {
+  auto& c = m.cpu();
+  const uint8_t hlt = 0xF4;
+  m.bus().write(kFaultHandler, &hlt, 1);
+  const uint64_t gate = (kFaultHandler & 0xFFFF) | (uint64_t{mode == 2 ? 0x18u : 0x08u} << 16) |
+                        (uint64_t{0x8E00} << 32) | ((kFaultHandler >> 16) << 48);
+  const unsigned size = mode == 2 ? 16 : 8;
+  for (unsigned v = 0; v < 32; ++v) {
+    const uint64_t high = 0;
+    m.bus().write(0x600 + v * size, &gate, 8);
+    if (mode == 2) m.bus().write(0x600 + v * size + 8, &high, 8);
+  }
+  c.idtr = {0x600, 32 * size - 1};
+}
+
 struct Outcome {
   uint64_t gpr[16], rip, flags, icount;
-  std::vector<uint8_t> data;
+  std::vector<uint8_t> data, stack;
   interp::StopReason stop;
 };
 
@@ -252,8 +384,9 @@ Outcome run_program(const std::vector<uint8_t>& code, int mode, uint64_t seed, b
   m.bus().write(kCode, code.data(), code.size());
   auto& c = m.cpu();
   test::setup_random_mode(m, mode, rng);
+  install_fault_idt(m, mode);
   c.gpr[machine::RBP] = kData;
-  c.gpr[machine::RSP] = 0x18000;
+  c.gpr[machine::RSP] = kStackTop;
   c.rip = kCode;
   interp::Interpreter it(m);
   jit::Jit j;
@@ -266,6 +399,8 @@ Outcome run_program(const std::vector<uint8_t>& code, int mode, uint64_t seed, b
   o.icount = c.icount;
   o.data.resize(data.size());
   m.bus().read(kData, o.data.data(), o.data.size());
+  o.stack.resize(256);
+  m.bus().read(kStackTop - o.stack.size(), o.stack.data(), o.stack.size());
   if (with_jit) CHECK(it.stats().native_runs > 0);
   return o;
 }
@@ -279,6 +414,7 @@ TEST_CASE("JIT: random programs of the native forms match the interpreter (32- a
       std::vector<uint8_t> code;
       Gen g{rng, mode == 2, code};
       for (int n = 0; n < 60; ++n) g.one();
+      if (seed % 4 == 0) faulting_end(g);
       code.push_back(0xF4);  // hlt (IF is clear)
       const Outcome a = run_program(code, mode, seed, false), b = run_program(code, mode, seed, true);
       INFO("mode " << mode << " seed " << seed);
@@ -289,6 +425,7 @@ TEST_CASE("JIT: random programs of the native forms match the interpreter (32- a
       CHECK(a.flags == b.flags);
       CHECK(a.icount == b.icount);
       CHECK(a.data == b.data);
+      CHECK(a.stack == b.stack);
     }
   }
 }
