@@ -1,6 +1,6 @@
 // Further native forms (emit_fast tries them after its own): one-operand MUL/IMUL,
-// DIV/IDIV, BT/BTS/BTR/BTC, BSF/BSR, XCHG, XADD, CMPXCHG, SHLD/SHRD, LEAVE, PUSHF
-// and CLI. Each has exactly its handler's effect on CpuState (src/interp: muldiv,
+// DIV/IDIV, BT/BTS/BTR/BTC, BSF/BSR, XCHG, XADD, CMPXCHG, SHLD/SHRD, LEAVE, PUSHF,
+// CLI, MOV r/m from a segment register and the fences. Each has exactly its handler's effect on CpuState (src/interp: muldiv,
 // bitops, datamov, shift, stack, system), undefined flags included; whatever the
 // host cannot do the same way (a divide that would raise #DE, a bit offset that
 // reaches outside a memory operand, 16-bit double shifts) goes to the handler.
@@ -485,6 +485,31 @@ bool emit_cli(Emitter& a, const Gp& state, Label slow, bool& uses_slow, FlagSour
   return true;
 }
 
+// ---- MOV r/m, Sreg (8C) ----------------------------------------------------------------------------------
+// The selector: to memory as a word, to a register at the operand size (zero-extended
+// to 32/64 bits; a 16-bit register keeps its upper bits). ModRM.reg 6 and 7 are #UD
+// (the handler's).
+bool emit_mov_from_sreg(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow,
+                        bool& uses_slow, FlagSource& flags, const FlagSource& in) {
+  const unsigned s = d.reg & 7, os = d.osize;
+  if (s >= machine::kSegCount || (os != 2 && os != 4 && os != 8)) return false;
+  constexpr int32_t kSegSelector = offsetof(machine::SegmentCache, selector);
+  const int32_t sel = kOffSeg + static_cast<int32_t>(s) * 32 + kSegSelector;
+  if (d.mod != 3) {
+    emit_mem_ptr(a, state, d, cx, 2, true, slow);
+    uses_slow = true;
+    a.movzx(x86::r9d, x86::word_ptr(state, sel));
+    store_host(a, x86::r8, x86::r9, 2);
+    flags = in;  // the handler leaves the flags alone too: the kind stays
+    flags.host = false;
+    return true;
+  }
+  a.movzx(x86::r9d, x86::word_ptr(state, sel));
+  store_reg(a, state, x86::r9, d.rm, os);
+  flags = in;
+  return true;
+}
+
 }  // namespace
 
 bool emit_fast_ext(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
@@ -521,6 +546,12 @@ bool emit_fast_ext(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx&
     case InsnId::LEAVE: return emit_leave_insn(a, state, d, cx, slow, uses_slow, flags, in);
     case InsnId::PUSHF: return emit_pushf(a, state, d, cx, slow, uses_slow, flags, in);
     case InsnId::CLI: return emit_cli(a, state, slow, uses_slow, flags, in);
+    case InsnId::MOV_Ev_Sw: return emit_mov_from_sreg(a, state, d, cx, slow, uses_slow, flags, in);
+    // The fences order memory between processors and devices; Kestrel's accesses
+    // happen in program order, so their handlers do nothing and so does this.
+    case InsnId::LFENCE: case InsnId::SFENCE: case InsnId::MFENCE:
+      flags = in;
+      return true;
     default: return false;
   }
 }

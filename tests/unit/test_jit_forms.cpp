@@ -3,12 +3,13 @@
 // size, ADC/SBB, INC/DEC, NOT/NEG, shifts and rotates by 1, an immediate and CL,
 // IMUL, MOV/MOVZX/MOVSX/MOVSXD, CBW/CWD, BSWAP, CMOVcc, SETcc, and emit_forms_ext's
 // MUL/IMUL/DIV/IDIV r/m, BT*, BSF/BSR, XCHG, XADD, CMPXCHG, SHLD/SHRD, LEAVE,
-// PUSHF, CLI), mixed with flag consumers that end blocks (Jcc over an instruction)
-// and handler calls that read the lazy flags (LAHF, PUSHF/POP, RCL), so flag
-// liveness and the host-flag paths are exercised. Some programs end with a fault
-// (#DE from a division, #GP from a memory operand) taken through an IDT whose
-// gates lead to HLT. Every block is translated at once (threshold 0); the final
-// registers, flags, data memory and stack must equal the interpreter's.
+// PUSHF, CLI, MOV r/m from Sreg, the fences), mixed with flag consumers that end
+// blocks (Jcc over an instruction) and handler calls that read the lazy flags
+// (LAHF, PUSHF/POP, RCL), so flag liveness and the host-flag paths are exercised.
+// Some programs end with a fault (#DE from a division, #GP from a memory operand)
+// taken through an IDT whose gates lead to HLT. Every block is translated at once
+// (threshold 0); the final registers, flags, data memory and stack must equal the
+// interpreter's.
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -81,7 +82,7 @@ struct Gen {
     bool w;
     unsigned rb;
     const size_t start = out.size();
-    switch (pick(30)) {
+    switch (pick(31)) {
       case 0: case 1: case 2: {  // ALU r/m, reg / reg, r/m (byte and full size)
         prefixes(w, rb);
         out.push_back(static_cast<uint8_t>(pick(8) * 8 + pick(4)));
@@ -318,6 +319,16 @@ struct Gen {
       case 29: {  // PUSHF; STI; CLI; PUSHF; POP rDI; POPF (IF seen after CLI), or PUSHF; POP rDI
         if (pick(2)) out.insert(out.end(), {0x9C, 0xFB, 0xFA, 0x9C, 0x5F, 0x9D});
         else out.insert(out.end(), {0x9C, 0x5F});
+        break;
+      }
+      case 30: {  // MOV r/m, Sreg; the fences
+        if (pick(3)) {
+          prefixes(w, rb);
+          out.push_back(0x8C);
+          modrm(pick(6));
+        } else {
+          out.insert(out.end(), {0x0F, 0xAE, static_cast<uint8_t>(0xE8 + 8 * pick(3))});
+        }
         break;
       }
       default: {  // INC/DEC after a setter (CF preserved)
