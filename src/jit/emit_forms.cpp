@@ -1,4 +1,6 @@
 // The native forms: instructions emitted as host code instead of a handler call.
+#include <iterator>
+
 #include "jit/emit.h"
 
 namespace kestrel::jit {
@@ -43,6 +45,13 @@ AluForm classify_alu(InsnId id) {
     default: return {};
   }
 }
+
+// The host instruction of each operation, indexed by Alu: CMP computes as SUB and
+// TEST as AND (the result feeds the record and is not stored).
+constexpr x86::Inst::Id kHostAluOp[] = {
+    x86::Inst::kIdNone, x86::Inst::kIdAdd, x86::Inst::kIdAdc, x86::Inst::kIdSub, x86::Inst::kIdSbb,
+    x86::Inst::kIdSub,  x86::Inst::kIdAnd, x86::Inst::kIdOr,  x86::Inst::kIdXor, x86::Inst::kIdAnd};
+static_assert(std::size(kHostAluOp) == static_cast<unsigned>(Alu::Test) + 1);
 
 // Immediates as the host instruction takes them (sign-extended to the operand).
 asmjit::Imm sized_imm(uint64_t v, unsigned sz) {
@@ -105,31 +114,9 @@ bool emit_alu(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, 
   // 16-bit ones leave A's upper bits, which are zero.
   const Gp r = sized(R, sz);
   a.mov(R, A);
-  if (imm_direct) {
-    const auto iv = sized_imm(d.imm, sz);
-    switch (f.op) {
-      case Alu::Add: a.add(r, iv); break;
-      case Alu::Adc: a.adc(r, iv); break;
-      case Alu::Sub: case Alu::Cmp: a.sub(r, iv); break;
-      case Alu::Sbb: a.sbb(r, iv); break;
-      case Alu::And: case Alu::Test: a.and_(r, iv); break;
-      case Alu::Or: a.or_(r, iv); break;
-      case Alu::Xor: a.xor_(r, iv); break;
-      default: return false;
-    }
-  } else {
-    const Gp b = sized(B, sz);
-    switch (f.op) {
-      case Alu::Add: a.add(r, b); break;
-      case Alu::Adc: a.adc(r, b); break;
-      case Alu::Sub: case Alu::Cmp: a.sub(r, b); break;
-      case Alu::Sbb: a.sbb(r, b); break;
-      case Alu::And: case Alu::Test: a.and_(r, b); break;
-      case Alu::Or: a.or_(r, b); break;
-      case Alu::Xor: a.xor_(r, b); break;
-      default: return false;
-    }
-  }
+  const x86::Inst::Id host_op = kHostAluOp[static_cast<unsigned>(f.op)];  // f.op is not None (emit_fast)
+  if (imm_direct) a.emit(host_op, r, sized_imm(d.imm, sz));
+  else a.emit(host_op, r, sized(B, sz));
   if (writes) {
     if (rm_dest && mem) store_host(a, x86::r8, R, sz);
     else store_gpr(a, state, R, rm_dest ? d.rm : f.form == Form::rAX_I ? 0 : d.reg, sz, rex);
@@ -263,7 +250,8 @@ void materialize_thunk(CpuState* c) { machine::materialize_flags(*c); }
 void old_flags_prepare(Emitter& a, const Gp& state, const FlagSource& in) {
   using machine::FlagKind;
   if (in.kind == kEager || in.kind == static_cast<unsigned>(FlagKind::Add) ||
-      in.kind == static_cast<unsigned>(FlagKind::Sub) || in.kind == static_cast<unsigned>(FlagKind::Logic))
+      in.kind == static_cast<unsigned>(FlagKind::Sub) || in.kind == static_cast<unsigned>(FlagKind::Logic) ||
+      in.kind == static_cast<unsigned>(FlagKind::Inc) || in.kind == static_cast<unsigned>(FlagKind::Dec))
     return;
   a.mov(x86::rdi, state);
   a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(&materialize_thunk)));
@@ -283,6 +271,17 @@ void old_flags_r11(Emitter& a, const Gp& state, const FlagSource& in) {
     a.and_(x86::r11d, in.kind == static_cast<unsigned>(FlagKind::Logic)
                           ? static_cast<uint32_t>(machine::kPF | machine::kZF | machine::kSF)
                           : static_cast<uint32_t>(machine::kArithFlags));
+    return;
+  }
+  if (in.kind == static_cast<unsigned>(FlagKind::Inc) || in.kind == static_cast<unsigned>(FlagKind::Dec)) {
+    // The host's ADD/SUB of 1 that re-make the result give OF, SF, ZF, AF and PF as
+    // INC/DEC defined them; CF is the preserved one in lf_aux.
+    emit_host_flags(a, state, FlagSource{in.kind, in.size, false}, 0);
+    a.pushfq();
+    a.pop(x86::r11);
+    a.and_(x86::r11d, static_cast<uint32_t>(machine::kArithFlags & ~machine::kCF));
+    a.movzx(x86::eax, x86::byte_ptr(state, kOffLfAux));
+    a.or_(x86::r11d, x86::eax);
     return;
   }
   a.mov(x86::r11, x86::qword_ptr(state, kOffRflags));  // kEager, or folded by step 1
