@@ -184,8 +184,8 @@ bool emit_fast(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx,
 bool emit_fast_ext(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
                    FlagSource& flags, const FlagSource& in);
 // Integer SSE forms with register operands (emit_forms_simd.cpp), tried by emit_fast_ext.
-bool emit_fast_simd(Emitter& a, const Gp& state, const DecodedInsn& d, Label slow, bool& uses_slow,
-                    FlagSource& flags, const FlagSource& in);
+bool emit_fast_simd(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow,
+                    bool& uses_slow, FlagSource& flags, const FlagSource& in);
 
 // ---- helpers the native forms share (emit_forms.cpp) ----
 // The r/m destination of a read-modify-write form into `v` (r8: the host pointer of

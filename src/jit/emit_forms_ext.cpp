@@ -552,7 +552,7 @@ bool emit_fast_ext(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx&
     case InsnId::LFENCE: case InsnId::SFENCE: case InsnId::MFENCE:
       flags = in;
       return true;
-    default: return emit_fast_simd(a, state, d, slow, uses_slow, flags, in);
+    default: return emit_fast_simd(a, state, d, cx, slow, uses_slow, flags, in);
   }
 }
 

@@ -1,12 +1,12 @@
 // Native integer SSE forms with register operands (emit_fast_ext tries them last):
 // the packed add/subtract/logic/compare/unpack operations, PSHUFB, PSHUFD, the
-// shifts by an immediate, MOVDQA/MOVDQU between registers and MOVD/MOVQ xmm, r.
+// shifts by an immediate, MOVDQA/MOVDQU between registers and MOVD/MOVQ xmm, r/m.
 // The handlers (interp/simd) compute lane by lane in C++; the host's own SSE2/SSSE3
 // instruction gives the same bits (integer lanes, no rounding or exceptions), on
 // copies of the guest registers in xmm0/xmm1 (caller-saved, unused elsewhere by
 // native code). Each form first repeats sse_usable's test (SDM Vol. 3 §2.5, Table
 // 2-2): CR0.EM or CR0.TS set, or CR4.OSFXSR clear, and the handler raises the #UD
-// or #NM. Memory operands (16-byte alignment rules) stay with the handlers.
+// or #NM. 128-bit memory operands (16-byte alignment rules) stay with the handlers.
 #include "jit/emit.h"
 
 namespace kestrel::jit {
@@ -80,8 +80,22 @@ x86::Inst::Id shift_imm_inst(InsnId id) {
 
 }  // namespace
 
-bool emit_fast_simd(Emitter& a, const Gp& state, const DecodedInsn& d, Label slow, bool& uses_slow,
-                    FlagSource& flags, const FlagSource& in) {
+bool emit_fast_simd(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow,
+                    bool& uses_slow, FlagSource& flags, const FlagSource& in) {
+  if (d.id == InsnId::MOVD_Vd_Ey && d.mod != 3) {
+    // MOVD xmm, m32 / MOVQ xmm, m64: no alignment rule; the availability test comes
+    // first, as in the handler (#UD/#NM before any memory fault).
+    const unsigned bytes = d.osize == 8 ? 8 : 4;
+    emit_sse_usable(a, state, slow);
+    emit_mem_ptr(a, state, d, cx, bytes, false, slow);
+    uses_slow = true;
+    load_host(a, x86::rax, x86::r8, bytes);
+    a.mov(x86::qword_ptr(state, kOffXmm + static_cast<int32_t>(d.reg) * 16), x86::rax);
+    a.mov(x86::qword_ptr(state, kOffXmm + static_cast<int32_t>(d.reg) * 16 + 8), 0);
+    flags = in;
+    flags.host = false;
+    return true;
+  }
   if (d.mod != 3) return false;
   const x86::Inst::Id binop = binop_inst(d.id), shift = shift_imm_inst(d.id);
   const bool shuffle = d.id == InsnId::PSHUFD_Vdq_Wdq_Ib;
