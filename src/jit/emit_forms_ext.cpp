@@ -157,22 +157,39 @@ bool emit_div_acc(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& 
 
 // ---- BT / BTS / BTR / BTC (0F A3/AB/B3/BB, 0F BA /4-/7) -----------------------------------------
 // CF = the selected bit; BTS/BTR/BTC write the operand with it set, cleared or
-// flipped; the other flags stay (bitops.cpp: set_arith_flags with CF alone). A
-// register bit offset with a memory operand addresses beyond the operand (SDM Vol.
-// 2A, BT "bit base"): that form stays with the handler.
+// flipped; the other flags stay (bitops.cpp: set_arith_flags with CF alone).
 enum class BitOp { Test, Set, Reset, Complement };
 
 bool emit_bit_op(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, Label slow, bool& uses_slow,
                  FlagSource& flags, const FlagSource& in, BitOp op, bool from_reg) {
   const unsigned sz = d.osize;
   if (sz != 2 && sz != 4 && sz != 8) return false;
-  if (from_reg && d.mod != 3) return false;
+  const bool bit_base = from_reg && d.mod != 3;
   const bool cf_live = cx.live_out & frontend::F_CF;
   const bool keep_others = cf_live && (cx.live_out & frontend::F_OSZAP);
   if (keep_others) old_flags_prepare(a, state, in);
   const Gp V = x86::r9, off = x86::r10;
   bool mem;
-  if (op == BitOp::Test) {
+  if (bit_base) {
+    // A memory operand with a register offset: the offset is a signed bit index from
+    // the operand's address, which moves by (offset >> log2(width)) whole operands at
+    // the address size; the bit is the offset modulo the width (SDM Vol. 2A, BT,
+    // "bit base"; bitops.cpp).
+    emit_ea(a, state, d, cx);
+    load_reg(a, state, x86::rax, d.reg, sz);
+    if (sz == 2) a.movsx(x86::rax, x86::ax);
+    else if (sz == 4) a.movsxd(x86::rax, x86::eax);
+    a.sar(x86::rax, sz == 2 ? 4 : sz == 4 ? 5 : 6);
+    a.lea(x86::rsi, x86::ptr(x86::rsi, x86::rax, size_code(sz)));  // + words * sz
+    if (d.asize == 4) a.mov(x86::esi, x86::esi);
+    else if (d.asize == 2) a.movzx(x86::esi, x86::si);
+    emit_translate(a, state, d, cx, sz, op != BitOp::Test, slow);
+    a.mov(x86::r8, x86::rdx);
+    if (op != BitOp::Test && cx.journal) emit_journal(a, state, sz);
+    uses_slow = true;
+    load_host(a, V, x86::r8, sz);
+    mem = true;
+  } else if (op == BitOp::Test) {
     emit_load_rm(a, state, d, cx, sz, V, slow, uses_slow);
     mem = d.mod != 3;
   } else {
@@ -180,7 +197,7 @@ bool emit_bit_op(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& c
   }
   const Gp v = sized(V, sz);
   if (from_reg) {
-    // A register operand takes the offset modulo its width, as the host does.
+    // The host takes a register offset modulo the operand's width, as the guest does.
     load_reg(a, state, off, d.reg, sz);
     const Gp o = sized(off, sz);
     switch (op) {

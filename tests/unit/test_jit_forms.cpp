@@ -254,7 +254,21 @@ struct Gen {
         modrm(op);
         break;
       }
-      case 24: {  // BT/BTS/BTR/BTC: register offsets on registers, immediates on either
+      case 24: {  // BT/BTS/BTR/BTC: register offsets on registers or memory, immediates on either
+        if (pick(3) == 0) {
+          // [rBP + disp8] with a bit offset in ECX of up to 100 bytes, either sign
+          // (the data buffer has room on both sides of the operand's start)
+          // (negative only below REX.W: MOV ECX zero-extends into RCX)
+          const bool wide = long64 && pick(2);
+          const int32_t bits = static_cast<int32_t>(pick(800)) - (!wide && pick(4) == 0 ? 250 : 0);
+          out.push_back(0xB9);  // mov ecx, imm32
+          for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(static_cast<uint32_t>(bits) >> (8 * i)));
+          if (!wide && pick(4) == 0) out.push_back(0x66);
+          if (wide) out.push_back(0x48);
+          out.insert(out.end(), {0x0F, static_cast<uint8_t>(0xA3 + 8 * pick(4)), 0x4D,
+                                 static_cast<uint8_t>(32 + pick(88))});
+          break;
+        }
         prefixes(w, rb);
         out.push_back(0x0F);
         if (pick(2)) {
