@@ -11,6 +11,7 @@ struct CpuidBit {
   uint32_t leaf;
   int reg;  // 0 eax, 1 ebx, 2 ecx, 3 edx
   int bit;
+  uint32_t subleaf = 0;  // leaf 7 only: the subleaf that holds the bit
 };
 
 // SDM Vol. 2A, CPUID, Tables 3-10/3-11 and the extended leaves.
@@ -30,6 +31,8 @@ constexpr CpuidBit kBits[] = {
     {Feature::Lm, 0x80000001, 3, 29}, {Feature::Lahf64, 0x80000001, 2, 0},
     {Feature::TscDeadline, 1, 2, 24}, {Feature::Arat, 6, 0, 2},
     {Feature::InvariantTsc, 0x80000007, 3, 8},
+    {Feature::IbrsIbpb, 7, 3, 26},    {Feature::ArchCapabilities, 7, 3, 29},
+    {Feature::BhiCtrl, 7, 3, 4, 2},
 };
 
 std::vector<CpuModel> make_models() {
@@ -76,6 +79,11 @@ std::vector<CpuModel> make_models() {
                     Feature::Sse3,
                     Feature::Sse41,
                     Feature::Xsave,
+                    // Speculation controls: the model executes in order and never
+                    // predicts, so it can truthfully say it is immune (msr.cpp).
+                    Feature::IbrsIbpb,
+                    Feature::ArchCapabilities,
+                    Feature::BhiCtrl,
                 }};
   x64.phys_bits = 40;
   x64.max_basic_leaf = 0x16;
@@ -106,15 +114,17 @@ uint32_t CpuModel::signature() const {
 void CpuModel::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4], uint64_t cr4) const {
   out[0] = out[1] = out[2] = out[3] = 0;
   // Leaf 0xD (XSAVE) is the highest basic leaf a model with XSAVE needs; leaves 2-0xC
-  // then read as zeros (no cache descriptors, no leaf-7 features, no topology).
+  // then read as zeros (no cache descriptors, no topology) except the speculation-control
+  // bits of leaf 7.
   uint32_t max_basic = has(Feature::Xsave) ? 0xD : 1;
   if (max_basic_leaf > max_basic) max_basic = max_basic_leaf;  // up to 0x16: TSC and crystal frequencies
   uint32_t max_ext = has(Feature::Lm) ? 0x80000008 : !brand.empty() ? 0x80000004 : 0;
   if (leaf >= 0x80000000 && max_ext == 0) leaf = max_basic;  // out of range: highest basic leaf
   else if (leaf >= 0x80000000 && leaf > max_ext) leaf = max_basic;
   else if (leaf < 0x80000000 && leaf > max_basic) leaf = max_basic;
+  // Leaf 7 spreads its feature flags over subleaves; the other leaves here have none.
   for (const auto& b : kBits)
-    if (b.leaf == leaf && has(b.f)) out[b.reg] |= 1u << b.bit;
+    if (b.leaf == leaf && (leaf != 7 || subleaf == b.subleaf) && has(b.f)) out[b.reg] |= 1u << b.bit;
   switch (leaf) {
     case 0: {
       out[0] = max_basic;
@@ -128,6 +138,10 @@ void CpuModel::cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4], uint64_t 
       if (has(Feature::Clfsh)) out[1] = 8u << 8;  // CLFLUSH line size in 8-byte units
       // OSXSAVE (ECX bit 27) mirrors CR4.OSXSAVE (bit 18).
       if (has(Feature::Xsave) && (cr4 & (1u << 18))) out[2] |= 1u << 27;
+      break;
+    case 7:
+      // Subleaf 0 EAX: the highest subleaf (2 holds BHI_CTRL).
+      if (subleaf == 0) out[0] = has(Feature::BhiCtrl) ? 2 : 0;
       break;
     case 0xD:
       // XSAVE state components (SDM Vol. 1 §13.2): x87 and SSE only, both in the 512-byte

@@ -22,6 +22,10 @@ enum class Feature : uint16_t {
   // Timekeeping: CPUID.1:ECX.TSC_DEADLINE, CPUID.6:EAX.ARAT (the APIC timer runs in
   // every C-state), CPUID.80000007:EDX invariant TSC
   TscDeadline, Arat, InvariantTsc,
+  // CPUID.(EAX=7,ECX=0):EDX: IBRS/IBPB (IA32_SPEC_CTRL.IBRS, IA32_PRED_CMD.IBPB) and
+  // IA32_ARCH_CAPABILITIES (see msr.cpp for the bits it reports); CPUID.(EAX=7,ECX=2):EDX:
+  // BHI_CTRL (IA32_SPEC_CTRL.BHI_DIS_S)
+  IbrsIbpb, ArchCapabilities, BhiCtrl,
   // implementation-level (no CPUID bit)
   I386,  // 32-bit operand/address sizes, 0F-map 386 instructions
   I486,  // BSWAP, XADD, CMPXCHG, INVLPG

@@ -170,6 +170,7 @@ struct CpuState {
   uint64_t msr_star, msr_lstar, msr_cstar, msr_sfmask, msr_kernel_gs_base;
   uint64_t msr_sysenter_cs, msr_sysenter_esp, msr_sysenter_eip;
   uint64_t msr_apic_base, msr_pat, msr_misc_enable, msr_tsc_aux;
+  uint64_t msr_spec_ctrl;   // IA32_SPEC_CTRL: kept for reads, no effect (nothing speculates)
   uint64_t mtrr_def_type;
   uint64_t mtrr_fixed[11];  // 0x250, 0x258, 0x259, 0x268-0x26F
   uint64_t mtrr_var[16];    // 0x200-0x20F: base/mask pairs

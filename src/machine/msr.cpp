@@ -26,12 +26,34 @@ uint64_t* mtrr_slot(CpuState& c, uint32_t i) {
 
 }  // namespace
 
+// Kestrel executes one instruction at a time, in order: no speculative execution, no
+// branch or return predictors, no caches, fill or store buffers shared between contexts.
+// Each bit below claims immunity to a speculation or stale-data attack, which is true of
+// such a machine; the bits that announce a control MSR (TSX_CTRL, FB_CLEAR_CTRL,
+// GDS_CTRL, ...) or a vulnerability (RSBA, RRSBA) stay clear. IBRS_ALL needs the
+// IA32_SPEC_CTRL MSR (CPUID.7.0:EDX[26]): with nothing predicted, IBRS set once
+// restricts every prediction, as enhanced IBRS promises. (Linux 6.1.13x and later treat
+// every eIBRS part as exposed to branch history injection whatever BHI_NO says, and
+// without BHI_CTRL clear the history in software on every system call: BHI_DIS_S, as
+// vacuous here as IBRS, spares the guest that loop.)
+uint64_t arch_capabilities(const CpuModel& model) {
+  if (!model.has(Feature::ArchCapabilities)) return 0;
+  uint64_t v = kArchCapRdclNo | kArchCapSkipL1dflVmentry | kArchCapSsbNo | kArchCapMdsNo | kArchCapPschangeMcNo |
+               kArchCapTaaNo | kArchCapSbdrSsdpNo | kArchCapFbsdpNo | kArchCapPsdpNo | kArchCapBhiNo |
+               kArchCapPbrsbNo | kArchCapGdsNo | kArchCapRfdsNo;
+  if (model.has(Feature::IbrsIbpb)) v |= kArchCapIbrsAll;
+  return v;
+}
+
 bool read_msr(CpuState& c, uint32_t i, uint64_t& v) {
   const CpuModel& model = c.machine->cpu_model();
   const bool lm = model.has(Feature::Lm);
   switch (i) {
     case kMsrTsc: v = c.machine->clock().tsc(c.icount) + c.tsc_offset; return true;
     case kMsrBiosSignId: v = 0; return true;
+    case kMsrSpecCtrl: if (!model.has(Feature::IbrsIbpb)) break; v = c.msr_spec_ctrl; return true;
+    // IA32_PRED_CMD is write-only: RDMSR raises #GP (SDM Vol. 4 Table 2-2).
+    case kMsrArchCapabilities: if (!model.has(Feature::ArchCapabilities)) break; v = arch_capabilities(model); return true;
     // IA32_PLATFORM_ID: every Intel P6-family and later CPU has it (Linux's microcode
     // driver reads it without the _safe accessor); platform 0, no microcode slots.
     case kMsrPlatformId: if (model.vendor != "GenuineIntel" || model.family < 6) break; v = 0; return true;
@@ -80,6 +102,18 @@ bool write_msr(CpuState& c, uint32_t i, uint64_t v) {
       return true;
     case kMsrBiosSignId: return true;
     case kMsrPlatformId: break;  // read-only: a write raises #GP
+    // IA32_SPEC_CTRL has IBRS and, with BHI_CTRL, BHI_DIS_S (no STIBP, no SSBD); other
+    // bits are reserved (#GP). Nothing predicts, so the value only needs reading back.
+    case kMsrSpecCtrl: {
+      if (!model.has(Feature::IbrsIbpb)) break;
+      const uint64_t valid = kSpecCtrlIbrs | (model.has(Feature::BhiCtrl) ? kSpecCtrlBhiDisS : 0);
+      if (v & ~valid) return gp();
+      c.msr_spec_ctrl = v;
+      return true;
+    }
+    // IBPB: a barrier against predictions made before it; there are none to discard.
+    case kMsrPredCmd: if (!model.has(Feature::IbrsIbpb) || (v & ~kPredCmdIbpb)) break; return true;
+    case kMsrArchCapabilities: break;  // read-only
     case kMsrMiscEnable: c.msr_misc_enable = v; return true;
     case kMsrPat:
       if (!model.has(Feature::Pat)) break;

@@ -3,8 +3,10 @@
 # scripts/prepare-guest.sh under kestrel and checks that the guest's /init printed
 # "KESTREL-BOOT-TEST: PASS" (uname -r, no Oops/BUG/Call Trace in dmesg, a checksum
 # computed in the guest matches the host's), that the console shows no Oops, BUG
-# or kernel panic, and that kestrel ended with exit status 0 (the guest powers off
-# through ACPI S5).
+# or kernel panic, that the kernel took the CPU model's speculation controls (no
+# page-table isolation, no "Vulnerable", no retpolines or software BHB clearing:
+# see machine/msr.cpp, arch_capabilities), and that kestrel ended with exit status 0
+# (the guest powers off through ACPI S5).
 #
 # usage: linux_boot_test.sh [--pvh] [KESTREL] [-- KESTREL_ARGS...]
 #   --pvh         boot the uncompressed vmlinux through its PVH entry instead of
@@ -71,6 +73,8 @@ elif ! grep -q '^KESTREL-BOOT-TEST: PASS' "$log"; then
   reason="no PASS marker$(grep -m1 '^KESTREL-BOOT-TEST: FAIL' "$log" | sed 's/^KESTREL-BOOT-TEST: / (/; s/$/)/')"
 elif grep -Eq 'Oops|BUG:|Call Trace|Kernel panic' "$log"; then
   reason="the console shows: $(grep -Em1 'Oops|BUG:|Call Trace|Kernel panic' "$log")"
+elif grep -Eq 'page tables isolation: enabled|Vulnerable|Retpolines|SW BHB clearing' "$log"; then
+  reason="the kernel mitigates what the CPU model says it is immune to: $(grep -Em1 'page tables isolation: enabled|Vulnerable|Retpolines|SW BHB clearing' "$log")"
 elif [ "$status" -ne 0 ]; then
   reason="kestrel exit status $status, want 0"
 fi
