@@ -77,12 +77,12 @@ ExecStatus iteration(CpuState& c, const DecodedInsn& d, int64_t step) {
 }
 
 // The bulk path of REP MOVS/STOS: a run of iterations whose source and
-// destination each stay inside one page that the soft TLB maps (RAM without
-// translated code: code pages have no write tag) and inside their segments,
-// done with one memcpy/memset. It checks everything first and returns 0 (the
-// per-iteration path then runs, and faults at the exact element) when a run is
-// not possible: a page or segment edge, an offset wrap, a TLB miss, or --jit
-// verify's write journal. Overlapping MOVS runs copy element by element in the
+// destination each stay inside one page of plain RAM (for the destination: without
+// translated code) and inside their segments, done with one memcpy/memset. It
+// checks everything first and returns 0 (the per-iteration path then runs, and
+// faults at the exact element) when a run is not possible: a page or segment edge,
+// an offset wrap, a page that would fault or is not plain RAM, or --jit verify's
+// write journal. Overlapping MOVS runs copy element by element in the
 // instruction's direction, which is what the iterations would do.
 bool run_linear(const CpuState& c, uint8_t seg, uint64_t off, uint64_t bytes, m::Access kind, uint64_t& lin) {
   const m::SegmentCache& s = c.seg[seg];
@@ -126,14 +126,21 @@ uint64_t bulk(CpuState& c, const DecodedInsn& d, int64_t step, uint64_t am, uint
   const uint64_t back = step < 0 ? (n - 1) * size : 0;  // the run's lowest element
   uint64_t dlin = 0, slin = 0;
   if (!run_linear(c, m::ES, di - back, bytes, m::Access::Write, dlin)) return 0;
-  const m::TlbEntry& de = c.tlb.entry[user][m::Tlb::index(dlin)];
-  if (de.tag_write != (dlin & m::kPageMask)) return 0;
-  auto* dst = reinterpret_cast<uint8_t*>(dlin + de.addend);
+  // Both host pages are taken before copying, the source's first as the first
+  // iteration reads before it writes (a walk sets accessed/dirty bits): the second
+  // TLB fill may evict the first (same index), which must not send every element of
+  // such a copy to the slow path.
+  const uint8_t* src = nullptr;
   if constexpr (op == Str::Movs) {
     if (!run_linear(c, d.seg, si - back, bytes, m::Access::Read, slin)) return 0;
-    const m::TlbEntry& se = c.tlb.entry[user][m::Tlb::index(slin)];
-    if (se.tag_read != (slin & m::kPageMask)) return 0;
-    const auto* src = reinterpret_cast<const uint8_t*>(slin + se.addend);
+    const uint8_t* const spage = m::host_page(c, slin, m::Access::Read, user);
+    if (!spage) return 0;
+    src = spage + (slin & 0xFFF);
+  }
+  uint8_t* const dpage = m::host_page(c, dlin, m::Access::Write, user);
+  if (!dpage) return 0;
+  auto* dst = dpage + (dlin & 0xFFF);
+  if constexpr (op == Str::Movs) {
     if (dst + bytes <= src || src + bytes <= dst) {
       std::memcpy(dst, src, bytes);
     } else if (step > 0) {

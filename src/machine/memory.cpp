@@ -119,6 +119,26 @@ bool read_linear_rmw_slow(CpuState& c, uint64_t lin, void* out, unsigned size, b
   return true;
 }
 
+uint8_t* host_page(CpuState& c, uint64_t lin, Access kind, bool user) {
+  const uint64_t page = lin & kPageMask;
+  const TlbEntry& e = c.tlb.entry[user][Tlb::index(lin)];
+  const uint64_t tag = kind == Access::Write ? e.tag_write : e.tag_read;
+  if (tag != page) {
+    if (tag == (page | kTlbSlow)) return nullptr;  // known not plain RAM
+    const PendingException exc = c.exc;
+    const uint64_t cr2 = c.cr2;
+    uint64_t phys;
+    if (!translate_linear(c, lin, kind, user, phys)) {
+      c.exc = exc;
+      c.cr2 = cr2;
+      return nullptr;
+    }
+    tlb_fill(c, lin, phys, kind, user, c.walk_large);
+    if ((kind == Access::Write ? e.tag_write : e.tag_read) != page) return nullptr;
+  }
+  return reinterpret_cast<uint8_t*>(page + e.addend);
+}
+
 bool probe_write(CpuState& c, uint8_t seg, uint64_t off, unsigned size) {
   uint64_t lin = 0, phys;
   if (!segment_to_linear(c, seg, off, size, Access::Write, lin)) return false;

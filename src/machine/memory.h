@@ -26,6 +26,12 @@ void tlb_protect_code_page(CpuState& c, uint64_t phys_page);
 void tlb_flush(CpuState& c);
 // --jit verify: records the bytes a fast-path write is about to change.
 void journal_host_write(CpuState& c, const void* host, unsigned size);
+// The host address of the start of `lin`'s page for plain RAM accesses of `kind` (Read
+// or Write), through the TLB and filling it on a miss; null when the page is not plain
+// RAM for that access (MMIO, ROM, a watched code page for writes) or when the
+// translation would fault (nothing is raised then: the caller's own access raises it).
+// For bulk accesses that need two pages at once, whatever the TLB can hold together.
+uint8_t* host_page(CpuState& c, uint64_t lin, Access kind, bool user);
 // INVLPG: drops the translation of one linear page.
 void tlb_flush_page(CpuState& c, uint64_t lin);
 

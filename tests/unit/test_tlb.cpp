@@ -1,6 +1,7 @@
 // The soft TLB: INVLPG of an address in a large page drops every 4 KiB piece of
 // that page the TLB holds, and keeps unrelated entries (Linux maps its kernel with
 // large pages and issues INVLPG often: a full flush each time cost a refill).
+// host_page, the bulk accesses' way to two pages at once whatever the TLB can hold.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -14,23 +15,34 @@
 using namespace kestrel;
 using namespace kestrel::machine;
 
-TEST_CASE("TLB: INVLPG in a 4 MiB page drops all its pieces and keeps 4 KiB entries elsewhere") {
-  auto owned_machine = test::new_machine(16ull << 20);
-  auto& m = *owned_machine;
+namespace {
+
+// 32-bit paging with PSE, page directory at 0x10000: PDE 0 a 4 MiB page at physical 0,
+// PDE 1 a page table at 0x11000 identity-mapping 0x400000-0x7FFFFF with 4 KiB pages.
+void setup_paging(Machine& m) {
   CpuState& c = m.cpu();
-  // 32-bit paging with PSE: PDE 0 is a 4 MiB page at physical 0; PDE 1 points at a
-  // page table identity-mapping 0x400000-0x7FFFFF with 4 KiB pages.
   m.bus().write_uint(0x10000, 0x00000083, 4);  // P | RW | PS
   m.bus().write_uint(0x10004, 0x00011003, 4);  // P | RW -> page table at 0x11000
   for (uint32_t i = 0; i < 1024; ++i) m.bus().write_uint(0x11000 + i * 4, (0x400000 + (i << 12)) | 3, 4);
-  m.bus().write_uint(0x2000, 0x11111111, 4);
-  m.bus().write_uint(0x802000, 0x22222222, 4);  // where linear 0x2000 goes after the remap
-  m.bus().write_uint(0x405000, 0x33333333, 4);
   c.cr3 = 0x10000;
   c.cr4 |= 1u << 4;  // PSE
   c.cr0 |= kCr0PE | kCr0PG;
   update_cpu_mode(c);
   tlb_flush(c);
+}
+
+uint32_t pte(Machine& m, uint32_t lin) { return static_cast<uint32_t>(m.bus().read_uint(0x11000 + ((lin >> 12) & 0x3FF) * 4, 4)); }
+
+}  // namespace
+
+TEST_CASE("TLB: INVLPG in a 4 MiB page drops all its pieces and keeps 4 KiB entries elsewhere") {
+  auto owned_machine = test::new_machine(16ull << 20);
+  auto& m = *owned_machine;
+  CpuState& c = m.cpu();
+  setup_paging(m);
+  m.bus().write_uint(0x2000, 0x11111111, 4);
+  m.bus().write_uint(0x802000, 0x22222222, 4);  // where linear 0x2000 goes after the remap
+  m.bus().write_uint(0x405000, 0x33333333, 4);
 
   uint32_t v = 0;
   REQUIRE(read_linear(c, 0x1000, v, false));
@@ -49,4 +61,42 @@ TEST_CASE("TLB: INVLPG in a 4 MiB page drops all its pieces and keeps 4 KiB entr
   CHECK(small.tag_read == 0x405000);   // the 4 KiB page's entry stayed
   REQUIRE(read_linear(c, 0x405000, v, false));
   CHECK(v == 0x33333333);
+}
+
+TEST_CASE("TLB: host_page gives both pages of a copy whose TLB entries collide, and faults quietly") {
+  MachineConfig cfg;
+  cfg.ram_bytes = 16ull << 20;
+  Machine m(cfg);
+  std::string err;
+  REQUIRE_MESSAGE(m.init(err), err);
+  CpuState& c = m.cpu();
+  setup_paging(m);
+  // 0x400000 and 0x500000 share a TLB index: one entry can hold only one of them.
+  REQUIRE(Tlb::index(0x400000) == Tlb::index(0x500000));
+  uint8_t* const ram = m.bus().ram();
+  uint8_t* src = host_page(c, 0x400123, Access::Read, false);
+  uint8_t* dst = host_page(c, 0x500456, Access::Write, false);
+  CHECK(src == ram + 0x400000);
+  CHECK(dst == ram + 0x500000);
+  CHECK(c.tlb.entry[0][Tlb::index(0x400000)].tag_write == 0x500000);  // the second fill replaced the first
+  CHECK((pte(m, 0x400000) & 0x60) == 0x20);  // read: accessed, not dirty
+  CHECK((pte(m, 0x500000) & 0x60) == 0x60);  // write: accessed and dirty
+
+  // A page that is not present: null, and no exception or CR2 left behind.
+  m.bus().write_uint(0x11000 + 0x200 * 4, 0, 4);  // linear 0x600000
+  c.cr2 = 0x1234;
+  c.exc = PendingException{};
+  CHECK(host_page(c, 0x600000, Access::Read, false) == nullptr);
+  CHECK(c.exc.vector == 0);
+  CHECK(!c.exc.has_error);
+  CHECK(c.cr2 == 0x1234);
+  // Supervisor-only pages are no user's: null for a user access.
+  CHECK(host_page(c, 0x401000, Access::Read, true) == nullptr);
+  CHECK(c.exc.vector == 0);
+
+  // A page holding decoded code is readable but never written behind the code watch.
+  m.bus().mark_code_page(0x402000);
+  CHECK(host_page(c, 0x402000, Access::Read, false) == ram + 0x402000);
+  CHECK(host_page(c, 0x402000, Access::Write, false) == nullptr);
+  CHECK(c.exc.vector == 0);
 }
