@@ -230,7 +230,8 @@ ExecStatus MOV_Cd_Rd(CpuState& c, const DecodedInsn& d) {
           return m::raise_gp(c, 0);
         }
       }
-      m::tlb_flush(c);
+      // Global translations stay while CR4.PGE is set (SDM Vol. 3 §4.10.4.1).
+      m::tlb_flush_for_cr3_load(c);
       break;
     case 4: {
       // Only the bits the model implements may be set (SDM Vol. 3 §2.5).
@@ -253,6 +254,8 @@ ExecStatus MOV_Cd_Rd(CpuState& c, const DecodedInsn& d) {
           c.cr4 = old;
           return m::raise_gp(c, 0);
         }
+        // A change of PGE flushes the global translations too (SDM Vol. 3 §4.10.4.1):
+        // Linux toggles it to drop them.
         if ((old ^ v) & (kCr4Pae | kCr4Pse | kCr4Pge)) m::tlb_flush(c);
       }
       break;

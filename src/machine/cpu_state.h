@@ -175,7 +175,7 @@ struct CpuState {
   uint64_t mtrr_fixed[11];  // 0x250, 0x258, 0x259, 0x268-0x26F
   uint64_t mtrr_var[16];    // 0x200-0x20F: base/mask pairs
   uint8_t tlb_has_large;    // a 2 MiB / 4 MiB / 1 GiB page was cached since the last flush
-  uint8_t walk_large;       // the last successful translation was through a large page
+  uint8_t walk_flags;       // the last successful translation's kTlbLarge / kTlbGlobal
   uint64_t pae_pdpte[4];    // PDPTE registers of PAE paging (loaded with CR3)
   uint8_t journal_writes;     // --jit verify: RAM writes are recorded in the bus's journal
   uint32_t tlb_generation;  // bumped by every TLB flush: linear-keyed caches check it

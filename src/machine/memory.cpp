@@ -18,15 +18,15 @@ bool segment_access_fault(CpuState& c, uint8_t seg, uint64_t off, unsigned size,
 
 bool translate_linear(CpuState& c, uint64_t lin, Access kind, bool user, uint64_t& phys) {
   if (c.cr0 & kCr0PG) return page_walk(c, lin, kind, user, phys);
-  c.walk_large = 0;
+  c.walk_flags = 0;
   phys = lin & 0xFFFFFFFFull;
   if (!c.a20_enabled) phys &= ~(1ull << 20);
   return true;
 }
 
-// Fills the TLB entry for one page after a successful translation (`large`: through
-// a large page, as translate_linear left in CpuState::walk_large).
-static void tlb_fill(CpuState& c, uint64_t lin, uint64_t phys, Access kind, bool user, bool large) {
+// Fills the TLB entry for one page after a successful translation (`flags`: what
+// translate_linear left in CpuState::walk_flags).
+static void tlb_fill(CpuState& c, uint64_t lin, uint64_t phys, Access kind, bool user, uint8_t flags) {
   PhysBus& bus = c.machine->bus();
   uint64_t lpage = lin & kPageMask, ppage = phys & kPageMask;
   TlbEntry& e = c.tlb.entry[user][Tlb::index(lin)];
@@ -34,8 +34,10 @@ static void tlb_fill(CpuState& c, uint64_t lin, uint64_t phys, Access kind, bool
   bool same = ((e.tag_read & kPageMask) == lpage && !(e.tag_read & kTlbInvalid)) ||
               ((e.tag_write & kPageMask) == lpage && !(e.tag_write & kTlbInvalid));
   if (!same) e = TlbEntry{kTlbInvalid, kTlbInvalid, kTlbInvalid, 0};
-  uint8_t& large_flag = c.tlb.large[user][Tlb::index(lin)];
-  large_flag = (same && large_flag) || large;
+  // An entry that gains a permission stays global only if both translations were
+  // (a CR3 load must not keep a non-global part), and is a large-page piece if either was.
+  uint8_t& f = c.tlb.flags[user][Tlb::index(lin)];
+  f = same ? static_cast<uint8_t>(((f | flags) & kTlbLarge) | (f & flags & kTlbGlobal)) : flags;
   uint8_t* rp = bus.page_for_read(ppage);
   if (kind == Access::Write) {
     uint8_t* wp = bus.page_for_write(ppage);
@@ -65,7 +67,7 @@ static void tlb_fill(CpuState& c, uint64_t lin, uint64_t phys, Access kind, bool
 static bool access_page(CpuState& c, uint64_t lin, uint8_t* buf, unsigned n, Access kind, bool user,
                         uint64_t& phys) {
   if (!translate_linear(c, lin, kind, user, phys)) return false;
-  tlb_fill(c, lin, phys, kind, user, c.walk_large);
+  tlb_fill(c, lin, phys, kind, user, c.walk_flags);
   return true;
 }
 
@@ -91,15 +93,15 @@ bool write_linear_slow(CpuState& c, uint64_t lin, const void* in, unsigned size,
   uint64_t p0, p1 = 0;
   // Both pages are checked before either is written (no partial writes on a fault).
   if (!translate_linear(c, lin, Access::Write, user, p0)) return false;
-  const bool large0 = c.walk_large;
+  const uint8_t flags0 = c.walk_flags;
   uint64_t lin2 = lin + first;
   if (c.mode != CpuMode::Long64) lin2 &= 0xFFFFFFFFull;
   if (first < size && !translate_linear(c, lin2, Access::Write, user, p1)) return false;
   PhysBus& bus = c.machine->bus();
   bus.write(p0, src, first);  // invalidates code on the page, if any
   if (first < size) bus.write(p1, src + first, size - first);
-  tlb_fill(c, lin, p0, Access::Write, user, large0);
-  if (first < size) tlb_fill(c, lin2, p1, Access::Write, user, c.walk_large);
+  tlb_fill(c, lin, p0, Access::Write, user, flags0);
+  if (first < size) tlb_fill(c, lin2, p1, Access::Write, user, c.walk_flags);
   return true;
 }
 
@@ -108,14 +110,14 @@ bool read_linear_rmw_slow(CpuState& c, uint64_t lin, void* out, unsigned size, b
   unsigned first = static_cast<unsigned>(std::min<uint64_t>(size, 4096 - (lin & 0xFFF)));
   uint64_t p0, p1 = 0;
   if (!translate_linear(c, lin, Access::Write, user, p0)) return false;
-  const bool large0 = c.walk_large;
+  const uint8_t flags0 = c.walk_flags;
   uint64_t lin2 = lin + first;
   if (c.mode != CpuMode::Long64) lin2 &= 0xFFFFFFFFull;
   if (first < size && !translate_linear(c, lin2, Access::Write, user, p1)) return false;
   auto* dst = static_cast<uint8_t*>(out);
   c.machine->bus().read(p0, dst, first);
   if (first < size) c.machine->bus().read(p1, dst + first, size - first);
-  tlb_fill(c, lin, p0, Access::Write, user, large0);
+  tlb_fill(c, lin, p0, Access::Write, user, flags0);
   return true;
 }
 
@@ -133,7 +135,7 @@ uint8_t* host_page(CpuState& c, uint64_t lin, Access kind, bool user) {
       c.cr2 = cr2;
       return nullptr;
     }
-    tlb_fill(c, lin, phys, kind, user, c.walk_large);
+    tlb_fill(c, lin, phys, kind, user, c.walk_flags);
     if ((kind == Access::Write ? e.tag_write : e.tag_read) != page) return nullptr;
   }
   return reinterpret_cast<uint8_t*>(page + e.addend);
@@ -191,6 +193,13 @@ void tlb_flush(CpuState& c) {
   ++c.tlb_generation;
 }
 
+void tlb_flush_for_cr3_load(CpuState& c) {
+  constexpr uint64_t kCr4Pge = 1u << 7;
+  if (!(c.cr4 & kCr4Pge)) return tlb_flush(c);
+  c.tlb.flush_non_global();
+  ++c.tlb_generation;  // tlb_has_large stays: global large-page pieces may remain
+}
+
 void tlb_flush_page(CpuState& c, uint64_t lin) {
   ++c.tlb_generation;
   const uint64_t page = lin & kPageMask;
@@ -211,7 +220,7 @@ void tlb_flush_page(CpuState& c, uint64_t lin) {
   const uint64_t region = lin >> 30;
   for (unsigned u = 0; u < 2; ++u)
     for (unsigned i = 0; i < Tlb::kSize; ++i) {
-      if (!c.tlb.large[u][i]) continue;
+      if (!(c.tlb.flags[u][i] & kTlbLarge)) continue;
       TlbEntry& e = c.tlb.entry[u][i];
       if (holds(e, [region](uint64_t p) { return (p >> 30) == region; })) e = TlbEntry{kTlbInvalid, kTlbInvalid, kTlbInvalid, 0};
     }

@@ -23,7 +23,11 @@ bool segment_access_fault(CpuState& c, uint8_t seg, uint64_t off, unsigned size,
 bool translate_linear(CpuState& c, uint64_t lin, Access kind, bool user, uint64_t& phys);
 // Downgrade every TLB entry that writes to this physical page (it now holds code).
 void tlb_protect_code_page(CpuState& c, uint64_t phys_page);
+// Every translation, global or not (CR4.PGE/PAE/PSE changes, CR0.PG/WP, EFER.NXE, resets).
 void tlb_flush(CpuState& c);
+// A CR3 load (MOV to CR3, a task switch): keeps the global translations while CR4.PGE
+// is set (SDM Vol. 3 §4.10.4.1).
+void tlb_flush_for_cr3_load(CpuState& c);
 // --jit verify: records the bytes a fast-path write is about to change.
 void journal_host_write(CpuState& c, const void* host, unsigned size);
 // The host address of the start of `lin`'s page for plain RAM accesses of `kind` (Read

@@ -12,9 +12,9 @@ namespace kestrel::machine {
 namespace {
 
 enum : uint64_t {
-  kPteP = 1, kPteRW = 2, kPteUS = 4, kPteA = 0x20, kPteD = 0x40, kPtePS = 0x80, kPteNX = 1ull << 63,
+  kPteP = 1, kPteRW = 2, kPteUS = 4, kPteA = 0x20, kPteD = 0x40, kPtePS = 0x80, kPteG = 0x100, kPteNX = 1ull << 63,
 };
-enum : uint64_t { kCr4PSE = 1u << 4, kCr4PAE = 1u << 5, kCr4SMEP = 1u << 20, kCr4SMAP = 1u << 21 };
+enum : uint64_t { kCr4PSE = 1u << 4, kCr4PAE = 1u << 5, kCr4PGE = 1u << 7, kCr4SMEP = 1u << 20, kCr4SMAP = 1u << 21 };
 enum : uint64_t { kEferNXE = 1u << 11, kEferLMA = 1u << 10 };
 constexpr uint32_t kPfP = 1, kPfW = 2, kPfU = 4, kPfRsvd = 8, kPfI = 16;
 
@@ -128,7 +128,10 @@ bool page_walk(CpuState& c, uint64_t lin, Access kind, bool user, uint64_t& phys
     if (want != entry_val[i]) bus.write_uint(entry_addr[i], want, pae ? 8 : 4);
   }
   if (page_mask != 0xFFF) c.tlb_has_large = 1;
-  c.walk_large = page_mask != 0xFFF;
+  // G counts in the entry that maps the page, and only while CR4.PGE = 1 (SDM Vol. 3
+  // §4.10.2.4); it is ignored in the entries above.
+  const bool global = (c.cr4 & kCr4PGE) && (entry_val[levels - 1] & kPteG);
+  c.walk_flags = static_cast<uint8_t>((page_mask != 0xFFF ? kTlbLarge : 0) | (global ? kTlbGlobal : 0));
   phys = page_base | (lin & page_mask);
   return true;
 }

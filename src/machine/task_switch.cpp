@@ -146,7 +146,7 @@ bool task_switch(CpuState& c, uint16_t selector, Descriptor tss, TaskSwitchSourc
   if (new32 && (c.cr0 & kCr0PG)) {
     c.cr3 = next.cr3;
     if (pae_pdptes_in_use(c) && !load_pae_pdptes(c)) return raise_gp(c, 0), false;
-    tlb_flush(c);
+    tlb_flush_for_cr3_load(c);  // like MOV to CR3: global translations stay (SDM Vol. 3 §4.10.4.1)
   }
   c.rip = next.eip;
   uint32_t keep_bits = new32 ? 0 : (eflags & 0xFFFF0000u);

@@ -18,6 +18,16 @@ enum : uint64_t {
   kPageMask = ~0xFFFull,
 };
 
+// Tlb::flags bits.
+enum : uint8_t {
+  // A 4 KiB piece of a large page: INVLPG of any address in that page must drop it
+  // too, wherever it is indexed.
+  kTlbLarge = 1,
+  // From a global translation (G set in the final paging-structure entry while
+  // CR4.PGE = 1): a CR3 load keeps it (SDM Vol. 3 §4.10.2.4, §4.10.4.1).
+  kTlbGlobal = 2,
+};
+
 struct TlbEntry {
   uint64_t tag_read;
   uint64_t tag_write;
@@ -30,15 +40,23 @@ struct Tlb {
   static constexpr unsigned kBits = 8;
   static constexpr unsigned kSize = 1u << kBits;
   TlbEntry entry[2][kSize];  // [0] supervisor accesses, [1] user (CPL 3) accesses
-  // Entries filled from a large page (a 4 KiB piece of it): INVLPG of any address in
-  // that page must drop them too, wherever they are indexed.
-  uint8_t large[2][kSize];
+  // Per entry, what the translation came from (kTlbLarge, kTlbGlobal).
+  uint8_t flags[2][kSize];
 
   void flush() {
     for (auto& cls : entry)
       for (auto& e : cls) e = TlbEntry{kTlbInvalid, kTlbInvalid, kTlbInvalid, 0};
-    for (auto& cls : large)
-      for (auto& l : cls) l = 0;
+    for (auto& cls : flags)
+      for (auto& f : cls) f = 0;
+  }
+  // A CR3 load with CR4.PGE set: every entry goes except the global ones.
+  void flush_non_global() {
+    for (unsigned u = 0; u < 2; ++u)
+      for (unsigned i = 0; i < kSize; ++i)
+        if (!(flags[u][i] & kTlbGlobal)) {
+          entry[u][i] = TlbEntry{kTlbInvalid, kTlbInvalid, kTlbInvalid, 0};
+          flags[u][i] = 0;
+        }
   }
   static unsigned index(uint64_t lin) { return (lin >> 12) & (kSize - 1); }
 };

@@ -2,11 +2,15 @@
 // that page the TLB holds, and keeps unrelated entries (Linux maps its kernel with
 // large pages and issues INVLPG often: a full flush each time cost a refill).
 // host_page, the bulk accesses' way to two pages at once whatever the TLB can hold.
+// Global pages (SDM Vol. 3 §4.10.2.4, §4.10.4.1): with CR4.PGE a CR3 load keeps the
+// translations whose final entry has G set, INVLPG drops them, a CR4.PGE change
+// drops everything.
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <string>
 
+#include "handler_rig.h"
 #include "machine/machine.h"
 #include "machine/memory.h"
 #include "machine/segments.h"
@@ -99,4 +103,93 @@ TEST_CASE("TLB: host_page gives both pages of a copy whose TLB entries collide, 
   CHECK(host_page(c, 0x402000, Access::Read, false) == ram + 0x402000);
   CHECK(host_page(c, 0x402000, Access::Write, false) == nullptr);
   CHECK(c.exc.vector == 0);
+}
+
+namespace {
+
+// The TLB tests' paging on a handler rig (MOV CR3/CR4 and INVLPG run through their
+// handlers), with two pages remapped behind the TLB's back: linear 0x401000 (G set in
+// its PTE) and 0x402000 (G clear) move to physical 0x601000 / 0x602000, which hold
+// other values. Reading them tells whether the TLB still had the old translations.
+struct GlobalRig {
+  test::HandlerRig rig{CpuMode::Protected32, {}};
+  Machine& m = *rig.m;
+  CpuState& c = rig.cpu();
+
+  explicit GlobalRig(bool pge) {
+    setup_paging(m);
+    m.bus().write_uint(0x11000 + 1 * 4, 0x401000 | 0x103, 4);  // G | RW | P
+    m.bus().write_uint(0x401000, 0xA0, 4);
+    m.bus().write_uint(0x402000, 0xB0, 4);
+    m.bus().write_uint(0x601000, 0xA1, 4);
+    m.bus().write_uint(0x602000, 0xB1, 4);
+    if (pge) c.cr4 |= 1u << 7;
+    tlb_flush(c);
+    CHECK(read(0x401000) == 0xA0);
+    CHECK(read(0x402000) == 0xB0);
+    m.bus().write_uint(0x11000 + 1 * 4, 0x601000 | 0x103, 4);
+    m.bus().write_uint(0x11000 + 2 * 4, 0x602000 | 0x003, 4);
+  }
+  uint32_t read(uint32_t lin) {
+    uint32_t v = 0;
+    REQUIRE(read_linear(c, lin, v, false));
+    return v;
+  }
+  void mov_cr3() {  // mov cr3, eax with the same page directory
+    c.gpr[RAX] = c.cr3;
+    REQUIRE(rig.run({0x0F, 0x22, 0xD8}, "MOV_Cd_Rd") == ExecStatus::Branch);
+  }
+  void mov_cr4(uint64_t v) {
+    c.gpr[RAX] = v;
+    REQUIRE(rig.run({0x0F, 0x22, 0xE0}, "MOV_Cd_Rd") == ExecStatus::Branch);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("TLB: with CR4.PGE a CR3 load keeps global translations and drops the others") {
+  GlobalRig g(true);
+  const uint32_t gen = g.c.tlb_generation;
+  g.mov_cr3();
+  CHECK(g.c.tlb_generation != gen);  // linear-keyed caches (the jump cache) must recheck
+  CHECK(g.read(0x401000) == 0xA0);   // global: the old translation stayed
+  CHECK(g.read(0x402000) == 0xB1);   // not global: walked again
+  // INVLPG drops a global translation.
+  g.c.gpr[RAX] = 0x401000;
+  REQUIRE(g.rig.run({0x0F, 0x01, 0x38}, "INVLPG_M") == ExecStatus::Branch);
+  CHECK(g.read(0x401000) == 0xA1);
+}
+
+TEST_CASE("TLB: clearing or setting CR4.PGE drops global translations; without PGE, G means nothing") {
+  SUBCASE("PGE cleared") {
+    GlobalRig g(true);
+    g.mov_cr4(g.c.cr4 & ~(1ull << 7));
+    CHECK(g.read(0x401000) == 0xA1);
+  }
+  SUBCASE("PGE set") {
+    GlobalRig g(true);
+    g.mov_cr4(g.c.cr4 & ~(1ull << 7));
+    g.m.bus().write_uint(0x11000 + 1 * 4, 0x401000 | 0x103, 4);
+    CHECK(g.read(0x401000) == 0xA0);  // cached again
+    g.mov_cr4(g.c.cr4 | (1ull << 7));
+    g.m.bus().write_uint(0x11000 + 1 * 4, 0x601000 | 0x103, 4);
+    CHECK(g.read(0x401000) == 0xA1);  // setting PGE flushed it
+  }
+  SUBCASE("PGE clear all along") {
+    GlobalRig g(false);
+    g.mov_cr3();
+    CHECK(g.read(0x401000) == 0xA1);
+    CHECK(g.read(0x402000) == 0xB1);
+  }
+}
+
+TEST_CASE("TLB: an entry that merges a global and a non-global translation is not kept by a CR3 load") {
+  GlobalRig g(true);
+  // The read permission came from the global PTE; now the PTE (still pointing at
+  // 0x601000's new mapping, G clear) grants the write.
+  g.m.bus().write_uint(0x11000 + 1 * 4, 0x401000 | 0x003, 4);
+  REQUIRE(write_linear<uint32_t>(g.c, 0x401004, 0x55, false));
+  g.m.bus().write_uint(0x11000 + 1 * 4, 0x601000 | 0x103, 4);
+  g.mov_cr3();
+  CHECK(g.read(0x401000) == 0xA1);
 }
