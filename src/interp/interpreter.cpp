@@ -107,12 +107,12 @@ Block* Interpreter::find_block() {
     if (jc.tlb_gen == c_.tlb_generation) return jc.block;
     // The TLB was flushed (CR3 write, INVLPG): keep the entry if CS:RIP still maps
     // to the block's physical address.
-    if (!translate_linear(c_, lin, Access::Exec, user_access(c_), phys)) return nullptr;
+    if (!translate_code(c_, lin, user_access(c_), phys)) return nullptr;
     if (BlockCache::make_key(phys, mk) == jc.block->key) {
       jc.tlb_gen = c_.tlb_generation;
       return jc.block;
     }
-  } else if (!translate_linear(c_, lin, Access::Exec, user_access(c_), phys)) {
+  } else if (!translate_code(c_, lin, user_access(c_), phys)) {
     return nullptr;
   }
   uint64_t key = BlockCache::make_key(phys, mk);
@@ -122,7 +122,7 @@ Block* Interpreter::find_block() {
     if (b->phys_page2 != ~0ull) {
       uint64_t lin2 = (lin & kPageMask) + 0x1000, phys2;
       if (c_.mode != CpuMode::Long64) lin2 &= 0xFFFFFFFFull;
-      ok = translate_linear(c_, lin2, Access::Exec, user_access(c_), phys2) && (phys2 & kPageMask) == b->phys_page2;
+      ok = translate_code(c_, lin2, user_access(c_), phys2) && (phys2 & kPageMask) == b->phys_page2;
       if (!ok && c_.exc.vector == kVecPF) c_.exc = PendingException{};  // re-decode will fault if it must
     }
     if (!ok) b = nullptr;
@@ -192,7 +192,7 @@ Block* Interpreter::decode_block(uint64_t lin, uint64_t phys, uint64_t key) {
     if (crosses) {
       uint64_t lin2 = (lin & kPageMask) + 0x1000, phys2;
       if (!long64) lin2 &= 0xFFFFFFFFull;
-      if (!translate_linear(c_, lin2, Access::Exec, user_access(c_), phys2)) {
+      if (!translate_code(c_, lin2, user_access(c_), phys2)) {
         if (first) return nullptr;
         c_.exc = PendingException{};
         break;
@@ -259,7 +259,7 @@ void Interpreter::try_chain(ChainExit* e, Block* to) {
 bool Interpreter::translate_quietly(uint64_t lin, uint64_t& phys) {
   const PendingException exc = c_.exc;
   const uint64_t cr2 = c_.cr2;
-  if (translate_linear(c_, lin, Access::Exec, user_access(c_), phys)) return true;
+  if (translate_code(c_, lin, user_access(c_), phys)) return true;
   c_.exc = exc;  // the run loop raises the fault when it gets there
   c_.cr2 = cr2;
   return false;

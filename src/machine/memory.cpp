@@ -29,15 +29,23 @@ bool translate_linear(CpuState& c, uint64_t lin, Access kind, bool user, uint64_
 static void tlb_fill(CpuState& c, uint64_t lin, uint64_t phys, Access kind, bool user, uint8_t flags) {
   PhysBus& bus = c.machine->bus();
   uint64_t lpage = lin & kPageMask, ppage = phys & kPageMask;
-  TlbEntry& e = c.tlb.entry[user][Tlb::index(lin)];
-  // An entry for a different page starts over; the same page gains a permission.
-  bool same = ((e.tag_read & kPageMask) == lpage && !(e.tag_read & kTlbInvalid)) ||
-              ((e.tag_write & kPageMask) == lpage && !(e.tag_write & kTlbInvalid));
+  const unsigned i = Tlb::index(lin);
+  TlbEntry& e = c.tlb.entry[user][i];
+  // An entry for a different page, or for the same page now mapped elsewhere (one
+  // entry, one translation), starts over; the same translation gains a permission.
+  auto holds = [lpage](uint64_t tag) { return (tag & kPageMask) == lpage && !(tag & kTlbInvalid); };
+  bool same = (holds(e.tag_read) || holds(e.tag_write) || holds(e.tag_code)) && c.tlb.phys[user][i] == ppage;
   if (!same) e = TlbEntry{kTlbInvalid, kTlbInvalid, kTlbInvalid, 0};
+  c.tlb.phys[user][i] = ppage;
   // An entry that gains a permission stays global only if both translations were
   // (a CR3 load must not keep a non-global part), and is a large-page piece if either was.
-  uint8_t& f = c.tlb.flags[user][Tlb::index(lin)];
+  uint8_t& f = c.tlb.flags[user][i];
   f = same ? static_cast<uint8_t>(((f | flags) & kTlbLarge) | (f & flags & kTlbGlobal)) : flags;
+  if (kind == Access::Exec) {
+    // Fetches read through PhysBus (ROM and RAM alike): only the physical page counts.
+    e.tag_code = lpage;
+    return;
+  }
   uint8_t* rp = bus.page_for_read(ppage);
   if (kind == Access::Write) {
     uint8_t* wp = bus.page_for_write(ppage);
@@ -50,8 +58,7 @@ static void tlb_fill(CpuState& c, uint64_t lin, uint64_t phys, Access kind, bool
     return;
   }
   if (!rp) {
-    if (kind == Access::Read) e.tag_read = lpage | kTlbSlow;
-    else e.tag_code = lpage | kTlbSlow;
+    e.tag_read = lpage | kTlbSlow;
     return;
   }
   // A RAM page and a ROM page can both be readable; the addend must match the
@@ -59,8 +66,18 @@ static void tlb_fill(CpuState& c, uint64_t lin, uint64_t phys, Access kind, bool
   uintptr_t addend = reinterpret_cast<uintptr_t>(rp) - lpage;
   if (!(e.tag_write & (kTlbInvalid | kTlbSlow)) && e.addend != addend) e.tag_write = kTlbInvalid;
   e.addend = addend;
-  if (kind == Access::Read) e.tag_read = lpage;
-  else e.tag_code = lpage;
+  e.tag_read = lpage;
+}
+
+bool translate_code(CpuState& c, uint64_t lin, bool user, uint64_t& phys) {
+  const unsigned i = Tlb::index(lin);
+  if (c.tlb.entry[user][i].tag_code == (lin & kPageMask)) [[likely]] {
+    phys = c.tlb.phys[user][i] | (lin & 0xFFF);
+    return true;
+  }
+  if (!translate_linear(c, lin, Access::Exec, user, phys)) return false;
+  tlb_fill(c, lin, phys, Access::Exec, user, c.walk_flags);
+  return true;
 }
 
 // One piece of an access that does not cross a page.
@@ -162,7 +179,7 @@ unsigned fetch_code(CpuState& c, uint64_t lin, uint8_t* out, unsigned want) {
     uint64_t a = lin + got;
     if (c.mode != CpuMode::Long64) a &= 0xFFFFFFFFull;
     uint64_t phys;
-    if (!translate_linear(c, a, Access::Exec, user, phys)) return got;
+    if (!translate_code(c, a, user, phys)) return got;
     unsigned n = static_cast<unsigned>(std::min<uint64_t>(want - got, 4096 - (a & 0xFFF)));
     c.machine->bus().read(phys, out + got, n);
     got += n;

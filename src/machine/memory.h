@@ -21,6 +21,10 @@ bool write_linear_slow(CpuState& c, uint64_t lin, const void* in, unsigned size,
 bool segment_access_fault(CpuState& c, uint8_t seg, uint64_t off, unsigned size, Access kind);
 // Linear to physical for an access, with the page walk when paging is on.
 bool translate_linear(CpuState& c, uint64_t lin, Access kind, bool user, uint64_t& phys);
+// Linear to physical for an instruction fetch or a block lookup at `lin` (already
+// wrapped to 32 bits outside 64-bit mode): the TLB's code translation, or a page walk
+// for execution that fills it.
+bool translate_code(CpuState& c, uint64_t lin, bool user, uint64_t& phys);
 // Downgrade every TLB entry that writes to this physical page (it now holds code).
 void tlb_protect_code_page(CpuState& c, uint64_t phys_page);
 // Every translation, global or not (CR4.PGE/PAE/PSE changes, CR0.PG/WP, EFER.NXE, resets).

@@ -42,6 +42,9 @@ struct Tlb {
   TlbEntry entry[2][kSize];  // [0] supervisor accesses, [1] user (CPL 3) accesses
   // Per entry, what the translation came from (kTlbLarge, kTlbGlobal).
   uint8_t flags[2][kSize];
+  // Per entry, the physical page the linear page maps to: what instruction fetches and
+  // block lookups need (tag_code), whatever kind of memory the page is.
+  uint64_t phys[2][kSize];
 
   void flush() {
     for (auto& cls : entry)

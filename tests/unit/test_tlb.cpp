@@ -11,6 +11,7 @@
 #include <string>
 
 #include "handler_rig.h"
+#include "machine/exceptions.h"
 #include "machine/machine.h"
 #include "machine/memory.h"
 #include "machine/segments.h"
@@ -192,4 +193,50 @@ TEST_CASE("TLB: an entry that merges a global and a non-global translation is no
   g.m.bus().write_uint(0x11000 + 1 * 4, 0x601000 | 0x103, 4);
   g.mov_cr3();
   CHECK(g.read(0x401000) == 0xA1);
+}
+
+TEST_CASE("TLB: code translations (fetches, block lookups) are cached, dropped by INVLPG, and one entry holds one mapping") {
+  MachineConfig cfg;
+  cfg.ram_bytes = 16ull << 20;
+  Machine m(cfg);
+  std::string err;
+  REQUIRE_MESSAGE(m.init(err), err);
+  CpuState& c = m.cpu();
+  setup_paging(m);
+  uint64_t phys = 0;
+  REQUIRE(translate_code(c, 0x401234, false, phys));
+  CHECK(phys == 0x401234);
+  CHECK((pte(m, 0x401000) & 0x20) == 0x20);  // accessed
+  // Remapped behind the TLB's back: the cached translation is used until INVLPG.
+  m.bus().write_uint(0x11000 + 1 * 4, 0x601000 | 3, 4);
+  REQUIRE(translate_code(c, 0x401234, false, phys));
+  CHECK(phys == 0x401234);
+  tlb_flush_page(c, 0x401000);
+  REQUIRE(translate_code(c, 0x401234, false, phys));
+  CHECK(phys == 0x601234);
+
+  // A data access that walks to another physical page replaces the whole entry, so
+  // the code translation cannot outlive the mapping the entry now holds.
+  m.bus().write_uint(0x11000 + 1 * 4, 0x701000 | 3, 4);
+  tlb_flush_page(c, 0x401000);
+  REQUIRE(translate_code(c, 0x401000, false, phys));
+  CHECK(phys == 0x701000);
+  m.bus().write_uint(0x11000 + 1 * 4, 0x501000 | 3, 4);
+  uint32_t v = 0;
+  REQUIRE(write_linear<uint32_t>(c, 0x401000, 7, false));  // cached entry has no write tag: walks
+  REQUIRE(read_linear(c, 0x401000, v, false));
+  CHECK(v == 7);
+  CHECK(m.bus().read_uint(0x501000, 4) == 7);
+  // The code translation went with the old mapping: the next lookup walks (and sets
+  // the accessed bit cleared since).
+  m.bus().write_uint(0x11000 + 1 * 4, 0x501000 | 3, 4);
+  REQUIRE(translate_code(c, 0x401000, false, phys));
+  CHECK(phys == 0x501000);
+  CHECK((pte(m, 0x401000) & 0x20) == 0x20);
+
+  // The supervisor's code translation is not the user's: a user fetch walks and faults.
+  c.exc = PendingException{};
+  CHECK_FALSE(translate_code(c, 0x401000, true, phys));
+  CHECK(c.exc.vector == kVecPF);
+  CHECK(c.cr2 == 0x401000);
 }
