@@ -292,8 +292,10 @@ int run(const Options& opt) {
   if (opt.jit != JitMode::Off) {
     const bool verify = opt.jit == JitMode::Verify;
     jit = std::make_unique<jit::Jit>(verify);
+    jit->set_cached_regs(opt.jit_regs);
     std::string perf_error;
     if (opt.perf_map && !jit->enable_perf_map(perf_error)) return error_exit(perf_error);
+    if (!opt.jit_log.empty() && !jit->enable_log(opt.jit_log, perf_error)) return error_exit(perf_error);
     interp.set_compiler(jit.get());
     interp.set_verify(verify, opt.jit_verify_every);
   }
@@ -405,7 +407,8 @@ int run(const Options& opt) {
 #ifdef KESTREL_HAVE_JIT
     if (jit) {
       // Native block starts: from the run loop, or from native code through the
-      // lookups or a chained jump (the checked entries that no lookup accounts for).
+      // lookups or a chained jump, a block's jump to its own start included (the
+      // checked entries that no lookup accounts for).
       const uint64_t looked_up = st.lookup_hits + st.inline_hits;
       fmt::print(stderr,
                  " = {} from the run loop + {} chained + {} looked up ({} inline, {} by a call); "

@@ -496,6 +496,12 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
                  "verify affordable for long guests such as a Linux boot")
       ->type_name("N")
       ->check(CLI::Range(1u, 1000000000u));
+  app.add_option("--jit-regs", out.jit_regs,
+                 "How many guest registers a translated block keeps in\n"
+                 "host registers while it runs (0-4, default 4; 0 keeps\n"
+                 "every guest register in memory, for debugging)")
+      ->type_name("N")
+      ->check(CLI::Range(0u, 4u));
   app.add_option("--vga", vga,
                  "std: a standard VGA with the Bochs VBE interface\n"
                  "(16 MiB of video memory, LFB at 0xE0000000 when no\n"
@@ -542,6 +548,11 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
                "block: host address, size, kestrel:guest-lin-ADDR),\n"
                "so `perf report` names samples in JIT code by the\n"
                "guest's linear address");
+  app.add_option("--jit-log", out.jit_log,
+                 "Write every translated block to FILE: its guest linear\n"
+                 "address, the guest registers it keeps in host registers\n"
+                 "and the host code (for debugging the JIT)")
+      ->type_name("FILE");
   app.add_flag("--stats", out.stats,
                "At exit, print to stderr: instructions retired, blocks\n"
                "decoded and translated, runs in each tier, wall time");

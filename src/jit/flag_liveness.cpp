@@ -96,7 +96,7 @@ uint32_t flags_must_write(const DecodedInsn& d) {
   }
 }
 
-std::vector<uint32_t> flag_liveness(const std::vector<DecodedInsn>& insns, const Ctx& cx) {
+std::vector<uint32_t> flag_liveness(const std::vector<DecodedInsn>& insns, const Ctx& cx, RegCache* usage) {
   const size_t n = insns.size();
   std::vector<uint32_t> live_out(n, F_ALL);
   // Which instructions are native without a slow path: emitted once, with every
@@ -105,7 +105,10 @@ std::vector<uint32_t> flag_liveness(const std::vector<DecodedInsn>& insns, const
   asmjit::CodeHolder code;
   code.init(asmjit::Environment::host());
   Emitter a(&code);
-  for (size_t i = 0; i + 1 < n; ++i) {  // the last instruction ends the block: all live after it
+  // The same pass counts the native forms' guest-register accesses (RegCache's
+  // recording), from which the translator picks the registers to cache; the last
+  // instruction counts too.
+  for (size_t i = 0; i < n; ++i) {  // the last instruction ends the block: all live after it
     Ctx c = cx;
     c.live_out = F_ALL;
     FlagSource f;
@@ -113,6 +116,7 @@ std::vector<uint32_t> flag_liveness(const std::vector<DecodedInsn>& insns, const
     const bool native = emit_fast(a, x86::rbx, insns[i], c, a.newLabel(), uses_slow, f);
     barrier[i] = !native || uses_slow;
   }
+  if (usage) *usage = a.rc;
   uint32_t live = F_ALL;  // live after the last instruction
   for (size_t i = n; i-- > 0;) {
     live_out[i] = live;

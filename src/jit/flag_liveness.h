@@ -22,7 +22,8 @@ uint32_t flags_must_write(const DecodedInsn& d);
 // handler or may fault (handlers, exception delivery and later blocks read the
 // lazy record). `cx` gives the block's mode; which instructions are native is
 // found by emitting them once into a scratch buffer, so this cannot disagree with
-// emit_fast.
-std::vector<uint32_t> flag_liveness(const std::vector<DecodedInsn>& insns, const Ctx& cx);
+// emit_fast. `usage`, when given, receives the guest-register accesses of the
+// native forms (RegCache::uses and high_byte).
+std::vector<uint32_t> flag_liveness(const std::vector<DecodedInsn>& insns, const Ctx& cx, RegCache* usage = nullptr);
 
 }  // namespace kestrel::jit

@@ -37,9 +37,11 @@ struct Jit::Impl {
   uint64_t* entry_counter = nullptr;  // --stats: checked entries
   uint64_t* handler_counter = nullptr;  // --stats: handler calls, one counter per InsnId
   std::FILE* perf_map = nullptr;  // --perf-map
+  std::FILE* log = nullptr;       // --jit-log
 
   ~Impl() {
     if (perf_map) std::fclose(perf_map);
+    if (log) std::fclose(log);
   }
   void perf_map_line(const void* code, size_t size, const char* what, uint64_t lin) {
     if (!perf_map) return;
@@ -51,15 +53,19 @@ struct Jit::Impl {
 Jit::Jit(bool journal_stores) : impl_(std::make_unique<Impl>()), journal_stores_(journal_stores) {
   // The trampoline: pins the state in rbx and the retired-instruction count in r12
   // (callee-saved, so handler calls keep them; a count in memory would make every
-  // block wait on the previous block's store) and jumps to the code; blocks leave
-  // through emit_leave (count stored back, `pop r13; pop r12; pop rbx; ret`). The
-  // three pushes also align the stack to 16 bytes for the calls blocks make.
+  // block wait on the previous block's store), saves r13-r15 and rbp (a block's
+  // cached guest registers, RegCache) and jumps to the code; blocks leave through
+  // emit_leave. Six pushes and 8 bytes align the stack to 16 for the calls blocks make.
   CodeHolder code;
   code.init(impl_->rt.environment());
   x86::Assembler a(&code);
   a.push(x86::rbx);
   a.push(x86::r12);
   a.push(x86::r13);
+  a.push(x86::r14);
+  a.push(x86::r15);
+  a.push(x86::rbp);
+  a.sub(x86::rsp, 8);
   a.mov(x86::rbx, x86::rdi);
   a.mov(kIcountReg, x86::qword_ptr(x86::rbx, kOffIcount));
   a.jmp(x86::rsi);
@@ -78,6 +84,16 @@ bool Jit::enable_perf_map(std::string& error) {
     return false;
   }
   if (impl_->enter) impl_->perf_map_line(reinterpret_cast<const void*>(impl_->enter), 16, "trampoline-", 0);
+  return true;
+}
+
+bool Jit::enable_log(const std::string& path, std::string& error) {
+  if (impl_->log) std::fclose(impl_->log);
+  impl_->log = std::fopen(path.c_str(), "w");
+  if (!impl_->log) {
+    error = fmt::format("--jit-log: cannot create '{}': {}", path, std::strerror(errno));
+    return false;
+  }
   return true;
 }
 
@@ -108,6 +124,10 @@ namespace {
 // registers restored, RAX:RDX (the NativeExit) as the caller set them.
 void emit_leave(x86::Assembler& a) {
   a.mov(x86::qword_ptr(x86::rbx, kOffIcount), kIcountReg);
+  a.add(x86::rsp, 8);
+  a.pop(x86::rbp);
+  a.pop(x86::r15);
+  a.pop(x86::r14);
   a.pop(x86::r13);
   a.pop(x86::r12);
   a.pop(x86::rbx);
@@ -130,12 +150,33 @@ bool near_branch_form(InsnId id) {
       return false;
   }
 }
+
+// The guest registers a block caches: the ones its native forms reach most (at
+// least twice), none reached as AH..BH (those go through CpuState), up to `max`.
+void choose_cached_regs(RegCache& rc, const RegCache& usage, unsigned nregs, unsigned max) {
+  rc = RegCache{};
+  for (unsigned k = 0; k < max && k < kCacheSlots; ++k) {
+    int best = -1;
+    for (unsigned n = 0; n < nregs; ++n) {
+      if (rc.has(n) || usage.uses[n] < 2 || (usage.high_byte >> n & 1)) continue;
+      if (best < 0 || usage.uses[n] > usage.uses[best]) best = static_cast<int>(n);
+    }
+    if (best < 0) break;
+    rc.slot[best] = static_cast<int8_t>(k);
+    rc.cached |= static_cast<uint16_t>(1u << best);
+  }
+}
 }  // namespace
 
 bool Jit::compile(interp::Block& b) {
   if (b.insns.empty() || !impl_->enter) return false;
   CodeHolder code;
   code.init(impl_->rt.environment());
+  asmjit::FileLogger logger(impl_->log);
+  if (impl_->log) {
+    logger.addFlags(asmjit::FormatFlags::kMachineCode);
+    code.setLogger(&logger);
+  }
   Emitter a(&code);
   const x86::Gp state = x86::rbx;  // CpuState*, callee-saved across the handler calls
 
@@ -150,6 +191,16 @@ bool Jit::compile(interp::Block& b) {
   // jump cache) except in verify mode, where every block runs alone.
   interp::JumpCache* const jc = journal_stores_ ? nullptr : impl_->jc;
 
+  // Flag liveness, and the guest registers to keep in host registers.
+  RegCache usage;
+  const std::vector<uint32_t> live_out = flag_liveness(b.insns, Ctx{long64, flat32, user, 0, journal_stores_}, &usage);
+  choose_cached_regs(a.rc, usage, long64 ? 16 : 8, cached_regs_);
+  if (impl_->log) {
+    fmt::print(impl_->log, "; block at linear {:#x}, {} instructions; cached guest registers:", b.lin, b.insns.size());
+    for (unsigned n = 0; n < 16; ++n)
+      if (a.rc.has(n)) fmt::print(impl_->log, " r{}={}", n, a.rc.host(n) == x86::rbp ? "rbp" : fmt::format("r{}", a.rc.host(n).id()));
+    fmt::print(impl_->log, "\n");
+  }
   Label exit_status = a.newLabel();
   Label exit_fell = a.newLabel();
   Label body = a.newLabel();
@@ -175,6 +226,14 @@ bool Jit::compile(interp::Block& b) {
   a.cmp(kIcountReg, x86::qword_ptr(state, kOffIcountLimit));
   a.jae(exit_fell);
   a.bind(body);
+  // The cached guest registers into their host registers. A block that branches
+  // back to its own start (and is not verified: each run is checked alone) jumps
+  // to loop_body, past the loads: its registers stay in the host's.
+  emit_reload(a, state);
+  Label loop_body = a.newLabel();
+  a.bind(loop_body);
+  Label self_events = a.newLabel();
+  bool uses_self_loop = false;
   // RIP and the retired count advance lazily over native instructions and are
   // brought up to date before every handler call (handlers read RIP) and exit.
   uint64_t pending_len = 0, pending_count = 0;
@@ -197,13 +256,16 @@ bool Jit::compile(interp::Block& b) {
       a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(impl_->handler_counter + static_cast<unsigned>(d.id))));
       a.inc(x86::qword_ptr(x86::rax));
     }
-    // Handlers (and the devices they reach) read and may move the count in memory.
+    // Handlers (and the devices they reach) read and may move the count in memory,
+    // and read and write the guest registers in CpuState.
+    emit_writeback(a, state);
     a.mov(x86::qword_ptr(state, kOffIcount), kIcountReg);
     a.mov(x86::rdi, state);
     a.mov(x86::rsi, imm(reinterpret_cast<uint64_t>(&d)));
     a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(d.fn)));
     a.call(x86::rax);
     a.mov(kIcountReg, x86::qword_ptr(state, kOffIcount));
+    emit_reload(a, state);
   };
   // Calls the handler of d, leaving the block on a status other than Ok.
   auto emit_call = [&](const frontend::DecodedInsn& d) {
@@ -242,11 +304,14 @@ bool Jit::compile(interp::Block& b) {
     a.mov(x86::rdx, imm(reinterpret_cast<uint64_t>(e)));
     emit_leave(a);
   };
+  // Every way out of the block writes the cached guest registers back first.
   auto goto_indirect = [&]() {
+    emit_writeback(a, state);
     uses_indirect = true;
     a.jmp(indirect);
   };
   auto goto_lookup = [&]() {
+    emit_writeback(a, state);
     uses_lookup = true;
     a.jmp(lookup);
   };
@@ -264,6 +329,30 @@ bool Jit::compile(interp::Block& b) {
   std::vector<PendingExit> chain_exits;
   auto emit_direct_exit = [&](uint64_t target) {
     target &= lin_mask;
+    emit_writeback(a, state);
+    if (!journal_stores_ && target == (b.lin & lin_mask)) {
+      // Back to this block's start: the entry's checks (events, the budget; the CS
+      // limit outside 64-bit mode), then the body without reloading the registers,
+      // which the write-back above left equal to CpuState's.
+      if (!long64) {
+        a.mov(x86::eax, x86::dword_ptr(state, kOffRip));
+        a.cmp(x86::eax, x86::dword_ptr(state, kOffCsLimit));
+        uses_indirect = true;
+        a.ja(indirect);
+      }
+      a.mov(x86::eax, x86::dword_ptr(state, kOffEvents));
+      a.test(x86::eax, x86::eax);
+      a.jnz(self_events);
+      a.cmp(kIcountReg, x86::qword_ptr(state, kOffIcountLimit));
+      a.jae(exit_fell);
+      if (impl_->entry_counter) {  // --stats counts it as a chained entry
+        a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(impl_->entry_counter)));
+        a.inc(x86::qword_ptr(x86::rax));
+      }
+      a.jmp(loop_body);
+      uses_self_loop = true;
+      return;
+    }
     if (chain_exits.size() < 2 && (target & machine::kPageMask) == (b.lin & machine::kPageMask)) {
       if (!long64) {
         a.mov(x86::eax, x86::dword_ptr(state, kOffRip));
@@ -317,13 +406,13 @@ bool Jit::compile(interp::Block& b) {
     Label slow, resume;
     const frontend::DecodedInsn* d;
     uint64_t p_len, p_count;  // RIP/icount not yet written back when the stub is entered
+    uint16_t dirty;           // cached guest registers not yet written back
   };
   std::vector<SlowStub> stubs;
   FlagSource flags;
   Label taken_slow = a.newLabel();
   const frontend::DecodedInsn* native_branch = nullptr;  // the handler raises its #GP at taken_slow
   uint64_t insn_lin = b.lin;  // linear address of the instruction being translated
-  const std::vector<uint32_t> live_out = flag_liveness(b.insns, Ctx{long64, flat32, user, 0, journal_stores_});
   bool ended = false;
   for (size_t i = 0; i < b.insns.size(); ++i) {
     const frontend::DecodedInsn& d = b.insns[i];
@@ -337,6 +426,7 @@ bool Jit::compile(interp::Block& b) {
     if ((d.id == InsnId::Jcc_Jb || d.id == InsnId::Jcc_Jz) && last) {
       native_branch = &d;
       flush();
+      emit_writeback(a, state);  // before the branch: taken_slow's handler sees them
       Label taken = a.newLabel();
       if (emit_host_flags(a, state, flags, d.op & 0xF)) {
         a.j(static_cast<x86::CondCode>(d.op & 0xF), taken);
@@ -360,6 +450,7 @@ bool Jit::compile(interp::Block& b) {
     if ((d.id == InsnId::JMP_Jb || d.id == InsnId::JMP_Jz) && last) {
       native_branch = &d;
       flush();
+      emit_writeback(a, state);
       emit_rel_taken(d, bosize, branch_target, taken_slow);
       ended = true;
       break;
@@ -375,11 +466,12 @@ bool Jit::compile(interp::Block& b) {
     Ctx cx{long64, flat32, user, pending_len, journal_stores_, live_out[i]};
     Label slow = a.newLabel();
     bool uses_slow = false;
+    const uint16_t dirty_before = a.rc.dirty;  // what a jump to `slow` leaves unsaved
     if (emit_fast(a, state, d, cx, slow, uses_slow, flags)) {
       if (uses_slow) {
         Label resume = a.newLabel();
         a.bind(resume);
-        stubs.push_back(SlowStub{slow, resume, &d, pending_len, pending_count});
+        stubs.push_back(SlowStub{slow, resume, &d, pending_len, pending_count, dirty_before});
       }
       pending_len += d.len;
       ++pending_count;
@@ -397,6 +489,7 @@ bool Jit::compile(interp::Block& b) {
       // handler's, below. RSP, the return address and RIP change only once every
       // check has passed.
       Label generic = a.newLabel();
+      const uint16_t dirty_at_form = a.rc.dirty;
       Ctx cx{long64, flat32, user, 0, journal_stores_};
       const x86::Gp ra = x86::r9, target = x86::r10;
       bool unused = false;
@@ -446,6 +539,7 @@ bool Jit::compile(interp::Block& b) {
       if (d.id == InsnId::CALL_Jz) emit_direct_exit(branch_target);
       else goto_indirect();
       a.bind(generic);
+      a.rc.dirty = dirty_at_form;  // the native path's write-back did not happen here
     }
     if (last) {
       // The block's last instruction: Ok falls through, Branch leaves through the
@@ -494,11 +588,13 @@ bool Jit::compile(interp::Block& b) {
   if (native_branch) {
     // The taken branch's target failed its check: the handler raises the fault.
     a.bind(taken_slow);
+    a.rc.dirty = 0;  // written back before the branch
     emit_call(*native_branch);
     a.jmp(exit_fell);  // not reached: it faults
   }
   for (const SlowStub& st : stubs) {
     a.bind(st.slow);
+    a.rc.dirty = st.dirty;
     // Bring RIP/icount up to the instruction, run its handler, account for it; leave
     // if it raised an event (e.g. wrote into this block's code); else undo the
     // write-back, since the code after `resume` still counts these as pending.
@@ -512,6 +608,21 @@ bool Jit::compile(interp::Block& b) {
     add_rip(-static_cast<int64_t>(st.p_len + st.d->len));
     a.lea(kIcountReg, x86::ptr(kIcountReg, -static_cast<int32_t>(st.p_count + 1)));
     a.jmp(st.resume);
+  }
+  if (uses_self_loop) {
+    // The loop's events, as at the entry: a maskable request alone with IF clear waits.
+    a.bind(self_events);
+    a.cmp(x86::eax, machine::kEventInterrupt);
+    a.jne(exit_fell);
+    a.test(x86::dword_ptr(state, kOffRflags), static_cast<uint32_t>(machine::kIF));
+    a.jnz(exit_fell);
+    a.cmp(kIcountReg, x86::qword_ptr(state, kOffIcountLimit));
+    a.jae(exit_fell);
+    if (impl_->entry_counter) {
+      a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(impl_->entry_counter)));
+      a.inc(x86::qword_ptr(x86::rax));
+    }
+    a.jmp(loop_body);
   }
   a.bind(events);
   a.cmp(x86::eax, machine::kEventInterrupt);
@@ -597,6 +708,10 @@ bool Jit::compile(interp::Block& b) {
   b.native_body = base + code.labelOffset(body);
   b.native_bytes = static_cast<uint32_t>(code.codeSize());
   impl_->perf_map_line(base, code.codeSize(), "guest-lin-", b.lin);
+  if (impl_->log) {
+    fmt::print(impl_->log, "; host code at {}, {} bytes\n\n", fmt::ptr(base), code.codeSize());
+    std::fflush(impl_->log);
+  }
   ++blocks_;
   bytes_ += code.codeSize();
   live_ += code.codeSize();
