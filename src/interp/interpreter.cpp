@@ -714,7 +714,7 @@ StopReason Interpreter::run(uint64_t max_insns) {
           c_.event_pending |= kEventCodeChanged;
           continue;
         }
-        b->native_failed = !compiler_->compile(*b);
+        b->native_failed = !compiler_->compile(*b, c_);
         JumpCacheEntry& jc = jc_->entry[jc_index(b->lin)];
         if (jc.block == b) jc.native = b->native_entry;
       }

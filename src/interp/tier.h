@@ -63,8 +63,9 @@ class BlockCompiler {
  public:
   virtual ~BlockCompiler() = default;
   // Translates the block: sets native_entry, native_body and the exits. False if
-  // it cannot be translated.
-  virtual bool compile(Block& b) = 0;
+  // it cannot be translated. `now` is the CPU as the block is about to run: a hint
+  // for laying out fast paths (which segments are flat), never an assumption.
+  virtual bool compile(Block& b, const machine::CpuState& now) = 0;
   virtual void release(Block& b) = 0;
   // The trampoline that runs native code with the state pinned.
   virtual NativeEnterFn enter_fn() const = 0;

@@ -58,6 +58,10 @@ struct Ctx {
   uint64_t pending_len;  // RIP bytes not yet written back (for RIP-relative operands)
   bool journal;          // --jit verify: record native stores in the bus's write journal
   uint32_t live_out = frontend::F_ALL;  // flags read after this instruction (flag_liveness)
+  // Outside 64-bit mode: the segments (bit per SegReg) that were flat for reads /
+  // writes when the block was translated. Their accesses test the flat byte alone
+  // and leave anything else to the slow path; the others get the full checks inline.
+  uint8_t flat_read = 0, flat_write = 0;
 };
 
 // What the translator knows about the guest's arithmetic flags at a point of the
@@ -75,12 +79,21 @@ struct FlagSource {
   bool host = false;
 };
 
+// Host registers native code keeps for itself (callee-saved, so calls keep them):
+// the CpuState pointer, the retired-instruction count (CpuState::icount) and RIP
+// (CpuState::rip: kept current over native instructions, stored back before
+// handler calls, lookups and exits, reloaded after handler calls). In memory, each
+// block's update of the count or RIP would wait on the previous block's store.
+const x86::Gp kStateReg = x86::rbx;
+const x86::Gp kIcountReg = x86::r12;
+const x86::Gp kRipReg = x86::r15;
+
 // Guest general registers a block keeps in host registers while it runs (the
-// callee-saved rbp, r13, r14, r15, which the trampoline saves): loaded at the
-// block's body, written back before every handler call and exit. The emitters
-// reach guest registers only through load_reg/store_reg and their kin below,
-// which use the host register when the guest one is cached.
-constexpr unsigned kCacheSlots = 4;
+// callee-saved rbp, r13, r14, which the trampoline saves): loaded at the block's
+// body, written back before every handler call and exit. The emitters reach guest
+// registers only through load_reg/store_reg and their kin below, which use the
+// host register when the guest one is cached.
+constexpr unsigned kCacheSlots = 3;
 struct RegCache {
   int8_t slot[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
   uint16_t cached = 0;  // guest registers held in host registers
@@ -91,6 +104,9 @@ struct RegCache {
   uint16_t high_byte = 0;
 
   bool has(unsigned n) const { return n < 16 && (cached >> n) & 1; }
+  void note_use(unsigned n) {
+    if (n < 16 && uses[n] < 0xFFFF) ++uses[n];
+  }
   Gp host(unsigned n) const;
 };
 
@@ -102,7 +118,7 @@ class Emitter : public x86::Assembler {
 };
 
 inline Gp RegCache::host(unsigned n) const {
-  static const Gp kHost[kCacheSlots] = {x86::r13, x86::r14, x86::r15, x86::rbp};
+  static const Gp kHost[kCacheSlots] = {x86::r13, x86::r14, x86::rbp};
   return kHost[slot[n]];
 }
 

@@ -15,16 +15,10 @@ void journal_store(CpuState* c, uint8_t* p, uint64_t n) {
 }  // namespace
 
 // ---- guest registers and host memory ------------------------------------------------------
-namespace {
-void note_use(RegCache& rc, unsigned n) {
-  if (n < 16 && rc.uses[n] < 0xFFFF) ++rc.uses[n];
-}
-}  // namespace
-
 // Loads a guest register of `bytes` into a host register, zero-extended (moves
 // only: the host flags survive).
 void load_reg(Emitter& a, const x86::Gp& state, const x86::Gp& dst64, unsigned n, unsigned bytes) {
-  note_use(a.rc, n);
+  a.rc.note_use(n);
   if (a.rc.has(n)) {
     const Gp h = a.rc.host(n);
     switch (bytes) {
@@ -43,7 +37,7 @@ void load_reg(Emitter& a, const x86::Gp& state, const x86::Gp& dst64, unsigned n
 
 // Stores with the x86-64 rule: 32-bit writes zero-extend, 16-bit writes merge.
 void store_reg(Emitter& a, const x86::Gp& state, const x86::Gp& src64, unsigned n, unsigned bytes) {
-  note_use(a.rc, n);
+  a.rc.note_use(n);
   if (a.rc.has(n)) {
     const Gp h = a.rc.host(n);
     switch (bytes) {
@@ -65,7 +59,7 @@ void store_reg(Emitter& a, const x86::Gp& state, const x86::Gp& src64, unsigned 
 // low half alone, as a 32-bit stack pointer update does (set_sp). Clobbers the
 // host flags and `scratch`.
 void add_reg_imm(Emitter& a, const Gp& state, unsigned n, unsigned bytes, int32_t delta, const Gp& scratch) {
-  note_use(a.rc, n);
+  a.rc.note_use(n);
   if (a.rc.has(n)) {
     const Gp h = a.rc.host(n);
     if (bytes == 8) {
@@ -96,65 +90,96 @@ void emit_reload(Emitter& a, const Gp& state) {
   a.rc.dirty = 0;
 }
 
-// Computes the effective address of d's memory operand into rsi (clobbers rcx).
-// Only MOV and LEA, so the host flags survive (a flag consumer may follow).
+// Computes the effective address of d's memory operand into rsi (clobbers rcx),
+// truncated to the address size: one LEA over the base and index (cached guest
+// registers used in place). Only MOV, MOVZX and LEA, so the host flags survive (a
+// flag consumer may follow). The sum of 64-bit registers truncated to 32 or 16
+// bits is the 32- or 16-bit sum, whatever their upper halves hold.
 void emit_ea(Emitter& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx) {
   const x86::Gp ea = x86::rsi;
   int64_t disp = d.disp;
+  Gp base, index;
+  bool has_base = false, has_index = false;
   if (d.base == frontend::kRipBase) {
-    a.mov(ea, x86::qword_ptr(state, kOffRip));
+    a.mov(ea, kRipReg);
     disp += static_cast<int64_t>(cx.pending_len + d.len);
+    base = ea;
+    has_base = true;
   } else if (d.base != frontend::kNoReg) {
-    load_reg(a, state, ea, d.base, 8);
-  } else {
-    a.mov(ea, imm(disp));
-    disp = 0;
+    if (a.rc.has(d.base)) {
+      a.rc.note_use(d.base);
+      base = a.rc.host(d.base);
+    } else {
+      load_reg(a, state, ea, d.base, 8);
+      base = ea;
+    }
+    has_base = true;
   }
   if (d.index != frontend::kNoReg) {
-    load_reg(a, state, x86::rcx, d.index, 8);
-    if (disp == static_cast<int32_t>(disp)) {
-      a.lea(ea, x86::ptr(ea, x86::rcx, d.scale, static_cast<int32_t>(disp)));
-      disp = 0;
+    if (a.rc.has(d.index)) {
+      a.rc.note_use(d.index);
+      index = a.rc.host(d.index);
     } else {
-      a.lea(ea, x86::ptr(ea, x86::rcx, d.scale));
+      load_reg(a, state, x86::rcx, d.index, 8);
+      index = x86::rcx;
     }
+    has_index = true;
   }
-  if (disp) {
-    if (disp == static_cast<int32_t>(disp)) {
-      a.lea(ea, x86::ptr(ea, static_cast<int32_t>(disp)));
-    } else {
-      a.mov(x86::rcx, imm(disp));
-      a.lea(ea, x86::ptr(ea, x86::rcx));
-    }
+  if (!has_base && !has_index) {
+    // An absolute address (moffs or disp32): the constant, truncated.
+    if (d.asize == 8) a.mov(ea, imm(disp));
+    else a.mov(ea.r32(), imm(static_cast<uint32_t>(disp) & (d.asize == 2 ? 0xFFFFu : 0xFFFFFFFFu)));
+    return;
   }
-  if (d.asize == 4) a.mov(ea.r32(), ea.r32());
-  else if (d.asize == 2) a.movzx(ea.r32(), ea.r16());
+  if (!has_base) {  // index only: the displacement is the base
+    a.mov(ea, imm(disp));
+    base = ea;
+    disp = 0;
+  }
+  if (disp != static_cast<int32_t>(disp)) {  // RIP-relative near the ends of the address space
+    a.mov(x86::rax, imm(disp));
+    if (base != ea) a.mov(ea, base);
+    a.add(ea, x86::rax);
+    base = ea;
+    disp = 0;
+  }
+  const x86::Mem m = has_index ? x86::ptr(base, index, d.scale, static_cast<int32_t>(disp))
+                               : x86::ptr(base, static_cast<int32_t>(disp));
+  if (d.asize == 8) {
+    a.lea(ea, m);
+  } else {
+    a.lea(ea.r32(), m);
+    if (d.asize == 2) a.movzx(ea.r32(), ea.r16());
+  }
 }
 
 // From the offset in rsi to a host pointer in rdx for an access of `size` bytes,
-// or a jump to `slow`: the segment's bounds and rights (the canonical check in
-// 64-bit mode), then the soft TLB's tag compare — the same checks as the
-// interpreter's segment_to_linear and read_linear/write_linear fast paths.
+// or a jump to `slow`: the segment's bounds and rights, then the soft TLB's tag
+// compare — the same checks as the interpreter's segment_to_linear and
+// read_linear/write_linear fast paths. Clobbers rax and rcx; rsi is kept.
 void emit_translate(Emitter& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned size,
                     bool write, Label slow) {
-  const x86::Gp off = x86::rsi, lin = x86::rdx;
+  const x86::Gp off = x86::rsi;
+  Gp lin = off;
   const int32_t seg = kOffSeg + d.seg * 32;
   if (cx.long64) {
-    a.mov(lin, off);
-    if (d.seg >= machine::FS) a.add(lin, x86::qword_ptr(state, seg + kSegBase));
-    // The first byte's canonical check (SDM Vol. 3 §3.3.7.1) is enough: the TLB
-    // compare below matches only when the last byte lies in the first byte's page
-    // (an entry holds a page of its own index, and a page is wholly canonical or
-    // not), so an access running into non-canonical space takes the slow path.
-    a.mov(x86::rax, lin);
-    a.sar(x86::rax, 47);
-    a.add(x86::rax, 1);
-    a.cmp(x86::rax, 1);
-    a.ja(slow);
+    if (d.seg >= machine::FS) {
+      a.mov(x86::rdx, off);
+      a.add(x86::rdx, x86::qword_ptr(state, seg + kSegBase));
+      lin = x86::rdx;
+    }
+    // No canonical check (SDM Vol. 3 §3.3.7.1) is needed here: the TLB holds
+    // canonical pages only and is compared on all 64 bits of the last byte's page,
+    // and an entry holds a page of its own index, which the first byte picks; so an
+    // access that is not canonical, or runs out of canonical space, misses.
+  } else if ((write ? cx.flat_write : cx.flat_read) >> d.seg & 1) {
+    // The segment was flat when the block was translated (base 0, every offset
+    // valid, the rights needed): the offset is the linear address. If it no
+    // longer is, the slow path does the checks. An access past 4 GiB - 1 wraps,
+    // which the TLB compare below sends to the slow path.
+    a.test(x86::byte_ptr(state, seg + kSegFlat), write ? machine::kSegWritable : machine::kSegReadable);
+    a.jz(slow);
   } else {
-    // A flat segment (base 0, every offset valid, the rights needed: the cache's
-    // `flat` byte) needs no check: the offset is the linear address. An access
-    // past 4 GiB - 1 wraps, which the TLB compare below sends to the slow path.
     Label flat = a.newLabel(), tlb = a.newLabel();
     a.test(x86::byte_ptr(state, seg + kSegFlat), write ? machine::kSegWritable : machine::kSegReadable);
     a.jnz(flat);
@@ -170,21 +195,22 @@ void emit_translate(Emitter& a, const x86::Gp& state, const DecodedInsn& d, cons
     a.mov(x86::eax, x86::dword_ptr(state, seg + kSegHi));
     a.cmp(x86::rcx, x86::rax);
     a.ja(slow);
-    a.mov(lin, x86::qword_ptr(state, seg + kSegBase));
-    a.add(lin, off);
-    a.mov(lin.r32(), lin.r32());
+    a.mov(x86::rdx, x86::qword_ptr(state, seg + kSegBase));
+    a.add(x86::rdx, off);
+    a.mov(x86::edx, x86::edx);
     a.jmp(tlb);
     a.bind(flat);
-    a.mov(lin.r32(), off.r32());
+    a.mov(x86::edx, off.r32());
     a.bind(tlb);
+    lin = x86::rdx;
   }
   // TLB entry: index by the first byte ((lin >> 12) % kSize entries of 32 bytes),
   // compare the tag with the last byte's page.
   static_assert(machine::Tlb::kSize == 256 && sizeof(machine::TlbEntry) == 32);
+  const int32_t table = kOffTlb + (cx.user ? machine::Tlb::kSize * 32 : 0);
   a.mov(x86::rcx, lin);
   a.shr(x86::rcx, 7);
   a.and_(x86::ecx, (machine::Tlb::kSize - 1) << 5);
-  a.lea(x86::rcx, x86::ptr(state, x86::rcx, 0, kOffTlb + (cx.user ? machine::Tlb::kSize * 32 : 0)));
   if (cx.long64) {
     a.lea(x86::rax, x86::ptr(lin, static_cast<int32_t>(size - 1)));
     a.and_(x86::rax, imm(static_cast<int64_t>(machine::kPageMask)));
@@ -192,9 +218,10 @@ void emit_translate(Emitter& a, const x86::Gp& state, const DecodedInsn& d, cons
     a.lea(x86::eax, x86::ptr(lin, static_cast<int32_t>(size - 1)));  // wraps at 4 GiB
     a.and_(x86::eax, 0xFFFFF000u);
   }
-  a.cmp(x86::rax, x86::qword_ptr(x86::rcx, write ? kTagWrite : kTagRead));
+  a.cmp(x86::rax, x86::qword_ptr(state, x86::rcx, 0, table + (write ? kTagWrite : kTagRead)));
   a.jne(slow);
-  a.add(lin, x86::qword_ptr(x86::rcx, kAddend));
+  if (lin != x86::rdx) a.mov(x86::rdx, lin);
+  a.add(x86::rdx, x86::qword_ptr(state, x86::rcx, 0, table + kAddend));
 }
 
 // ---- native forms ------------------------------------------------------------------------------
@@ -228,7 +255,7 @@ void load_gpr(Emitter& a, const Gp& state, const Gp& dst, unsigned n, unsigned b
   }
   bool high = false;
   const unsigned owner = reg8_owner(n, rex, high);
-  note_use(a.rc, owner);
+  a.rc.note_use(owner);
   if (high) a.rc.high_byte |= static_cast<uint16_t>(1u << owner);
   if (a.rc.has(owner) && !high) {
     a.movzx(dst.r32(), a.rc.host(owner).r8());
@@ -245,7 +272,7 @@ void store_gpr(Emitter& a, const Gp& state, const Gp& src, unsigned n, unsigned 
   }
   bool high = false;
   const unsigned owner = reg8_owner(n, rex, high);
-  note_use(a.rc, owner);
+  a.rc.note_use(owner);
   if (high) a.rc.high_byte |= static_cast<uint16_t>(1u << owner);
   if (!a.rc.has(owner)) {
     a.mov(reg8_mem(state, n, rex), src.r8());
@@ -266,7 +293,7 @@ void store_gpr(Emitter& a, const Gp& state, const Gp& src, unsigned n, unsigned 
 void emit_setcc_reg8(Emitter& a, const Gp& state, unsigned cc, unsigned n, bool rex) {
   bool high = false;
   const unsigned owner = reg8_owner(n, rex, high);
-  note_use(a.rc, owner);
+  a.rc.note_use(owner);
   if (high) a.rc.high_byte |= static_cast<uint16_t>(1u << owner);
   const auto c = static_cast<x86::CondCode>(cc);
   if (!a.rc.has(owner)) {
@@ -336,10 +363,10 @@ void emit_record(Emitter& a, const Gp& state, machine::FlagKind kind, unsigned b
                  const Gp* s1, const Gp* s2) {
   a.mov(x86::word_ptr(state, kOffLfKind), imm(static_cast<unsigned>(kind) | (size_code(bytes) << 8)));
   a.mov(x86::qword_ptr(state, kOffLfRes), res);
+  // A logic record's flags come from the result alone (compute_arith_flags): its
+  // sources are never read, so they are not written.
   if (s1) a.mov(x86::qword_ptr(state, kOffLfSrc1), *s1);
-  else a.mov(x86::qword_ptr(state, kOffLfSrc1), 0);
   if (s2) a.mov(x86::qword_ptr(state, kOffLfSrc2), *s2);
-  else a.mov(x86::qword_ptr(state, kOffLfSrc2), 0);
 }
 
 // r11 holds the six arithmetic flags: RFLAGS takes them and the record is cleared

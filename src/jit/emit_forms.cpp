@@ -87,6 +87,38 @@ bool emit_alu(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, 
   const bool imm_direct = from_imm && !keep_sources &&
                           (sz < 8 || static_cast<int64_t>(d.imm) == static_cast<int32_t>(d.imm));
   const Gp A = x86::r9, B = x86::r10, R = x86::r11;
+  // A register destination the block keeps in a host register, at 32 or 64 bits:
+  // the host instruction works on it in place (a 32-bit one zero-extends it, as the
+  // guest's does). ADC/SBB take the guest CF first; the moves after keep it.
+  const unsigned dest_reg = rm_dest ? d.rm : f.form == Form::rAX_I ? 0 : d.reg;
+  if (writes && !mem && (sz == 4 || sz == 8) && a.rc.has(dest_reg)) {
+    const Gp h = sized(a.rc.host(dest_reg), sz);
+    if (carry_in) emit_carry_in(a, state, in);
+    if (keep_sources) a.mov(sized(A, sz), h);  // src1, zero-extended
+    asmjit::Operand src;
+    if (from_imm) {
+      if (imm_direct) src = sized_imm(d.imm, sz);
+      else a.mov(B, imm(d.imm & mask_of(sz)));
+    } else {
+      load_reg(a, state, B, rm_src ? d.rm : d.reg, sz);
+    }
+    if (!src.isImm()) src = sized(B, sz);
+    a.rc.note_use(dest_reg);
+    a.rc.dirty |= static_cast<uint16_t>(1u << dest_reg);
+    static const asmjit::InstId kOp[] = {x86::Inst::kIdNone, x86::Inst::kIdAdd, x86::Inst::kIdAdc, x86::Inst::kIdSub, x86::Inst::kIdSbb,
+                                         x86::Inst::kIdNone, x86::Inst::kIdAnd, x86::Inst::kIdOr, x86::Inst::kIdXor};
+    a.emit(kOp[static_cast<int>(f.op)], h, src);
+    const Gp res = a.rc.host(dest_reg);
+    if (record) {
+      if (kind == machine::FlagKind::Logic) emit_record(a, state, kind, sz, res, nullptr, nullptr);
+      else emit_record(a, state, kind, sz, res, &A, &B);
+      flags = FlagSource{static_cast<unsigned>(kind), sz, true};
+    } else {
+      flags = in;
+      flags.host = true;
+    }
+    return true;
+  }
   if (mem) {
     emit_mem_ptr(a, state, d, cx, sz, writes && rm_dest, slow);
     uses_slow = true;
@@ -162,6 +194,7 @@ void emit_carry_in(Emitter& a, const Gp& state, const FlagSource& in) {
 bool load_rmw(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned sz, const Gp& v,
               Label slow, bool& uses_slow) {
   if (d.mod == 3) {
+    if (a.rc.has(d.rm) && v == a.rc.host(d.rm)) return false;  // worked on in place (rmw_value)
     load_gpr(a, state, v, d.rm, sz, has_rex(d));
     return false;
   }
@@ -172,8 +205,21 @@ bool load_rmw(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, 
 }
 
 void store_rmw(Emitter& a, const Gp& state, const DecodedInsn& d, unsigned sz, const Gp& v, bool mem) {
-  if (mem) store_host(a, x86::r8, v, sz);
-  else store_gpr(a, state, v, d.rm, sz, has_rex(d));
+  if (mem) {
+    store_host(a, x86::r8, v, sz);
+  } else if (a.rc.has(d.rm) && v == a.rc.host(d.rm)) {
+    a.rc.dirty |= static_cast<uint16_t>(1u << d.rm);  // written in place
+  } else {
+    store_gpr(a, state, v, d.rm, sz, has_rex(d));
+  }
+}
+
+// The register a read-modify-write form computes in: a cached guest register of
+// 32 or 64 bits itself (the host's 32-bit operation zero-extends it as the guest's
+// does; the form must write it on every path), else r9.
+Gp rmw_value(const Emitter& a, const DecodedInsn& d, unsigned sz) {
+  if (d.mod == 3 && (sz == 4 || sz == 8) && a.rc.has(d.rm)) return a.rc.host(d.rm);
+  return x86::r9;
 }
 
 // After an eager setter (shifts, IMUL): r11 holds the six flags for RFLAGS.
@@ -357,8 +403,8 @@ bool emit_shift(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx
   const unsigned cmask = sz == 8 ? 0x3F : 0x1F;
   const bool rotate = f.op == Shift::Rol || f.op == Shift::Ror;
   const bool live = cx.live_out & (rotate ? (frontend::F_CF | frontend::F_OF) : frontend::F_ALL);
-  const Gp V = x86::r9;
   if (f.count >= 0) {
+    const Gp V = rmw_value(a, d, sz);
     const unsigned count = static_cast<unsigned>(f.count) & cmask;
     if (count == 0) return false;  // the handler's no-change case (rare)
     if (rotate && live) {
@@ -415,11 +461,12 @@ bool emit_shift(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx
     finish_eager(a, state, flags, sz, false);
     return true;
   }
-  // By CL. The host masks the count as the guest does for 32- and 64-bit operands
+  // By CL (r9: a zero count must still write a 32-bit register). The host masks the count as the guest does for 32- and 64-bit operands
   // and gives the handler's results for 8- and 16-bit ones too (counts past the
   // width shift everything out, rotates go round modulo the width), and a zero
   // count leaves the value and the host flags alone.
   if (live && sz < 4) return false;
+  const Gp V = x86::r9;
   if (live && rotate) {
     old_flags_prepare(a, state, in);
     const bool mem = load_rmw(a, state, d, cx, sz, V, slow, uses_slow);
@@ -663,8 +710,6 @@ bool emit_fast(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx,
         a.mov(x86::word_ptr(state, kOffLfKind),
               imm(static_cast<unsigned>(inc ? FlagKind::Inc : FlagKind::Dec) | (size_code(sz) << 8)));
         a.mov(x86::qword_ptr(state, kOffLfRes), V);
-        a.mov(x86::qword_ptr(state, kOffLfSrc1), 0);
-        a.mov(x86::qword_ptr(state, kOffLfSrc2), 0);
         flags = FlagSource{static_cast<unsigned>(inc ? FlagKind::Inc : FlagKind::Dec), sz, in.host && !mem};
       } else {
         flags_dead(flags, in, mem, in.host);
@@ -739,8 +784,8 @@ bool emit_fast(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx,
     case InsnId::LODSv: {
       // One iteration without a REP prefix (string_ops.cpp's `iteration`): both
       // accesses are translated before anything changes, so a miss or a fault is
-      // the handler's whole instruction; then rSI/rDI move by +/- the size (DF)
-      // at the address size.
+      // the handler's whole instruction; then rSI/rDI move up by the size at the
+      // address size. DF set (moving down, rare) is the handler's too.
       if (d.pfx & (frontend::kPfxRep | frontend::kPfxRepne)) return false;
       const bool byte = d.id == InsnId::MOVSB || d.id == InsnId::STOSB || d.id == InsnId::LODSB;
       const unsigned sz = byte ? 1 : os;
@@ -749,6 +794,8 @@ bool emit_fast(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx,
       const bool lods = d.id == InsnId::LODSB || d.id == InsnId::LODSv;
       const unsigned as = d.asize;
       uses_slow = true;
+      a.test(x86::dword_ptr(state, kOffRflags), static_cast<uint32_t>(machine::kDF));
+      a.jnz(slow);
       if (!lods) {
         DecodedInsn es = d;
         es.seg = machine::ES;
@@ -766,17 +813,10 @@ bool emit_fast(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx,
       }
       if (lods) store_gpr(a, state, V, machine::RAX, sz, false);
       else store_host(a, x86::r8, V, sz);
-      // step = (DF ? -1 : 1) * size
-      a.mov(x86::eax, x86::dword_ptr(state, kOffRflags));
-      a.shr(x86::eax, 10);
-      a.and_(x86::eax, 1);
-      a.neg(x86::rax);
-      a.lea(x86::rax, x86::ptr(x86::rax, x86::rax, 0, 1));
-      if (sz > 1) a.shl(x86::rax, size_code(sz));
       for (unsigned r : {static_cast<unsigned>(machine::RSI), static_cast<unsigned>(machine::RDI)}) {
         if (r == machine::RSI ? !(movs || lods) : lods) continue;
         load_reg(a, state, x86::rcx, r, 8);
-        a.add(x86::rcx, x86::rax);
+        a.lea(x86::rcx, x86::ptr(x86::rcx, static_cast<int32_t>(sz)));
         store_reg(a, state, x86::rcx, r, as);
       }
       return true;

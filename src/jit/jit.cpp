@@ -25,8 +25,6 @@ using asmjit::CodeHolder;
 using asmjit::JitRuntime;
 using asmjit::kErrorOk;
 
-// CpuState::icount while native code runs (see the trampoline).
-const x86::Gp kIcountReg = x86::r12;
 
 struct Jit::Impl {
   JitRuntime rt;
@@ -51,11 +49,11 @@ struct Jit::Impl {
 };
 
 Jit::Jit(bool journal_stores) : impl_(std::make_unique<Impl>()), journal_stores_(journal_stores) {
-  // The trampoline: pins the state in rbx and the retired-instruction count in r12
-  // (callee-saved, so handler calls keep them; a count in memory would make every
-  // block wait on the previous block's store), saves r13-r15 and rbp (a block's
-  // cached guest registers, RegCache) and jumps to the code; blocks leave through
-  // emit_leave. Six pushes and 8 bytes align the stack to 16 for the calls blocks make.
+  // The trampoline: pins the state in rbx, the retired-instruction count in r12 and
+  // RIP in r15 (emit.h's kStateReg, kIcountReg, kRipReg: callee-saved, so handler
+  // calls keep them), saves r13, r14 and rbp (a block's cached guest registers,
+  // RegCache) and jumps to the code; blocks leave through emit_leave. Six pushes
+  // and 8 bytes align the stack to 16 for the calls blocks make.
   CodeHolder code;
   code.init(impl_->rt.environment());
   x86::Assembler a(&code);
@@ -68,6 +66,7 @@ Jit::Jit(bool journal_stores) : impl_(std::make_unique<Impl>()), journal_stores_
   a.sub(x86::rsp, 8);
   a.mov(x86::rbx, x86::rdi);
   a.mov(kIcountReg, x86::qword_ptr(x86::rbx, kOffIcount));
+  a.mov(kRipReg, x86::qword_ptr(x86::rbx, kOffRip));
   a.jmp(x86::rsi);
   if (impl_->rt.add(&impl_->enter, &code) != kErrorOk) impl_->enter = nullptr;
 }
@@ -124,6 +123,7 @@ namespace {
 // registers restored, RAX:RDX (the NativeExit) as the caller set them.
 void emit_leave(x86::Assembler& a) {
   a.mov(x86::qword_ptr(x86::rbx, kOffIcount), kIcountReg);
+  a.mov(x86::qword_ptr(x86::rbx, kOffRip), kRipReg);
   a.add(x86::rsp, 8);
   a.pop(x86::rbp);
   a.pop(x86::r15);
@@ -168,7 +168,7 @@ void choose_cached_regs(RegCache& rc, const RegCache& usage, unsigned nregs, uns
 }
 }  // namespace
 
-bool Jit::compile(interp::Block& b) {
+bool Jit::compile(interp::Block& b, const machine::CpuState& now) {
   if (b.insns.empty() || !impl_->enter) return false;
   CodeHolder code;
   code.init(impl_->rt.environment());
@@ -193,7 +193,12 @@ bool Jit::compile(interp::Block& b) {
 
   // Flag liveness, and the guest registers to keep in host registers.
   RegCache usage;
-  const std::vector<uint32_t> live_out = flag_liveness(b.insns, Ctx{long64, flat32, user, 0, journal_stores_}, &usage);
+  Ctx base_cx{long64, flat32, user, 0, journal_stores_};
+  for (unsigned sr = 0; sr < 6; ++sr) {
+    if (now.seg[sr].flat & machine::kSegReadable) base_cx.flat_read |= static_cast<uint8_t>(1u << sr);
+    if (now.seg[sr].flat & machine::kSegWritable) base_cx.flat_write |= static_cast<uint8_t>(1u << sr);
+  }
+  const std::vector<uint32_t> live_out = flag_liveness(b.insns, base_cx, &usage);
   choose_cached_regs(a.rc, usage, long64 ? 16 : 8, cached_regs_);
   if (impl_->log) {
     fmt::print(impl_->log, "; block at linear {:#x}, {} instructions; cached guest registers:", b.lin, b.insns.size());
@@ -240,14 +245,8 @@ bool Jit::compile(interp::Block& b) {
   // Moves and LEA only: the host flags may carry the guest's to a Jcc after it.
   auto flush = [&]() {
     if (!pending_count) return;
-    if (long64) {
-      a.mov(x86::rax, x86::qword_ptr(state, kOffRip));
-      a.lea(x86::rax, x86::ptr(x86::rax, static_cast<int32_t>(pending_len)));
-    } else {
-      a.mov(x86::eax, x86::dword_ptr(state, kOffRip));
-      a.lea(x86::eax, x86::ptr(x86::rax, static_cast<int32_t>(pending_len)));
-    }
-    a.mov(x86::qword_ptr(state, kOffRip), x86::rax);
+    if (long64) a.lea(kRipReg, x86::ptr(kRipReg, static_cast<int32_t>(pending_len)));
+    else a.lea(kRipReg.r32(), x86::ptr(kRipReg, static_cast<int32_t>(pending_len)));
     a.lea(kIcountReg, x86::ptr(kIcountReg, static_cast<int32_t>(pending_count)));
     pending_len = pending_count = 0;
   };
@@ -260,11 +259,13 @@ bool Jit::compile(interp::Block& b) {
     // and read and write the guest registers in CpuState.
     emit_writeback(a, state);
     a.mov(x86::qword_ptr(state, kOffIcount), kIcountReg);
+    a.mov(x86::qword_ptr(state, kOffRip), kRipReg);
     a.mov(x86::rdi, state);
     a.mov(x86::rsi, imm(reinterpret_cast<uint64_t>(&d)));
     a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(d.fn)));
     a.call(x86::rax);
     a.mov(kIcountReg, x86::qword_ptr(state, kOffIcount));
+    a.mov(kRipReg, x86::qword_ptr(state, kOffRip));
     emit_reload(a, state);
   };
   // Calls the handler of d, leaving the block on a status other than Ok.
@@ -276,19 +277,15 @@ bool Jit::compile(interp::Block& b) {
     a.jnz(exit_status);
   };
   auto add_rip = [&](int64_t n) {
-    if (long64) {
-      a.add(x86::qword_ptr(state, kOffRip), imm(n));
-    } else {
-      a.mov(x86::eax, x86::dword_ptr(state, kOffRip));
-      a.add(x86::eax, imm(n));
-      a.mov(x86::qword_ptr(state, kOffRip), x86::rax);
-    }
+    if (long64) a.lea(kRipReg, x86::ptr(kRipReg, static_cast<int32_t>(n)));
+    else a.lea(kRipReg.r32(), x86::ptr(kRipReg, static_cast<int32_t>(n)));
   };
   // Leaving with RIP and icount complete: to the block at CS:RIP through the
   // C++ lookup (the jump cache; it may chain exit `e`), else back to the run loop.
   auto emit_lookup_exit = [&](interp::ChainExit* e) {
     if (impl_->lookup) {
       a.mov(x86::qword_ptr(state, kOffIcount), kIcountReg);
+      a.mov(x86::qword_ptr(state, kOffRip), kRipReg);
       a.mov(x86::rdi, imm(reinterpret_cast<uint64_t>(impl_->lookup_ctx)));
       a.mov(x86::rsi, state);
       a.mov(x86::rdx, imm(reinterpret_cast<uint64_t>(e)));
@@ -327,16 +324,16 @@ bool Jit::compile(interp::Block& b) {
     unsigned k;
   };
   std::vector<PendingExit> chain_exits;
-  auto emit_direct_exit = [&](uint64_t target) {
+  // `limit_checked`: the branch has just checked RIP against the current CS limit.
+  auto emit_direct_exit = [&](uint64_t target, bool limit_checked) {
     target &= lin_mask;
     emit_writeback(a, state);
     if (!journal_stores_ && target == (b.lin & lin_mask)) {
       // Back to this block's start: the entry's checks (events, the budget; the CS
       // limit outside 64-bit mode), then the body without reloading the registers,
       // which the write-back above left equal to CpuState's.
-      if (!long64) {
-        a.mov(x86::eax, x86::dword_ptr(state, kOffRip));
-        a.cmp(x86::eax, x86::dword_ptr(state, kOffCsLimit));
+      if (!long64 && !limit_checked) {
+        a.cmp(kRipReg.r32(), x86::dword_ptr(state, kOffCsLimit));
         uses_indirect = true;
         a.ja(indirect);
       }
@@ -354,9 +351,8 @@ bool Jit::compile(interp::Block& b) {
       return;
     }
     if (chain_exits.size() < 2 && (target & machine::kPageMask) == (b.lin & machine::kPageMask)) {
-      if (!long64) {
-        a.mov(x86::eax, x86::dword_ptr(state, kOffRip));
-        a.cmp(x86::eax, x86::dword_ptr(state, kOffCsLimit));
+      if (!long64 && !limit_checked) {
+        a.cmp(kRipReg.r32(), x86::dword_ptr(state, kOffCsLimit));
         uses_indirect = true;
         a.ja(indirect);
       }
@@ -375,7 +371,7 @@ bool Jit::compile(interp::Block& b) {
   // handler raises the #GP at `fault`. With a 16-bit operand size a target that
   // wrapped around 64 KiB is not at the compile-time linear address: the probe finds it.
   auto emit_rel_taken = [&](const frontend::DecodedInsn& d, unsigned bosize, uint64_t target_lin, Label fault) {
-    a.mov(x86::rax, x86::qword_ptr(state, kOffRip));
+    a.mov(x86::rax, kRipReg);
     a.add(x86::rax, imm(static_cast<int64_t>(d.len) + static_cast<int64_t>(d.imm)));
     if (bosize == 2) a.mov(x86::rdx, x86::rax);
     if (bosize == 4) a.mov(x86::eax, x86::eax);
@@ -391,14 +387,14 @@ bool Jit::compile(interp::Block& b) {
       a.cmp(x86::rax, x86::rcx);
       a.ja(fault);
     }
-    a.mov(x86::qword_ptr(state, kOffRip), x86::rax);
+    a.mov(kRipReg, x86::rax);
     a.lea(kIcountReg, x86::ptr(kIcountReg, 1));
     if (bosize == 2) {
       a.cmp(x86::rax, x86::rdx);
       uses_indirect = true;
       a.jne(indirect);
     }
-    emit_direct_exit(target_lin);
+    emit_direct_exit(target_lin, true);
   };
   // Out-of-line slow paths of memory fast paths: the handler runs the whole
   // instruction (it repeats every check, so nothing is done twice).
@@ -440,7 +436,7 @@ bool Jit::compile(interp::Block& b) {
       }
       add_rip(d.len);
       a.lea(kIcountReg, x86::ptr(kIcountReg, 1));
-      emit_direct_exit(next_lin);
+      emit_direct_exit(next_lin, false);
       a.bind(taken);
       emit_rel_taken(d, bosize, branch_target, taken_slow);
       ended = true;
@@ -463,7 +459,9 @@ bool Jit::compile(interp::Block& b) {
       insn_lin = next_lin;
       continue;
     }
-    Ctx cx{long64, flat32, user, pending_len, journal_stores_, live_out[i]};
+    Ctx cx = base_cx;
+    cx.pending_len = pending_len;
+    cx.live_out = live_out[i];
     Label slow = a.newLabel();
     bool uses_slow = false;
     const uint16_t dirty_before = a.rc.dirty;  // what a jump to `slow` leaves unsaved
@@ -479,7 +477,7 @@ bool Jit::compile(interp::Block& b) {
       continue;
     }
     flush();
-    const unsigned sw = native_stack_width(Ctx{long64, flat32, user, 0, journal_stores_}, d, flat32);
+    const unsigned sw = native_stack_width(base_cx, d, flat32);
     const bool stack_form = d.id == InsnId::CALL_Jz || d.id == InsnId::CALL_Ev || d.id == InsnId::RET ||
                             d.id == InsnId::RET_Iw || d.id == InsnId::JMP_Ev;
     if (last && sw && stack_form) {
@@ -490,14 +488,14 @@ bool Jit::compile(interp::Block& b) {
       // check has passed.
       Label generic = a.newLabel();
       const uint16_t dirty_at_form = a.rc.dirty;
-      Ctx cx{long64, flat32, user, 0, journal_stores_};
+      const Ctx& cx = base_cx;
       const x86::Gp ra = x86::r9, target = x86::r10;
       bool unused = false;
       if (d.id == InsnId::CALL_Ev || d.id == InsnId::JMP_Ev) emit_load_rm(a, state, d, cx, sw, target, generic, unused);
       if (d.id == InsnId::CALL_Jz || d.id == InsnId::CALL_Ev) {
         emit_stack_ptr(a, state, d, cx, -static_cast<int32_t>(sw), sw, true, generic);
         a.mov(x86::r8, x86::rdx);
-        a.mov(ra, x86::qword_ptr(state, kOffRip));
+        a.mov(ra, kRipReg);
         a.add(ra, d.len);
         if (sw == 4) a.mov(ra.r32(), ra.r32());
         if (d.id == InsnId::CALL_Jz) {
@@ -534,9 +532,9 @@ bool Jit::compile(interp::Block& b) {
         const int32_t pop = static_cast<int32_t>(sw + (d.id == InsnId::RET_Iw ? (d.imm & 0xFFFF) : 0));
         add_reg_imm(a, state, machine::RSP, sw, pop, x86::rax);
       }
-      a.mov(x86::qword_ptr(state, kOffRip), target);
+      a.mov(kRipReg, target);
       a.lea(kIcountReg, x86::ptr(kIcountReg, 1));
-      if (d.id == InsnId::CALL_Jz) emit_direct_exit(branch_target);
+      if (d.id == InsnId::CALL_Jz) emit_direct_exit(branch_target, true);  // checked above
       else goto_indirect();
       a.bind(generic);
       a.rc.dirty = dirty_at_form;  // the native path's write-back did not happen here
@@ -554,7 +552,7 @@ bool Jit::compile(interp::Block& b) {
       // direct exit; after the others (kEnd forms other than branches), the lookup.
       const bool near = near_branch_form(d.id);
       const bool mode_safe = near || !(frontend::insn_info(d.id).attrs & frontend::kEnd);
-      if (mode_safe) emit_direct_exit(next_lin);
+      if (mode_safe) emit_direct_exit(next_lin, false);
       else goto_lookup();
       a.bind(not_ok);
       static_assert(static_cast<int>(machine::ExecStatus::Branch) == 1);
@@ -563,7 +561,7 @@ bool Jit::compile(interp::Block& b) {
       a.lea(kIcountReg, x86::ptr(kIcountReg, 1));
       // Branch: RIP is the target. CALL rel's is known here (the handler has checked
       // it; a 16-bit one may have wrapped); LOOP and JCXZ return Branch either way.
-      if (d.id == InsnId::CALL_Jz && bosize != 2) emit_direct_exit(branch_target);
+      if (d.id == InsnId::CALL_Jz && bosize != 2) emit_direct_exit(branch_target, true);  // the handler checked it
       else if (mode_safe) goto_indirect();
       else goto_lookup();
       ended = true;
@@ -583,7 +581,7 @@ bool Jit::compile(interp::Block& b) {
   if (!ended) {
     // The block ended on a native instruction (page end or the block size limit).
     flush();
-    emit_direct_exit(insn_lin);
+    emit_direct_exit(insn_lin, false);
   }
   if (native_branch) {
     // The taken branch's target failed its check: the handler raises the fault.
@@ -649,9 +647,9 @@ bool Jit::compile(interp::Block& b) {
       a.cmp(x86::byte_ptr(state, kOffShadow), 0);
       a.jne(miss);
       if (long64) {
-        a.mov(x86::rax, x86::qword_ptr(state, kOffRip));  // canonical: checked by the branch
+        a.mov(x86::rax, kRipReg);  // canonical: checked by the branch
       } else {
-        a.mov(x86::eax, x86::dword_ptr(state, kOffRip));
+        a.mov(x86::eax, kRipReg.r32());
         a.cmp(x86::eax, x86::dword_ptr(state, kOffCsLimit));
         a.ja(miss);
         a.add(x86::eax, x86::dword_ptr(state, kOffCsBase));

@@ -22,7 +22,7 @@ class Jit final : public interp::BlockCompiler {
   Jit(const Jit&) = delete;
   Jit& operator=(const Jit&) = delete;
 
-  bool compile(interp::Block& b) override;
+  bool compile(interp::Block& b, const machine::CpuState& now) override;
   void release(interp::Block& b) override;
   interp::NativeEnterFn enter_fn() const override;
   void set_lookup(interp::NativeLookupFn fn, void* ctx, interp::JumpCache* jc) override;
