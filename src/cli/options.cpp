@@ -498,10 +498,10 @@ std::optional<int> parse_command_line(int argc, char** argv, Options& out) {
       ->check(CLI::Range(1u, 1000000000u));
   app.add_option("--jit-regs", out.jit_regs,
                  "How many guest registers a translated block keeps in\n"
-                 "host registers while it runs (0-4, default 4; 0 keeps\n"
+                 "host registers while it runs (0-3, default 3; 0 keeps\n"
                  "every guest register in memory, for debugging)")
       ->type_name("N")
-      ->check(CLI::Range(0u, 4u));
+      ->check(CLI::Range(0u, 3u));
   app.add_option("--vga", vga,
                  "std: a standard VGA with the Bochs VBE interface\n"
                  "(16 MiB of video memory, LFB at 0xE0000000 when no\n"

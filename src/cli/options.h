@@ -99,7 +99,7 @@ struct Options {
   SerialInput serial_input = SerialInput::Auto;
   JitMode jit = JitMode::On;       // --jit on|off|verify (the JIT exists on x86-64 hosts only)
   uint32_t jit_verify_every = 1;   // --jit-verify-every N: sampled verification
-  uint32_t jit_regs = 4;           // --jit-regs N: guest registers a translated block keeps in host registers
+  uint32_t jit_regs = 3;           // --jit-regs N: guest registers a translated block keeps in host registers
   bool stats = false;              // --stats: counters at exit
   bool perf_map = false;           // --perf-map: /tmp/perf-PID.map names JIT code for perf
   std::string jit_log;             // --jit-log FILE: every translated block's host code

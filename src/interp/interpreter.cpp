@@ -71,7 +71,7 @@ void Interpreter::bump_cache_generation() {
 
 Interpreter::~Interpreter() {
   m_.bus().set_code_listener(nullptr);
-  m_.timers().set_deadline_watch(nullptr);
+  m_.timers().set_deadline_watch(nullptr, nullptr);
 }
 
 void Interpreter::code_page_written(uint64_t page_addr) {
@@ -79,7 +79,7 @@ void Interpreter::code_page_written(uint64_t page_addr) {
   m_.bus().clear_code_page(page_addr);
   // Native code may be running a chain of blocks: any dropped block may be one of
   // them, so it returns to the run loop at its next check.
-  if ((running_ && !running_->valid) || (dropped && in_native_)) c_.event_pending |= kEventCodeChanged;
+  if ((running_ && !running_->valid) || (dropped && in_native_)) raise_event(c_, kEventCodeChanged);
 }
 
 uint32_t Interpreter::mode_key() const {
@@ -223,7 +223,7 @@ void Interpreter::set_compiler(BlockCompiler* compiler, uint32_t threshold) {
   if (compiler_) {
     compiler_->set_lookup(&Interpreter::native_lookup, this, jc_.get());
     enter_ = compiler_->enter_fn();
-    m_.timers().set_deadline_watch(&c_.icount_limit);
+    m_.timers().set_deadline_watch(&c_.icount_limit, &c_.icount_budget);
   }
 }
 
@@ -364,7 +364,8 @@ void Interpreter::set_icount_limit(uint64_t remaining) {
     if (m_.clock().source() == Clock::Source::Icount) limit = std::min(limit, m_.clock().icount_at(next));
     else limit = std::min(limit, c_.icount + 20'000);  // host time: look at the clock now and then
   }
-  c_.icount_limit = limit;
+  c_.icount_budget = limit;
+  c_.icount_limit = c_.event_pending ? 0 : limit;
 }
 
 uint64_t Interpreter::execute_native(Block* b) {

@@ -26,6 +26,7 @@ constexpr int32_t kOffRip = offsetof(CpuState, rip);
 constexpr int32_t kOffIcount = offsetof(CpuState, icount);
 constexpr int32_t kOffEvents = offsetof(CpuState, event_pending);
 constexpr int32_t kOffIcountLimit = offsetof(CpuState, icount_limit);
+constexpr int32_t kOffIcountBudget = offsetof(CpuState, icount_budget);
 constexpr int32_t kOffMode = offsetof(CpuState, mode);
 constexpr int32_t kOffLfRes = offsetof(CpuState, lf_res);
 constexpr int32_t kOffLfSrc1 = offsetof(CpuState, lf_src1);

@@ -221,15 +221,11 @@ bool Jit::compile(interp::Block& b, const machine::CpuState& now) {
     a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(impl_->entry_counter)));
     a.inc(x86::qword_ptr(x86::rax));
   }
-  // A maskable interrupt request alone while IF is clear cannot be taken: enter
-  // (events_need_run_loop; a handler that may set IF is followed by a strict check).
-  Label events = a.newLabel(), events_done = a.newLabel();
-  a.mov(x86::eax, x86::dword_ptr(state, kOffEvents));
-  a.test(x86::eax, x86::eax);
-  a.jnz(events);
-  a.bind(events_done);
+  // One compare covers the budget and the events (raise_event zeroes the limit);
+  // past it, `limit_reached` tells them apart.
+  Label limit_reached = a.newLabel();
   a.cmp(kIcountReg, x86::qword_ptr(state, kOffIcountLimit));
-  a.jae(exit_fell);
+  a.jae(limit_reached);
   a.bind(body);
   // The cached guest registers into their host registers. A block that branches
   // back to its own start (and is not verified: each run is checked alone) jumps
@@ -237,7 +233,7 @@ bool Jit::compile(interp::Block& b, const machine::CpuState& now) {
   emit_reload(a, state);
   Label loop_body = a.newLabel();
   a.bind(loop_body);
-  Label self_events = a.newLabel();
+  Label self_limit = a.newLabel();
   bool uses_self_loop = false;
   // RIP and the retired count advance lazily over native instructions and are
   // brought up to date before every handler call (handlers read RIP) and exit.
@@ -337,11 +333,8 @@ bool Jit::compile(interp::Block& b, const machine::CpuState& now) {
         uses_indirect = true;
         a.ja(indirect);
       }
-      a.mov(x86::eax, x86::dword_ptr(state, kOffEvents));
-      a.test(x86::eax, x86::eax);
-      a.jnz(self_events);
       a.cmp(kIcountReg, x86::qword_ptr(state, kOffIcountLimit));
-      a.jae(exit_fell);
+      a.jae(self_limit);
       if (impl_->entry_counter) {  // --stats counts it as a chained entry
         a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(impl_->entry_counter)));
         a.inc(x86::qword_ptr(x86::rax));
@@ -607,27 +600,26 @@ bool Jit::compile(interp::Block& b, const machine::CpuState& now) {
     a.lea(kIcountReg, x86::ptr(kIcountReg, -static_cast<int32_t>(st.p_count + 1)));
     a.jmp(st.resume);
   }
-  if (uses_self_loop) {
-    // The loop's events, as at the entry: a maskable request alone with IF clear waits.
-    a.bind(self_events);
+  // Past the limit: leave for the run loop (nothing done in this run, RIP on the
+  // block's start) unless the only event is a maskable interrupt request that IF
+  // holds off (events_need_run_loop; a handler that may set IF is followed by a
+  // strict check) and the budget is not used up.
+  auto emit_limit_reached = [&](Label go_on) {
+    a.mov(x86::eax, x86::dword_ptr(state, kOffEvents));
     a.cmp(x86::eax, machine::kEventInterrupt);
     a.jne(exit_fell);
     a.test(x86::dword_ptr(state, kOffRflags), static_cast<uint32_t>(machine::kIF));
     a.jnz(exit_fell);
-    a.cmp(kIcountReg, x86::qword_ptr(state, kOffIcountLimit));
+    a.cmp(kIcountReg, x86::qword_ptr(state, kOffIcountBudget));
     a.jae(exit_fell);
-    if (impl_->entry_counter) {
-      a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(impl_->entry_counter)));
-      a.inc(x86::qword_ptr(x86::rax));
-    }
-    a.jmp(loop_body);
+    a.jmp(go_on);
+  };
+  if (uses_self_loop) {
+    a.bind(self_limit);
+    emit_limit_reached(loop_body);
   }
-  a.bind(events);
-  a.cmp(x86::eax, machine::kEventInterrupt);
-  a.jne(exit_fell);
-  a.test(x86::dword_ptr(state, kOffRflags), static_cast<uint32_t>(machine::kIF));
-  a.jnz(exit_fell);
-  a.jmp(events_done);
+  a.bind(limit_reached);
+  emit_limit_reached(body);
   // Unchained direct exits: try the lookup (which may chain the exit), else return.
   for (const PendingExit& pe : chain_exits) {
     a.bind(pe.stub);

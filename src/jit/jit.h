@@ -41,14 +41,14 @@ class Jit final : public interp::BlockCompiler {
   // code asmjit emitted for it) to FILE. False (with `error` set) if it cannot be created.
   bool enable_log(const std::string& path, std::string& error);
 
-  // --jit-regs N: how many guest registers a block keeps in host registers (0-4).
+  // --jit-regs N: how many guest registers a block keeps in host registers (0-3).
   void set_cached_regs(unsigned n) { cached_regs_ = n; }
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
   bool journal_stores_;
-  unsigned cached_regs_ = 4;
+  unsigned cached_regs_ = 3;
   uint64_t blocks_ = 0;
   uint64_t bytes_ = 0;
   uint64_t live_ = 0;

@@ -153,8 +153,12 @@ struct CpuState {
   uint32_t pad0;
   // Translated blocks chained to each other check this at entry: a block starts
   // only while icount is below it. The run loop sets it from the instruction
-  // budget and the next timer deadline, so chains return in time.
+  // budget and the next timer deadline (icount_budget), so chains return in time;
+  // raising an event (raise_event) or arming an earlier timer sets it to 0, so the
+  // one compare also sees events. Past it, a block looks at event_pending: a
+  // maskable request alone that IF holds off lets it run on up to icount_budget.
   uint64_t icount_limit;
+  uint64_t icount_budget;
 
   SegmentCache seg[kSegCount];
   SegmentCache ldtr;
@@ -207,6 +211,14 @@ struct CpuState {
   // ---- the soft TLB (cold for the interpreter, hot for the JIT's inline path) -----------
   Tlb tlb;
 };
+
+// Raises events for the run loop: translated code sees them at its next block
+// entry through icount_limit.
+inline void raise_event(CpuState& c, uint32_t bits) {
+  c.event_pending |= bits;
+  c.icount_limit = 0;
+}
+
 
 // Offsets the JIT depends on.
 static_assert(offsetof(CpuState, gpr) == 0);

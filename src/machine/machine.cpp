@@ -95,7 +95,7 @@ void Machine::set_a20(bool on) {
   tlb_flush(*cpu_);  // cached translations carry the old physical bit 20
   // A20 is part of the blocks' mode key, which chained native code takes as fixed
   // along a chain: it returns to the run loop at its next check.
-  cpu_->event_pending |= kEventCodeChanged;
+  raise_event(*cpu_, kEventCodeChanged);
 }
 
 void Machine::memory_map_changed(uint64_t base, uint64_t size) {
@@ -103,11 +103,11 @@ void Machine::memory_map_changed(uint64_t base, uint64_t size) {
   tlb_flush(*cpu_);
 }
 
-void Machine::signal_interrupt() { cpu_->event_pending |= kEventInterrupt; }
+void Machine::signal_interrupt() { raise_event(*cpu_, kEventInterrupt); }
 
 void Machine::raise_nmi() {
   nmi_pending_ = true;
-  cpu_->event_pending |= kEventInterrupt | kEventNmi;
+  raise_event(*cpu_, kEventInterrupt | kEventNmi);
 }
 
 void Machine::request_stop(int exit_status, std::string reason) {
@@ -115,7 +115,7 @@ void Machine::request_stop(int exit_status, std::string reason) {
   stop_requested_ = true;
   exit_status_ = exit_status;
   stop_reason_ = std::move(reason);
-  cpu_->event_pending |= kEventStop;
+  raise_event(*cpu_, kEventStop);
 }
 
 void Machine::request_reset(std::string reason) {

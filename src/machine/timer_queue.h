@@ -26,10 +26,15 @@ class TimerQueue {
       // Translated code runs until an instruction limit derived from the next
       // deadline: an earlier deadline clears it, so the run loop looks again.
       if (limit_) *limit_ = 0;
+      if (budget_) *budget_ = 0;
     }
   }
-  // The CPU's icount limit for chained translated code (CpuState::icount_limit).
-  void set_deadline_watch(uint64_t* limit) { limit_ = limit; }
+  // The CPU's icount limit and budget for chained translated code
+  // (CpuState::icount_limit, icount_budget).
+  void set_deadline_watch(uint64_t* limit, uint64_t* budget) {
+    limit_ = limit;
+    budget_ = budget;
+  }
   void disarm(int id) {
     timers_[id].deadline = kNever;
     recompute();
@@ -68,6 +73,7 @@ class TimerQueue {
   std::vector<Timer> timers_;
   uint64_t next_ = kNever;
   uint64_t* limit_ = nullptr;
+  uint64_t* budget_ = nullptr;
 };
 
 }  // namespace kestrel::machine
