@@ -364,6 +364,19 @@ bool Jit::compile(interp::Block& b, const machine::CpuState& now) {
   // handler raises the #GP at `fault`. With a 16-bit operand size a target that
   // wrapped around 64 KiB is not at the compile-time linear address: the probe finds it.
   auto emit_rel_taken = [&](const frontend::DecodedInsn& d, unsigned bosize, uint64_t target_lin, Label fault) {
+    if (long64) {
+      // CS's base is 0 in 64-bit mode: RIP is the linear address, so the target is
+      // known here, and so is whether it is canonical (SDM Vol. 1 §3.3.7.1).
+      const int64_t top = static_cast<int64_t>(target_lin) >> 47;
+      if (top != 0 && top != -1) {
+        a.jmp(fault);
+        return;
+      }
+      a.mov(kRipReg, imm(target_lin));
+      a.lea(kIcountReg, x86::ptr(kIcountReg, 1));
+      emit_direct_exit(target_lin, true);
+      return;
+    }
     a.mov(x86::rax, kRipReg);
     a.add(x86::rax, imm(static_cast<int64_t>(d.len) + static_cast<int64_t>(d.imm)));
     if (bosize == 2) a.mov(x86::rdx, x86::rax);
