@@ -159,10 +159,10 @@ void store_host(Emitter& a, const Gp& p, const Gp& src, unsigned bytes);
 // ---- memory operands ----
 // Computes the effective address of d's memory operand into rsi (clobbers rcx).
 void emit_ea(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx);
-// From the offset in rsi to a host pointer in rdx for an access of `size` bytes, or
-// a jump to `slow` (segment checks, then the soft TLB's tag compare).
+// From the offset in rsi to a host pointer in `dst` (rdx or r8) for an access of
+// `size` bytes, or a jump to `slow` (segment checks, then the soft TLB's tag compare).
 void emit_translate(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned size,
-                    bool write, Label slow);
+                    bool write, Label slow, const Gp& dst = x86::rdx);
 // --jit verify: journals the `bytes` at the host pointer in r8 before a store.
 void emit_journal(Emitter& a, const Gp& state, unsigned bytes);
 // d's memory operand as a host pointer in r8 for an access of `bytes`.

@@ -156,9 +156,9 @@ void emit_ea(Emitter& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& 
 // From the offset in rsi to a host pointer in rdx for an access of `size` bytes,
 // or a jump to `slow`: the segment's bounds and rights, then the soft TLB's tag
 // compare — the same checks as the interpreter's segment_to_linear and
-// read_linear/write_linear fast paths. Clobbers rax and rcx; rsi is kept.
+// read_linear/write_linear fast paths. Clobbers rax, rcx and rdx; rsi is kept.
 void emit_translate(Emitter& a, const x86::Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned size,
-                    bool write, Label slow) {
+                    bool write, Label slow, const Gp& dst) {
   const x86::Gp off = x86::rsi;
   Gp lin = off;
   const int32_t seg = kOffSeg + d.seg * 32;
@@ -220,8 +220,12 @@ void emit_translate(Emitter& a, const x86::Gp& state, const DecodedInsn& d, cons
   }
   a.cmp(x86::rax, x86::qword_ptr(state, x86::rcx, 0, table + (write ? kTagWrite : kTagRead)));
   a.jne(slow);
-  if (lin != x86::rdx) a.mov(x86::rdx, lin);
-  a.add(x86::rdx, x86::qword_ptr(state, x86::rcx, 0, table + kAddend));
+  if (lin == dst) {
+    a.add(dst, x86::qword_ptr(state, x86::rcx, 0, table + kAddend));
+  } else {
+    a.mov(dst, x86::qword_ptr(state, x86::rcx, 0, table + kAddend));
+    a.add(dst, lin);
+  }
 }
 
 // ---- native forms ------------------------------------------------------------------------------
@@ -352,8 +356,7 @@ void emit_journal(Emitter& a, const Gp& state, unsigned bytes) {
 void emit_mem_ptr(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx, unsigned bytes, bool write,
                   Label slow) {
   emit_ea(a, state, d, cx);
-  emit_translate(a, state, d, cx, bytes, write, slow);
-  a.mov(x86::r8, x86::rdx);
+  emit_translate(a, state, d, cx, bytes, write, slow, x86::r8);
   if (write && cx.journal) emit_journal(a, state, bytes);
 }
 

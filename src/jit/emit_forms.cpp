@@ -563,6 +563,15 @@ bool emit_fast(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx,
     case InsnId::MOV_Gv_Ev: case InsnId::MOV_Gb_Eb: {
       const unsigned sz = d.id == InsnId::MOV_Gb_Eb ? 1 : os;
       if (sz != 1 && !osv) return false;
+      if ((sz == 4 || sz == 8) && a.rc.has(d.reg)) {
+        // Straight into the cached destination (a 32-bit move zero-extends it).
+        const Gp h = a.rc.host(d.reg);
+        emit_load_rm(a, state, d, cx, sz, h, slow, uses_slow);
+        a.rc.note_use(d.reg);
+        a.rc.dirty |= static_cast<uint16_t>(1u << d.reg);
+        flags.host = in.host && d.mod == 3;
+        return true;
+      }
       emit_load_rm(a, state, d, cx, sz, V, slow, uses_slow);
       store_gpr(a, state, V, d.reg, sz, rex);
       flags.host = in.host && d.mod == 3;
@@ -576,6 +585,12 @@ bool emit_fast(Emitter& a, const Gp& state, const DecodedInsn& d, const Ctx& cx,
       if (d.mod != 3) {
         emit_mem_ptr(a, state, d, cx, sz, true, slow);
         uses_slow = true;
+        if (!from_imm && (sz == 4 || sz == 8) && a.rc.has(d.reg)) {  // straight from the cached source
+          a.rc.note_use(d.reg);
+          store_host(a, x86::r8, a.rc.host(d.reg), sz);
+          flags.host = false;
+          return true;
+        }
       }
       if (from_imm) a.mov(V, imm(d.imm & mask_of(sz)));
       else load_gpr(a, state, V, d.reg, sz, rex);
