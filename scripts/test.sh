@@ -96,8 +96,11 @@ fi
 if [[ -x build/testsuites/sst-runner ]]; then
   run_suite sst 'sst-80286: ([0-9]+) passed, ([0-9]+) failed' \
     build/testsuites/sst-runner --dir "$root/../shared/testdata/sst-80286-real"
-  # The same vectors with every block translated by the JIT and checked against the interpreter.
+  # The same vectors with every block translated by the JIT (-jit), and translated
+  # plus checked against the interpreter (-jv).
   if build/testsuites/sst-runner --help 2>&1 | grep -q -- '--jit'; then
+    run_suite sst-jit 'sst-80286: ([0-9]+) passed, ([0-9]+) failed' \
+      build/testsuites/sst-runner --dir "$root/../shared/testdata/sst-80286-real" --jit on
     run_suite sst-jv 'sst-80286: ([0-9]+) passed, ([0-9]+) failed' \
       build/testsuites/sst-runner --dir "$root/../shared/testdata/sst-80286-real" --jit verify
   fi
