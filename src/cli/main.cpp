@@ -417,19 +417,23 @@ int run(const Options& opt) {
                  st.native_runs, st.checked_entries >= looked_up ? st.checked_entries - looked_up : 0, looked_up,
                  st.inline_hits, st.lookup_hits, st.back_lookup_miss, st.back_event, st.back_status,
                  jit->blocks_compiled(), jit->code_bytes() / 1024, st.chains, st.cache_flushes);
-      // The instruction forms native code most often leaves to their handlers.
-      std::vector<std::pair<uint64_t, unsigned>> calls;
-      uint64_t total_calls = 0;
-      for (unsigned id = 0; id < st.handler_calls.size(); ++id)
-        if (st.handler_calls[id]) {
-          calls.emplace_back(st.handler_calls[id], id);
-          total_calls += st.handler_calls[id];
-        }
-      std::sort(calls.rbegin(), calls.rend());
-      fmt::print(stderr, "; {} handler calls from native code", total_calls);
-      for (size_t k = 0; k < calls.size() && k < 10; ++k)
-        fmt::print(stderr, "{} {} {}", k ? "," : ":", frontend::insn_info(static_cast<frontend::InsnId>(calls[k].second)).name,
-                   calls[k].first);
+      // The instruction forms native code most often leaves to their handlers, then
+      // the native forms whose slow path (a TLB miss, a fault...) ran most often.
+      for (unsigned part = 0; part < 2; ++part) {
+        std::vector<std::pair<uint64_t, unsigned>> calls;
+        uint64_t total_calls = 0;
+        for (unsigned id = 0; id < frontend::kInsnCount; ++id)
+          if (const uint64_t n = st.handler_calls[part * frontend::kInsnCount + id]) {
+            calls.emplace_back(n, id);
+            total_calls += n;
+          }
+        std::sort(calls.rbegin(), calls.rend());
+        if (part) fmt::print(stderr, "; {} slow paths of native forms", total_calls);
+        else fmt::print(stderr, "; {} handler calls from native code", total_calls);
+        for (size_t k = 0; k < calls.size() && k < 10; ++k)
+          fmt::print(stderr, "{} {} {}", k ? "," : ":",
+                     frontend::insn_info(static_cast<frontend::InsnId>(calls[k].second)).name, calls[k].first);
+      }
     }
 #endif
     double native_s = 0, interp_s = 0;

@@ -59,8 +59,9 @@ class Interpreter : public machine::CodeWriteListener {
     uint64_t lookup_hits = 0;       // native exits that found their block through native_lookup (C++)
     uint64_t inline_hits = 0;       // ... through native code's own probe of the jump cache
     uint64_t checked_entries = 0;   // --stats: native block starts through a chained jump or a lookup
-    // --stats: interpreter handlers called by native code, per instruction form.
-    std::array<uint64_t, frontend::kInsnCount> handler_calls{};
+    // --stats: interpreter handlers called by native code, per instruction form:
+    // [InsnId] forms without native code, [kInsnCount + InsnId] native forms' slow paths.
+    std::array<uint64_t, 2 * frontend::kInsnCount> handler_calls{};
     // Native runs that came back to the run loop: their lookup found no block, an
     // event or the instruction budget stopped them, or a fault/HLT/other status.
     uint64_t back_lookup_miss = 0, back_event = 0, back_status = 0;

@@ -73,8 +73,10 @@ class BlockCompiler {
   // of `jc` (may be null: no inline probe) misses; set before compiling.
   virtual void set_lookup(NativeLookupFn fn, void* ctx, JumpCache* jc) = 0;
   // --stats: blocks count their checked entries (chained jumps and lookups) in
-  // *entries and the interpreter handlers they call in handler_calls[InsnId]
-  // (frontend::kInsnCount counters); null: no counting. Set before compiling.
+  // *entries and the interpreter handlers they call in handler_calls: [InsnId] for
+  // forms without native code, [kInsnCount + InsnId] for the slow paths of native
+  // forms (a TLB miss, a fault, a segment that is no longer flat); 2 * kInsnCount
+  // counters, null: no counting. Set before compiling.
   virtual void count_entries(uint64_t* entries, uint64_t* handler_calls) = 0;
   // Points the exit's jump at `dest` (a block's native_entry), or back at its stub
   // (dest null). False when the target is out of the jump's reach.

@@ -246,9 +246,12 @@ bool Jit::compile(interp::Block& b, const machine::CpuState& now) {
     a.lea(kIcountReg, x86::ptr(kIcountReg, static_cast<int32_t>(pending_count)));
     pending_len = pending_count = 0;
   };
-  auto call_handler = [&](const frontend::DecodedInsn& d) {
+  // `slow_path`: the handler runs for a native form that could not finish (--stats
+  // counts those apart from the forms without native code).
+  auto call_handler = [&](const frontend::DecodedInsn& d, bool slow_path) {
     if (impl_->handler_counter) {
-      a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(impl_->handler_counter + static_cast<unsigned>(d.id))));
+      const unsigned slot = static_cast<unsigned>(d.id) + (slow_path ? frontend::kInsnCount : 0);
+      a.mov(x86::rax, imm(reinterpret_cast<uint64_t>(impl_->handler_counter + slot)));
       a.inc(x86::qword_ptr(x86::rax));
     }
     // Handlers (and the devices they reach) read and may move the count in memory,
@@ -265,8 +268,8 @@ bool Jit::compile(interp::Block& b, const machine::CpuState& now) {
     emit_reload(a, state);
   };
   // Calls the handler of d, leaving the block on a status other than Ok.
-  auto emit_call = [&](const frontend::DecodedInsn& d) {
-    call_handler(d);
+  auto emit_call = [&](const frontend::DecodedInsn& d, bool slow_path) {
+    call_handler(d, slow_path);
     // ExecStatus::Ok is 0: anything else leaves the block with that status.
     static_assert(static_cast<int>(machine::ExecStatus::Ok) == 0);
     a.test(x86::al, x86::al);
@@ -548,7 +551,7 @@ bool Jit::compile(interp::Block& b, const machine::CpuState& now) {
     if (last) {
       // The block's last instruction: Ok falls through, Branch leaves through the
       // branch's exit; anything else goes back to the run loop.
-      call_handler(d);
+      call_handler(d, sw && stack_form);  // after the native attempt of a stack form: its slow path
       Label not_ok = a.newLabel();
       a.test(x86::al, x86::al);
       a.jnz(not_ok);
@@ -573,7 +576,7 @@ bool Jit::compile(interp::Block& b, const machine::CpuState& now) {
       ended = true;
       break;
     }
-    emit_call(d);
+    emit_call(d, false);
     flags = FlagSource{};  // a handler may have set any flags
     pending_len = d.len;
     pending_count = 1;
@@ -593,7 +596,7 @@ bool Jit::compile(interp::Block& b, const machine::CpuState& now) {
     // The taken branch's target failed its check: the handler raises the fault.
     a.bind(taken_slow);
     a.rc.dirty = 0;  // written back before the branch
-    emit_call(*native_branch);
+    emit_call(*native_branch, true);
     a.jmp(exit_fell);  // not reached: it faults
   }
   for (const SlowStub& st : stubs) {
@@ -604,7 +607,7 @@ bool Jit::compile(interp::Block& b, const machine::CpuState& now) {
     // write-back, since the code after `resume` still counts these as pending.
     add_rip(static_cast<int64_t>(st.p_len));
     if (st.p_count) a.lea(kIcountReg, x86::ptr(kIcountReg, static_cast<int32_t>(st.p_count)));
-    emit_call(*st.d);
+    emit_call(*st.d, true);
     add_rip(st.d->len);
     a.lea(kIcountReg, x86::ptr(kIcountReg, 1));
     a.cmp(x86::dword_ptr(state, kOffEvents), 0);
