@@ -242,10 +242,14 @@ x86::Mem reg8_mem(const Gp& state, unsigned n, bool rex) {
 }
 
 namespace {
-// The guest register holding 8-bit register n, and whether it is its bits 8-15.
-unsigned reg8_owner(unsigned n, bool rex, bool& high) {
+// The guest register holding 8-bit register n, and whether it is its bits 8-15;
+// counts the access (RegCache's recording).
+unsigned reg8_owner(RegCache& rc, unsigned n, bool rex, bool& high) {
   high = !rex && n >= 4 && n < 8;
-  return high ? n - 4 : n;
+  const unsigned owner = high ? n - 4 : n;
+  rc.note_use(owner);
+  if (high) rc.high_byte |= static_cast<uint16_t>(1u << owner);
+  return owner;
 }
 }  // namespace
 
@@ -258,9 +262,7 @@ void load_gpr(Emitter& a, const Gp& state, const Gp& dst, unsigned n, unsigned b
     return;
   }
   bool high = false;
-  const unsigned owner = reg8_owner(n, rex, high);
-  a.rc.note_use(owner);
-  if (high) a.rc.high_byte |= static_cast<uint16_t>(1u << owner);
+  const unsigned owner = reg8_owner(a.rc, n, rex, high);
   if (a.rc.has(owner) && !high) {
     a.movzx(dst.r32(), a.rc.host(owner).r8());
     return;
@@ -275,9 +277,7 @@ void store_gpr(Emitter& a, const Gp& state, const Gp& src, unsigned n, unsigned 
     return;
   }
   bool high = false;
-  const unsigned owner = reg8_owner(n, rex, high);
-  a.rc.note_use(owner);
-  if (high) a.rc.high_byte |= static_cast<uint16_t>(1u << owner);
+  const unsigned owner = reg8_owner(a.rc, n, rex, high);
   if (!a.rc.has(owner)) {
     a.mov(reg8_mem(state, n, rex), src.r8());
     return;
@@ -296,9 +296,7 @@ void store_gpr(Emitter& a, const Gp& state, const Gp& src, unsigned n, unsigned 
 // SETcc to an 8-bit guest register from the host flags.
 void emit_setcc_reg8(Emitter& a, const Gp& state, unsigned cc, unsigned n, bool rex) {
   bool high = false;
-  const unsigned owner = reg8_owner(n, rex, high);
-  a.rc.note_use(owner);
-  if (high) a.rc.high_byte |= static_cast<uint16_t>(1u << owner);
+  const unsigned owner = reg8_owner(a.rc, n, rex, high);
   const auto c = static_cast<x86::CondCode>(cc);
   if (!a.rc.has(owner)) {
     a.set(c, reg8_mem(state, n, rex));

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <vector>
 
 #include <fmt/format.h>
@@ -48,6 +49,12 @@ struct Jit::Impl {
   }
 };
 
+namespace {
+// The callee-saved registers native code uses (state, count, RIP, the register
+// cache), pushed by the trampoline in this order and popped by emit_leave.
+const x86::Gp kSavedRegs[] = {x86::rbx, x86::r12, x86::r13, x86::r14, x86::r15, x86::rbp};
+}  // namespace
+
 Jit::Jit(bool journal_stores) : impl_(std::make_unique<Impl>()), journal_stores_(journal_stores) {
   // The trampoline: pins the state in rbx, the retired-instruction count in r12 and
   // RIP in r15 (emit.h's kStateReg, kIcountReg, kRipReg: callee-saved, so handler
@@ -57,12 +64,7 @@ Jit::Jit(bool journal_stores) : impl_(std::make_unique<Impl>()), journal_stores_
   CodeHolder code;
   code.init(impl_->rt.environment());
   x86::Assembler a(&code);
-  a.push(x86::rbx);
-  a.push(x86::r12);
-  a.push(x86::r13);
-  a.push(x86::r14);
-  a.push(x86::r15);
-  a.push(x86::rbp);
+  for (const x86::Gp& r : kSavedRegs) a.push(r);
   a.sub(x86::rsp, 8);
   a.mov(x86::rbx, x86::rdi);
   a.mov(kIcountReg, x86::qword_ptr(x86::rbx, kOffIcount));
@@ -125,12 +127,7 @@ void emit_leave(x86::Assembler& a) {
   a.mov(x86::qword_ptr(x86::rbx, kOffIcount), kIcountReg);
   a.mov(x86::qword_ptr(x86::rbx, kOffRip), kRipReg);
   a.add(x86::rsp, 8);
-  a.pop(x86::rbp);
-  a.pop(x86::r15);
-  a.pop(x86::r14);
-  a.pop(x86::r13);
-  a.pop(x86::r12);
-  a.pop(x86::rbx);
+  for (size_t i = std::size(kSavedRegs); i-- > 0;) a.pop(kSavedRegs[i]);
   a.ret();
 }
 constexpr int32_t kOffShadow = offsetof(machine::CpuState, interrupt_shadow);
@@ -239,10 +236,14 @@ bool Jit::compile(interp::Block& b, const machine::CpuState& now) {
   // brought up to date before every handler call (handlers read RIP) and exit.
   uint64_t pending_len = 0, pending_count = 0;
   // Moves and LEA only: the host flags may carry the guest's to a Jcc after it.
+  // RIP moves by `n` (LEA: the host flags survive), truncated outside 64-bit mode.
+  auto add_rip = [&](int64_t n) {
+    if (long64) a.lea(kRipReg, x86::ptr(kRipReg, static_cast<int32_t>(n)));
+    else a.lea(kRipReg.r32(), x86::ptr(kRipReg, static_cast<int32_t>(n)));
+  };
   auto flush = [&]() {
     if (!pending_count) return;
-    if (long64) a.lea(kRipReg, x86::ptr(kRipReg, static_cast<int32_t>(pending_len)));
-    else a.lea(kRipReg.r32(), x86::ptr(kRipReg, static_cast<int32_t>(pending_len)));
+    add_rip(static_cast<int64_t>(pending_len));
     a.lea(kIcountReg, x86::ptr(kIcountReg, static_cast<int32_t>(pending_count)));
     pending_len = pending_count = 0;
   };
@@ -274,10 +275,6 @@ bool Jit::compile(interp::Block& b, const machine::CpuState& now) {
     static_assert(static_cast<int>(machine::ExecStatus::Ok) == 0);
     a.test(x86::al, x86::al);
     a.jnz(exit_status);
-  };
-  auto add_rip = [&](int64_t n) {
-    if (long64) a.lea(kRipReg, x86::ptr(kRipReg, static_cast<int32_t>(n)));
-    else a.lea(kRipReg.r32(), x86::ptr(kRipReg, static_cast<int32_t>(n)));
   };
   // Leaving with RIP and icount complete: to the block at CS:RIP through the
   // C++ lookup (the jump cache; it may chain exit `e`), else back to the run loop.

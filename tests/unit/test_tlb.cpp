@@ -69,11 +69,8 @@ TEST_CASE("TLB: INVLPG in a 4 MiB page drops all its pieces and keeps 4 KiB entr
 }
 
 TEST_CASE("TLB: host_page gives both pages of a copy whose TLB entries collide, and faults quietly") {
-  MachineConfig cfg;
-  cfg.ram_bytes = 16ull << 20;
-  Machine m(cfg);
-  std::string err;
-  REQUIRE_MESSAGE(m.init(err), err);
+  auto machine = test::new_machine(16ull << 20);
+  Machine& m = *machine;
   CpuState& c = m.cpu();
   setup_paging(m);
   // 0x400000 and 0x500000 share a TLB index: one entry can hold only one of them.
@@ -196,11 +193,8 @@ TEST_CASE("TLB: an entry that merges a global and a non-global translation is no
 }
 
 TEST_CASE("TLB: code translations (fetches, block lookups) are cached, dropped by INVLPG, and one entry holds one mapping") {
-  MachineConfig cfg;
-  cfg.ram_bytes = 16ull << 20;
-  Machine m(cfg);
-  std::string err;
-  REQUIRE_MESSAGE(m.init(err), err);
+  auto machine = test::new_machine(16ull << 20);
+  Machine& m = *machine;
   CpuState& c = m.cpu();
   setup_paging(m);
   uint64_t phys = 0;
